@@ -1,0 +1,386 @@
+//! Field-level validation findings and their plain-language messages.
+//!
+//! A finding names the field it belongs to, so the UI can put the message right next to it, and
+//! carries a code whose text exists in Chinese (the kiosk's language) and English.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{EducationKind, MaterialKind};
+
+/// The language a message is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+/// One field of an education entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EducationField {
+    Level,
+    Degree,
+    School,
+    Major,
+    Graduation,
+    CertificateNumber,
+}
+
+/// Every field of the wizard a finding can point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Field {
+    Consent,
+    HoldsQualificationAnswer,
+    AccountingWorkAnswer,
+    Name,
+    IdType,
+    IdNumber,
+    Mobile,
+    Gender,
+    Ethnicity,
+    BirthDate,
+    PoliticalStatus,
+    Email,
+    PostalAddress,
+    FinanceBureau,
+    Employed,
+    EmployerName,
+    EmployerCreditCode,
+    EmployerType,
+    EmployerRegion,
+    WorkStart,
+    Posts,
+    HeadOfAccounting,
+    EmployerPhone,
+    NotEmployedCategory,
+    NotEmployedRegion,
+    Education(EducationKind, EducationField),
+    QualificationHeld,
+    QualificationLevel,
+    QualificationCertificate,
+    QualificationObtained,
+    QualificationSpecialty,
+    Material(MaterialKind),
+    Password,
+    PasswordConfirm,
+    SmsCode,
+}
+
+impl Field {
+    /// A stable dotted key, used by the UI to find the widget of a field.
+    pub fn key(self) -> String {
+        let plain = match self {
+            Field::Consent => "notice.consent",
+            Field::HoldsQualificationAnswer => "eligibility.holds_qualification",
+            Field::AccountingWorkAnswer => "eligibility.does_accounting_work",
+            Field::Name => "basic.name",
+            Field::IdType => "basic.id_type",
+            Field::IdNumber => "basic.id_number",
+            Field::Mobile => "basic.mobile",
+            Field::Gender => "basic.gender",
+            Field::Ethnicity => "basic.ethnicity",
+            Field::BirthDate => "basic.birth_date",
+            Field::PoliticalStatus => "basic.political_status",
+            Field::Email => "basic.email",
+            Field::PostalAddress => "basic.postal_address",
+            Field::FinanceBureau => "basic.finance_bureau",
+            Field::Employed => "work.employed",
+            Field::EmployerName => "work.employer_name",
+            Field::EmployerCreditCode => "work.employer_credit_code",
+            Field::EmployerType => "work.employer_type",
+            Field::EmployerRegion => "work.employer_region",
+            Field::WorkStart => "work.work_start",
+            Field::Posts => "work.posts",
+            Field::HeadOfAccounting => "work.head_of_accounting",
+            Field::EmployerPhone => "work.employer_phone",
+            Field::NotEmployedCategory => "work.not_employed_category",
+            Field::NotEmployedRegion => "work.not_employed_region",
+            Field::QualificationHeld => "qualification.held",
+            Field::QualificationLevel => "qualification.level",
+            Field::QualificationCertificate => "qualification.certificate_number",
+            Field::QualificationObtained => "qualification.obtained",
+            Field::QualificationSpecialty => "qualification.specialty",
+            Field::Password => "account.password",
+            Field::PasswordConfirm => "account.password_confirm",
+            Field::SmsCode => "account.sms_code",
+            Field::Education(kind, field) => {
+                let kind = match kind {
+                    EducationKind::FullTime => "full_time",
+                    EducationKind::PartTime => "part_time",
+                };
+                let field = match field {
+                    EducationField::Level => "level",
+                    EducationField::Degree => "degree",
+                    EducationField::School => "school",
+                    EducationField::Major => "major",
+                    EducationField::Graduation => "graduation",
+                    EducationField::CertificateNumber => "certificate_number",
+                };
+                return format!("education.{kind}.{field}");
+            }
+            Field::Material(kind) => return format!("materials.{}", kind.key()),
+        };
+        plain.to_owned()
+    }
+}
+
+/// How a finding affects progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Severity {
+    /// The value is wrong; the step cannot be completed until it is fixed.
+    Error,
+    /// The value looks wrong but may be right (an early credit code, say): it blocks until a member
+    /// of staff confirms it.
+    NeedsStaffConfirmation,
+}
+
+/// What is wrong, independent of the field it is found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IssueCode {
+    Required,
+    RequiredOnceStarted,
+    ConsentRequired,
+    NotRequiredToCollect,
+    TooLong,
+    NameCharacters,
+    IdLength,
+    IdCharacters,
+    IdBirthDate,
+    IdBirthInFuture,
+    IdChecksum,
+    IdNotResident,
+    IdNotPermit,
+    IdNotForeign,
+    ForeignIdFormat,
+    GenderDiffersFromId,
+    BirthDiffersFromId,
+    UsccLength,
+    UsccCharacters,
+    UsccChecksum,
+    MobileFormat,
+    PhoneFormat,
+    EmailFormat,
+    DateInFuture,
+    TooYoung,
+    WorkStartTooEarly,
+    GraduationBeforeBirth,
+    QualificationBeforeBirth,
+    PostsNoneWithOthers,
+    PostsEmpty,
+    UnknownRegion,
+    NotAFinanceBureau,
+    OutsideYunnan,
+    BureauNotEmployerRegion,
+    BureauNotSchoolRegion,
+    BureauNotResidenceRegion,
+    QualificationContradictsAnswer,
+    MaterialMissing,
+    MaterialTooLarge,
+    MaterialTooSmall,
+    PhotoTooFewPixels,
+    PasswordRule,
+    PasswordMismatch,
+    SmsCodeFormat,
+}
+
+impl IssueCode {
+    /// The message shown next to the field.
+    pub fn message(self, lang: Lang) -> &'static str {
+        let (zh, en) = self.texts();
+        match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    fn texts(self) -> (&'static str, &'static str) {
+        use IssueCode::*;
+        match self {
+            Required => ("此项为必填项", "This field is required"),
+            RequiredOnceStarted => (
+                "已填写部分信息，此项也需填写完整",
+                "You have started this section; please complete this field too",
+            ),
+            ConsentRequired => (
+                "请阅读并同意个人信息处理规则后再继续",
+                "Please read and accept the personal information rules to continue",
+            ),
+            NotRequiredToCollect => (
+                "根据您的回答，您不属于会计人员信息采集对象，无需采集",
+                "From your answers, you are not among the people who need to be collected",
+            ),
+            TooLong => ("内容过长，请精简", "Too long; please shorten it"),
+            NameCharacters => (
+                "姓名只能包含汉字、字母、间隔号“·”和空格",
+                "A name may contain only Chinese characters, letters, the dot · and spaces",
+            ),
+            IdLength => ("证件号码应为18位", "The ID number must have 18 characters"),
+            IdCharacters => (
+                "证件号码前17位应为数字，最后一位为数字或X",
+                "The first 17 characters must be digits and the last a digit or X",
+            ),
+            IdBirthDate => (
+                "证件号码中的出生日期不存在，请核对",
+                "The birth date inside the ID number does not exist; please check",
+            ),
+            IdBirthInFuture => (
+                "证件号码中的出生日期晚于今天，请核对",
+                "The birth date inside the ID number is in the future; please check",
+            ),
+            IdChecksum => (
+                "证件号码校验位不正确，请逐位核对",
+                "The check character of the ID number is wrong; please check each digit",
+            ),
+            IdNotResident => (
+                "这不是居民身份证号码，请核对证件类型",
+                "This is not a resident ID number; please check the ID type",
+            ),
+            IdNotPermit => (
+                "港澳台居民居住证号码应以810000、820000或830000开头",
+                "A Hong Kong, Macao or Taiwan residence permit number starts with 810000, 820000 or 830000",
+            ),
+            IdNotForeign => (
+                "新版外国人永久居留身份证号码应以9开头",
+                "A 2023 foreign permanent resident ID number starts with 9",
+            ),
+            ForeignIdFormat => (
+                "外国人永久居留身份证号码应为3位字母加12位数字，或以9开头的18位号码",
+                "A foreign permanent resident number is 3 letters and 12 digits, or 18 characters starting with 9",
+            ),
+            GenderDiffersFromId => (
+                "性别与证件号码不一致，请核对",
+                "The gender does not match the ID number",
+            ),
+            BirthDiffersFromId => (
+                "出生日期与证件号码不一致，请核对",
+                "The birth date does not match the ID number",
+            ),
+            UsccLength => (
+                "统一社会信用代码应为18位",
+                "The unified social credit code must have 18 characters",
+            ),
+            UsccCharacters => (
+                "统一社会信用代码只含数字和大写字母（不含I、O、S、V、Z）",
+                "The credit code has only digits and capital letters (no I, O, S, V, Z)",
+            ),
+            UsccChecksum => (
+                "统一社会信用代码校验未通过，请与营业执照逐位核对；确认无误请工作人员确认",
+                "The credit code fails its check; compare it with the business licence. If it is right, ask staff to confirm",
+            ),
+            MobileFormat => (
+                "手机号码应为以1开头的11位数字",
+                "A mobile number has 11 digits and starts with 1",
+            ),
+            PhoneFormat => (
+                "电话号码格式不正确，例如 0871-61234567",
+                "The phone number is not valid, e.g. 0871-61234567",
+            ),
+            EmailFormat => (
+                "电子邮箱格式不正确，例如 name@example.com",
+                "The e-mail address is not valid, e.g. name@example.com",
+            ),
+            DateInFuture => ("日期不能晚于今天", "The date cannot be in the future"),
+            TooYoung => (
+                "出生日期有误：采集对象应年满16周岁",
+                "Birth date error: applicants must be at least 16",
+            ),
+            WorkStartTooEarly => (
+                "参加会计工作日期应在年满16周岁之后",
+                "Accounting work can only start after the 16th birthday",
+            ),
+            GraduationBeforeBirth => (
+                "毕业日期应晚于出生日期",
+                "The graduation date must be after the birth date",
+            ),
+            QualificationBeforeBirth => (
+                "取得资格日期应晚于出生日期",
+                "The date the qualification was obtained must be after the birth date",
+            ),
+            PostsNoneWithOthers => (
+                "“不从事会计工作岗位”不能与其他岗位同时选择",
+                "\"No accounting post\" cannot be chosen together with other posts",
+            ),
+            PostsEmpty => (
+                "请至少选择一个会计工作岗位",
+                "Choose at least one accounting post",
+            ),
+            UnknownRegion => (
+                "请从列表中选择地区",
+                "Please choose the region from the list",
+            ),
+            NotAFinanceBureau => (
+                "请从列表中选择所属会计管理部门（财政局）",
+                "Please choose the finance bureau from the list",
+            ),
+            OutsideYunnan => (
+                "信息采集实行属地化原则：所在地不在云南省，请在所在地的财政部门采集",
+                "Collection is local: this place is outside Yunnan, so collect with the finance bureau there",
+            ),
+            BureauNotEmployerRegion => (
+                "在岗人员应在工作单位所在地采集：请选择单位所在地的财政局",
+                "Employed accountants are collected where their employer is: choose that finance bureau",
+            ),
+            BureauNotSchoolRegion => (
+                "在校生应在学籍所在地采集：请选择学校所在地的财政局",
+                "Students are collected where their school is: choose that finance bureau",
+            ),
+            BureauNotResidenceRegion => (
+                "请选择户籍所在地或居住地的财政局",
+                "Choose the finance bureau of your household registration or residence",
+            ),
+            QualificationContradictsAnswer => (
+                "与前面“是否取得会计专业技术资格”的回答不一致，请核对",
+                "This contradicts your earlier answer about holding a qualification",
+            ),
+            MaterialMissing => ("请拍摄或上传此项材料", "Please capture this material"),
+            MaterialTooLarge => (
+                "文件超过大小上限，请重新拍摄",
+                "The file is over the size limit; please capture it again",
+            ),
+            MaterialTooSmall => (
+                "文件过小，清晰度不足，请重新拍摄",
+                "The file is too small to be legible; please capture it again",
+            ),
+            PhotoTooFewPixels => (
+                "照片尺寸不足295×413像素，请重新拍摄",
+                "The photo is smaller than 295×413 pixels; please take it again",
+            ),
+            PasswordRule => (
+                "密码应为8至20位，且同时包含字母和数字",
+                "The password needs 8 to 20 characters with both letters and digits",
+            ),
+            PasswordMismatch => ("两次输入的密码不一致", "The two passwords are not the same"),
+            SmsCodeFormat => ("短信验证码为6位数字", "The SMS code has 6 digits"),
+        }
+    }
+}
+
+/// A finding: which field, what is wrong, and whether staff may wave it through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    pub field: Field,
+    pub code: IssueCode,
+    pub severity: Severity,
+}
+
+impl Issue {
+    pub fn error(field: Field, code: IssueCode) -> Self {
+        Issue {
+            field,
+            code,
+            severity: Severity::Error,
+        }
+    }
+
+    pub fn needs_staff(field: Field, code: IssueCode) -> Self {
+        Issue {
+            field,
+            code,
+            severity: Severity::NeedsStaffConfirmation,
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> &'static str {
+        self.code.message(lang)
+    }
+}
