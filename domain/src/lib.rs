@@ -13,6 +13,7 @@ pub mod materials;
 pub mod privacy;
 pub mod record;
 pub mod region;
+pub mod samples;
 pub mod uscc;
 pub mod validate;
 pub mod wizard;

@@ -142,10 +142,10 @@ pub fn basic(data: &ApplicationData, today: Date) -> Vec<Issue> {
         .id_type
         .and_then(|t| idnumber::parse(&basic.id_number, t, today).ok());
     let gender = required(&mut issues, Field::Gender, basic.gender);
-    if let (Some(given), Some(from_id)) = (gender, parsed.as_ref().and_then(|p| p.gender())) {
-        if given != from_id {
-            issues.push(Issue::error(Field::Gender, IssueCode::GenderDiffersFromId));
-        }
+    if let (Some(given), Some(from_id)) = (gender, parsed.as_ref().and_then(|p| p.gender()))
+        && given != from_id
+    {
+        issues.push(Issue::error(Field::Gender, IssueCode::GenderDiffersFromId));
     }
     required(&mut issues, Field::Ethnicity, basic.ethnicity);
     if let Some(birth) = required(&mut issues, Field::BirthDate, basic.birth_date) {
@@ -164,10 +164,10 @@ pub fn basic(data: &ApplicationData, today: Date) -> Vec<Issue> {
             ));
         }
     }
-    if !basic.email.trim().is_empty() {
-        if let Err(code) = contact::check_email(&basic.email) {
-            issues.push(Issue::error(Field::Email, code));
-        }
+    if !basic.email.trim().is_empty()
+        && let Err(code) = contact::check_email(&basic.email)
+    {
+        issues.push(Issue::error(Field::Email, code));
     }
     required_text(&mut issues, Field::PostalAddress, &basic.postal_address);
     if let Some(bureau) = required(&mut issues, Field::FinanceBureau, basic.finance_bureau) {
@@ -236,10 +236,10 @@ pub fn work(data: &ApplicationData, today: Date) -> Vec<Issue> {
                 issues.push(Issue::error(Field::Posts, IssueCode::NotRequiredToCollect));
             }
             required(&mut issues, Field::HeadOfAccounting, e.head_of_accounting);
-            if !e.employer_phone.trim().is_empty() {
-                if let Err(code) = contact::check_phone(&e.employer_phone) {
-                    issues.push(Issue::error(Field::EmployerPhone, code));
-                }
+            if !e.employer_phone.trim().is_empty()
+                && let Err(code) = contact::check_phone(&e.employer_phone)
+            {
+                issues.push(Issue::error(Field::EmployerPhone, code));
             }
         }
         Some(false) => {

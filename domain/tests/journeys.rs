@@ -1,102 +1,27 @@
 //! The employed and not-employed journeys through the wizard state machine.
 
-use kiosk_domain::catalog::{
-    AccountingPost, Degree, EducationLevel, EmployerType, Gender, IdType, NotEmployedCategory,
-    QualificationLevel,
-};
-use kiosk_domain::record::{Consent, MaterialFile};
-use kiosk_domain::region::{DivisionCode, Region};
+use kiosk_domain::catalog::{AccountingPost, Gender};
+use kiosk_domain::region::DivisionCode;
+use kiosk_domain::samples::{self, Branch};
 use kiosk_domain::wizard::MoveError;
 use kiosk_domain::{
-    Application, ApplicationData, Context, Ethnicity, Field, IssueCode, MaterialKind, Progress,
-    ReviewState, Step, Wizard, materials,
+    Application, Context, Field, IssueCode, MaterialKind, Progress, ReviewState, Step, Wizard,
+    materials,
 };
 use time::macros::date;
+
+fn branch(employed: bool) -> Branch {
+    if employed {
+        Branch::Employed
+    } else {
+        Branch::NotEmployed
+    }
+}
 
 fn progress() -> Progress {
     Progress {
         validation: Context::new(date!(2026 - 11 - 28)),
         signed_in: true,
-    }
-}
-
-fn file(bytes: u64) -> MaterialFile {
-    MaterialFile {
-        blob_id: format!("blob-{bytes}"),
-        bytes,
-        width: 295,
-        height: 413,
-        sha256: "0".repeat(64),
-    }
-}
-
-/// Fills one step of the record the way the applicant would.
-fn fill(step: Step, d: &mut ApplicationData, employed: bool) {
-    match step {
-        Step::Notice => {
-            d.consent = Some(Consent {
-                notice_version: kiosk_domain::NOTICE_VERSION.into(),
-                accepted_at: 1_790_000_000,
-            })
-        }
-        Step::Eligibility => {
-            d.eligibility.holds_qualification = Some(true);
-            d.eligibility.does_accounting_work = Some(employed);
-        }
-        Step::Basic => {
-            d.basic.name = "张三".into();
-            d.basic.id_type = Some(IdType::ResidentIdCard);
-            d.basic.id_number = "110101199003070011".into();
-            d.basic.mobile = "13800138000".into();
-            d.basic.gender = Some(Gender::Male);
-            d.basic.ethnicity = Ethnicity::from_code(1);
-            d.basic.birth_date = Some(date!(1990 - 03 - 07));
-            d.basic.postal_address = "云南省昆明市五华区人民中路1号".into();
-            d.basic.finance_bureau = Some(DivisionCode(530102));
-        }
-        Step::Work if employed => {
-            d.work.employed = Some(true);
-            let e = &mut d.work.employment;
-            e.employer_name = "云南某某科技有限公司".into();
-            e.employer_credit_code = "91350100M000100Y43".into();
-            e.employer_type = Some(EmployerType::PrivateEnterprise);
-            e.employer_region = Some(Region::Yunnan(DivisionCode(530102)));
-            e.work_start = Some(date!(2012 - 07 - 01));
-            e.posts = [AccountingPost::Cashier, AccountingPost::GeneralLedger].into();
-            e.head_of_accounting = Some(false);
-        }
-        Step::Work => {
-            d.work.employed = Some(false);
-            d.work.non_employment.category = Some(NotEmployedCategory::OtherWithQualification);
-            d.work.non_employment.region = Some(Region::Yunnan(DivisionCode(530102)));
-        }
-        Step::Education => {
-            let e = &mut d.education.full_time;
-            e.level = Some(EducationLevel::Bachelor);
-            e.degree = Some(Degree::Bachelor);
-            e.school = "云南财经大学".into();
-            e.major = "会计学".into();
-            e.graduation = Some(date!(2012 - 06 - 30));
-            e.certificate_number = "106891201205000123".into();
-        }
-        Step::Qualification => {
-            let q = &mut d.qualification;
-            q.held = Some(true);
-            q.level = Some(QualificationLevel::Intermediate);
-            q.certificate_number = "Z20165300001".into();
-            q.obtained = Some(date!(2016 - 10 - 20));
-        }
-        Step::Materials => {
-            for kind in materials::required_materials(d) {
-                let bytes = if kind == MaterialKind::Photo {
-                    15_000
-                } else {
-                    150_000
-                };
-                d.materials.insert(kind, vec![file(bytes)]);
-            }
-        }
-        Step::Account | Step::Summary | Step::Review => {}
     }
 }
 
@@ -108,16 +33,17 @@ fn walk(employed: bool) -> (Application, Wizard) {
         let step = wizard.current();
         // Before filling, the step refuses to advance (Account is skipped when signed in).
         if step != Step::Account {
-            let refused = wizard.clone().next(&app, &p);
+            let mut probe = wizard;
+            let refused = probe.next(&app, &p);
             assert!(
                 matches!(refused, Err(MoveError::Incomplete(ref i)) if !i.is_empty())
                     || step == Step::Education,
                 "{step:?} advanced while empty"
             );
             // Submitting is impossible before the summary.
-            assert!(wizard.clone().submit(&mut app.clone(), &p).is_err());
+            assert!(probe.submit(&mut app.clone(), &p).is_err());
         }
-        app.edit(|d| fill(step, d, employed))
+        app.edit(|d| samples::fill_step(step, d, branch(employed)))
             .expect("draft is editable");
         let moved = wizard.next(&app, &p);
         assert!(moved.is_ok(), "{step:?}: {moved:?}");
@@ -220,7 +146,7 @@ fn not_required_people_are_told_so() {
     let p = progress();
     let mut app = Application::new();
     app.edit(|d| {
-        fill(Step::Notice, d, true);
+        samples::fill_step(Step::Notice, d, Branch::Employed);
         d.eligibility.holds_qualification = Some(false);
         d.eligibility.does_accounting_work = Some(false);
     })

@@ -1,0 +1,41 @@
+# Sourced by scripts/run and scripts/test: installs what is missing, and nothing else.
+# Idempotent: apt runs only when a package is absent.
+
+# Debian packages needed to build and test everything in the workspace.
+KIOSK_BUILD_PACKAGES=(
+  build-essential   # cc for SQLCipher and other C parts
+  pkg-config
+  libssl-dev        # SQLCipher links libcrypto
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# ensure_packages PKG... — installs the packages that are not installed yet.
+ensure_packages() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "==> installing missing packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is missing: install Rust (rustup) first; every other dependency is installed by this script." >&2
+    exit 1
+  fi
+}
+
+ensure_build_deps() {
+  ensure_rust
+  ensure_packages "${KIOSK_BUILD_PACKAGES[@]}"
+}

@@ -1,0 +1,177 @@
+//! Kiosk configuration: a TOML file, then `KIOSK_*` environment variables on top.
+
+use std::path::{Path, PathBuf};
+
+use kiosk_domain::MaterialLimits;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Where the installed kiosk reads its configuration when no path is given.
+pub const SYSTEM_CONFIG: &str = "/etc/kiosk/kiosk.toml";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Devices {
+    /// The ID card reader's serial device (the image's udev symlink).
+    pub idcard: PathBuf,
+    /// The front camera for the ID photo.
+    pub camera: PathBuf,
+    /// The document camera (高拍仪).
+    pub doccam: PathBuf,
+}
+
+impl Default for Devices {
+    fn default() -> Self {
+        Devices {
+            idcard: "/dev/kiosk/idcard".into(),
+            camera: "/dev/kiosk/camera".into(),
+            doccam: "/dev/kiosk/doccam".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Holds the encrypted store; created 0700 at first start.
+    pub data_dir: PathBuf,
+    /// The store's key file; `data_dir/kiosk.key` when unset.
+    pub key_file: Option<PathBuf>,
+    /// The central server.
+    pub server_url: String,
+    pub devices: Devices,
+    pub limits: MaterialLimits,
+    /// Seconds without a touch before the "还在吗？" countdown.
+    pub idle_timeout_secs: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: "/var/lib/kiosk".into(),
+            key_file: None,
+            server_url: "http://127.0.0.1:8780".into(),
+            devices: Devices::default(),
+            limits: MaterialLimits::default(),
+            idle_timeout_secs: 90,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name} has an invalid value: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+impl Config {
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("kiosk.key"))
+    }
+
+    /// Loads `path` (or the system file if it exists, or the defaults), then applies the
+    /// environment. `env` is passed in so tests need not touch the process environment.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let system = Path::new(SYSTEM_CONFIG);
+        let path = path.or_else(|| system.exists().then_some(system));
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message,
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = env("KIOSK_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = env("KIOSK_KEY_FILE") {
+            self.key_file = Some(v.into());
+        }
+        if let Some(v) = env("KIOSK_SERVER_URL") {
+            self.server_url = v;
+        }
+        if let Some(v) = env("KIOSK_IDCARD_PORT") {
+            self.devices.idcard = v.into();
+        }
+        if let Some(v) = env("KIOSK_CAMERA") {
+            self.devices.camera = v.into();
+        }
+        if let Some(v) = env("KIOSK_DOCCAM") {
+            self.devices.doccam = v.into();
+        }
+        if let Some(v) = env("KIOSK_IDLE_TIMEOUT_SECS") {
+            self.idle_timeout_secs = v.trim().parse().map_err(|_| ConfigError::Env {
+                name: "KIOSK_IDLE_TIMEOUT_SECS",
+                message: "expected a whole number of seconds".into(),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("kiosk.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/srv/kiosk\"\nserver_url = \"https://central.example\"\n\
+             [limits]\nphoto_min_width = 358\nphoto_min_height = 441\n[devices]\nidcard = \"/dev/ttyUSB0\"\n",
+        )
+        .expect("write");
+        let env =
+            |name: &str| (name == "KIOSK_SERVER_URL").then(|| "http://127.0.0.1:9".to_owned());
+        let config = Config::load(Some(&file), env).expect("loads");
+        assert_eq!(config.data_dir, PathBuf::from("/srv/kiosk"));
+        assert_eq!(config.server_url, "http://127.0.0.1:9");
+        assert_eq!(config.limits.photo_min_width, 358);
+        assert_eq!(config.limits.photo_max_bytes, 20_000);
+        assert_eq!(config.devices.idcard, PathBuf::from("/dev/ttyUSB0"));
+        assert_eq!(config.devices.camera, PathBuf::from("/dev/kiosk/camera"));
+        assert_eq!(config.key_file(), PathBuf::from("/srv/kiosk/kiosk.key"));
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        assert!(Config::from_toml("data_dri = \"/x\"").is_err());
+        let bad_env = |name: &str| (name == "KIOSK_IDLE_TIMEOUT_SECS").then(|| "soon".to_owned());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("empty.toml");
+        std::fs::write(&file, "").expect("write");
+        assert!(matches!(
+            Config::load(Some(&file), bad_env),
+            Err(ConfigError::Env { .. })
+        ));
+    }
+}

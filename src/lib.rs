@@ -1,0 +1,7 @@
+//! The kiosk application: configuration, the encrypted local store, and (in later modules) media,
+//! sync, input and the Slint glue. The rules themselves live in the `kiosk-domain` crate.
+
+pub mod config;
+pub mod logging;
+pub mod store;
+pub mod walkthrough;

@@ -1,0 +1,202 @@
+//! `kiosk`: the self-service kiosk for Yunnan's accountant information collection, and its tools
+//! for hall IT.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use kiosk::config::Config;
+use kiosk::store::Store;
+use kiosk_domain::catalog::IdType;
+use kiosk_domain::samples::Branch;
+use kiosk_domain::{Lang, idnumber, privacy, region, uscc};
+
+#[derive(Parser)]
+#[command(
+    name = "kiosk",
+    version,
+    about = "会计人员信息采集自助终端 / accountant information collection kiosk"
+)]
+struct Cli {
+    /// Configuration file (default: /etc/kiosk/kiosk.toml if present, else built-in defaults).
+    #[arg(long, env = "KIOSK_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the kiosk (the default).
+    Run,
+    /// Check a value as the wizard does and print the verdict as JSON.
+    Check {
+        #[command(subcommand)]
+        what: Check,
+    },
+    /// List Yunnan's finance bureaus with their division codes.
+    Bureaus,
+    /// Open the encrypted store and print its state (no personal data).
+    StoreStatus,
+}
+
+#[derive(Subcommand)]
+enum Check {
+    /// An identity number (GB 11643 and the permits that share its form).
+    Id {
+        number: String,
+        #[arg(long, value_enum, default_value = "resident")]
+        r#type: IdKind,
+        /// Print the number unmasked.
+        #[arg(long)]
+        show: bool,
+    },
+    /// A unified social credit code (GB 32100).
+    Uscc { code: String },
+    /// A mainland mobile number.
+    Mobile { number: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum IdKind {
+    Resident,
+    Permit,
+    Foreign,
+}
+
+impl From<IdKind> for IdType {
+    fn from(kind: IdKind) -> Self {
+        match kind {
+            IdKind::Resident => IdType::ResidentIdCard,
+            IdKind::Permit => IdType::HkMoTwResidencePermit,
+            IdKind::Foreign => IdType::ForeignPermanentResidentCard,
+        }
+    }
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC))
+        .date()
+}
+
+fn verdict(ok: bool, message: Option<&'static str>, extra: serde_json::Value) -> ExitCode {
+    let mut out = serde_json::json!({ "ok": ok });
+    if let Some(m) = message {
+        out["message"] = m.into();
+    }
+    if let (Some(obj), serde_json::Value::Object(more)) = (out.as_object_mut(), extra) {
+        obj.extend(more);
+    }
+    println!("{out}");
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn check(what: Check) -> ExitCode {
+    match what {
+        Check::Id {
+            number,
+            r#type,
+            show,
+        } => match idnumber::parse(&number, r#type.into(), today()) {
+            Ok(id) => {
+                let shown = if show {
+                    id.as_str().to_owned()
+                } else {
+                    privacy::mask_id_number(id.as_str())
+                };
+                let gender = id.gender().map(|g| format!("{g:?}").to_lowercase());
+                let birth = id.birth().map(|b| b.to_string());
+                verdict(
+                    true,
+                    None,
+                    serde_json::json!({ "id_number": shown, "gender": gender, "birth": birth }),
+                )
+            }
+            Err(code) => verdict(false, Some(code.message(Lang::Zh)), serde_json::json!({})),
+        },
+        Check::Uscc { code } => match uscc::parse(&code) {
+            Ok(u) if u.passes_checks() => {
+                verdict(true, None, serde_json::json!({ "code": u.normalized }))
+            }
+            Ok(u) => verdict(
+                false,
+                Some(kiosk_domain::IssueCode::UsccChecksum.message(Lang::Zh)),
+                serde_json::json!({ "code": u.normalized, "check_ok": u.check_ok, "org_check_ok": u.org_check_ok, "staff_may_confirm": true }),
+            ),
+            Err(code) => verdict(false, Some(code.message(Lang::Zh)), serde_json::json!({})),
+        },
+        Check::Mobile { number } => match kiosk_domain::contact::normalize_mobile(&number) {
+            Ok(n) => verdict(
+                true,
+                None,
+                serde_json::json!({ "mobile": privacy::mask_mobile(&n) }),
+            ),
+            Err(code) => verdict(false, Some(code.message(Lang::Zh)), serde_json::json!({})),
+        },
+    }
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::open(&config.data_dir, &config.key_file())
+        .map_err(|e| anyhow::anyhow!("{}\n{e}", e.message_zh()))
+}
+
+fn run(config: &Config) -> anyhow::Result<()> {
+    println!("会计人员信息采集自助终端");
+    println!("触摸界面尚未完成（见 issue 3）：本版本以文字演示向导的状态机，");
+    println!("用两位虚构的申请人走完全部步骤，并在加密的本地存储中保存、恢复、删除草稿。");
+    println!(
+        "The touch UI is not built yet (issue 3): this build prints the wizard's state machine as text.\n"
+    );
+    let mut store = open_store(config)?;
+    for branch in [Branch::Employed, Branch::NotEmployed] {
+        let transcript = kiosk::walkthrough::walk(branch, &mut store, today())
+            .with_context(|| "walkthrough failed")?;
+        println!("{transcript}");
+    }
+    println!("本地存储: {}（SQLCipher 加密）", config.data_dir.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    kiosk::logging::init();
+    let cli = Cli::parse();
+    let result = (|| -> anyhow::Result<ExitCode> {
+        let config = Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
+        match cli.command.unwrap_or(Command::Run) {
+            Command::Run => run(&config).map(|()| ExitCode::SUCCESS),
+            Command::Check { what } => Ok(check(what)),
+            Command::Bureaus => {
+                for d in region::finance_bureaus() {
+                    println!("{}\t{}\t{}", d.code.0, d.bureau_name(), d.full_name());
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::StoreStatus => {
+                let store = open_store(&config)?;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "data_dir": config.data_dir,
+                        "schema_version": kiosk::store::SCHEMA_VERSION,
+                        "drafts": store.draft_count()?,
+                    })
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 / error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Schema migrations, tracked in `PRAGMA user_version`. Append only: never edit a shipped step.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: drafts keyed by normalised ID number; material files beside them.
+    "CREATE TABLE drafts (
+         id_number  TEXT PRIMARY KEY NOT NULL,
+         record     TEXT NOT NULL,
+         revision   INTEGER NOT NULL,
+         updated_at INTEGER NOT NULL
+     ) STRICT;
+     CREATE TABLE material_blobs (
+         blob_id    TEXT PRIMARY KEY NOT NULL,
+         id_number  TEXT NOT NULL REFERENCES drafts(id_number) ON DELETE CASCADE,
+         sha256     TEXT NOT NULL,
+         content    BLOB NOT NULL,
+         created_at INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX material_blobs_by_owner ON material_blobs(id_number);",
+];
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > CURRENT_VERSION {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            supported: CURRENT_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "store schema migrated");
+    }
+    Ok(())
+}
