@@ -43,6 +43,8 @@ pub struct Config {
     pub limits: MaterialLimits,
     /// Seconds without a touch before the "还在吗？" countdown.
     pub idle_timeout_secs: u32,
+    /// Development mode: attach materials from image files in this folder instead of the cameras.
+    pub dev_materials_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             devices: Devices::default(),
             limits: MaterialLimits::default(),
             idle_timeout_secs: 90,
+            dev_materials_dir: None,
         }
     }
 }
@@ -125,6 +128,9 @@ impl Config {
         }
         if let Some(v) = env("KIOSK_DOCCAM") {
             self.devices.doccam = v.into();
+        }
+        if let Some(v) = env("KIOSK_DEV_MATERIALS") {
+            self.dev_materials_dir = Some(v.into());
         }
         if let Some(v) = env("KIOSK_IDLE_TIMEOUT_SECS") {
             self.idle_timeout_secs = v.trim().parse().map_err(|_| ConfigError::Env {

@@ -1,7 +1,10 @@
 //! The kiosk application: configuration, the encrypted local store, and (in later modules) media,
 //! sync, input and the Slint glue. The rules themselves live in the `kiosk-domain` crate.
 
+pub mod accounts;
+pub mod app;
 pub mod config;
+pub mod dev_materials;
 pub mod logging;
 pub mod store;
 pub mod walkthrough;

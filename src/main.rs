@@ -6,7 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use kiosk::accounts::{DevSmsSender, LocalAccounts};
+use kiosk::app::Kiosk;
+use kiosk::app::session::Services;
 use kiosk::config::Config;
+use kiosk::dev_materials::FolderMaterials;
 use kiosk::store::Store;
 use kiosk_domain::catalog::IdType;
 use kiosk_domain::samples::Branch;
@@ -30,6 +34,14 @@ struct Cli {
 enum Command {
     /// Run the kiosk (the default).
     Run,
+    /// Render every page to PNG without a display (both orientations, normal and elder mode,
+    /// Chinese and English).
+    Screenshots {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the wizard's state machine as text, walking two invented applicants.
+    Walkthrough,
     /// Check a value as the wizard does and print the verdict as JSON.
     Check {
         #[command(subcommand)]
@@ -147,20 +159,50 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
         .map_err(|e| anyhow::anyhow!("{}\n{e}", e.message_zh()))
 }
 
+fn services(config: &Config) -> anyhow::Result<Services> {
+    let store = open_store(config)?;
+    let accounts = LocalAccounts::new(open_store(config)?, DevSmsSender::default());
+    let materials = config.dev_materials_dir.as_ref().map(|dir| {
+        Box::new(FolderMaterials::new(dir, config.limits))
+            as Box<dyn kiosk::app::session::MaterialSource>
+    });
+    Ok(Services {
+        store,
+        accounts: Box::new(accounts),
+        materials,
+        limits: config.limits,
+        idle_timeout_secs: config.idle_timeout_secs,
+        today,
+    })
+}
+
 fn run(config: &Config) -> anyhow::Result<()> {
-    println!("会计人员信息采集自助终端");
-    println!("触摸界面尚未完成（见 issue 3）：本版本以文字演示向导的状态机，");
-    println!("用两位虚构的申请人走完全部步骤，并在加密的本地存储中保存、恢复、删除草稿。");
-    println!(
-        "The touch UI is not built yet (issue 3): this build prints the wizard's state machine as text.\n"
-    );
+    let kiosk = Kiosk::new(services(config)?)?;
+    tracing::info!("kiosk started");
+    kiosk.run()?;
+    Ok(())
+}
+
+fn walkthrough(config: &Config) -> anyhow::Result<()> {
+    println!("会计人员信息采集：向导状态机的文字演示（两位虚构的申请人）");
+    println!("Text walk through the wizard's state machine with two invented applicants.\n");
     let mut store = open_store(config)?;
     for branch in [Branch::Employed, Branch::NotEmployed] {
         let transcript = kiosk::walkthrough::walk(branch, &mut store, today())
             .with_context(|| "walkthrough failed")?;
         println!("{transcript}");
     }
-    println!("本地存储: {}（SQLCipher 加密）", config.data_dir.display());
+    Ok(())
+}
+
+fn screenshots(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
+    // Screenshots use invented applicants and a throw-away store, never the kiosk's own.
+    let scratch = tempfile::tempdir()?;
+    let mut scratch_config = config.clone();
+    scratch_config.data_dir = scratch.path().to_owned();
+    scratch_config.key_file = None;
+    let written = kiosk::app::screenshots::render_all(out, services(&scratch_config)?)?;
+    println!("{} screenshots written to {}", written.len(), out.display());
     Ok(())
 }
 
@@ -171,6 +213,8 @@ fn main() -> ExitCode {
         let config = Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => run(&config).map(|()| ExitCode::SUCCESS),
+            Command::Walkthrough => walkthrough(&config).map(|()| ExitCode::SUCCESS),
+            Command::Screenshots { out } => screenshots(&config, &out).map(|()| ExitCode::SUCCESS),
             Command::Check { what } => Ok(check(what)),
             Command::Bureaus => {
                 for d in region::finance_bureaus() {

@@ -20,6 +20,15 @@ const MIGRATIONS: &[&str] = &[
          created_at INTEGER NOT NULL
      ) STRICT;
      CREATE INDEX material_blobs_by_owner ON material_blobs(id_number);",
+    // 2: applicant accounts of the local account service (until the central server is used).
+    "CREATE TABLE accounts (
+         id_number     TEXT PRIMARY KEY NOT NULL,
+         id_type       TEXT NOT NULL,
+         name          TEXT NOT NULL,
+         mobile        TEXT NOT NULL,
+         password_hash TEXT NOT NULL,
+         created_at    INTEGER NOT NULL
+     ) STRICT;",
 ];
 
 /// The schema version this build writes.

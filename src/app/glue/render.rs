@@ -1,0 +1,238 @@
+//! Copies the session's [`View`] into the UI's globals. Models are updated row by row, so an
+//! unchanged row is not rebuilt and scrolling is kept.
+
+use std::rc::Rc;
+
+use kiosk_domain::{Lang, Step};
+use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
+
+use crate::app::forms::Keyboard;
+use crate::app::session::{AccountMode, Screen, Session, Tone};
+use crate::app::ui::{self, KioskWindow};
+use crate::app::view::{self, FieldKindView, ReviewTone, View};
+
+fn screen(s: Screen) -> ui::Screen {
+    match s {
+        Screen::Welcome => ui::Screen::Welcome,
+        Screen::Step(step) => match step {
+            Step::Notice => ui::Screen::Notice,
+            Step::Eligibility => ui::Screen::Eligibility,
+            Step::Account => ui::Screen::Account,
+            Step::Basic => ui::Screen::Basic,
+            Step::Work => ui::Screen::Work,
+            Step::Education => ui::Screen::Education,
+            Step::Qualification => ui::Screen::Qualification,
+            Step::Materials => ui::Screen::Materials,
+            Step::Summary => ui::Screen::Summary,
+            Step::Review => ui::Screen::Review,
+        },
+    }
+}
+
+/// Replaces the rows of `current` with `rows`, touching only rows that changed.
+fn sync_model<T: Clone + PartialEq + 'static>(
+    current: ModelRc<T>,
+    rows: Vec<T>,
+) -> Option<ModelRc<T>> {
+    if let Some(vec) = current.as_any().downcast_ref::<VecModel<T>>()
+        && vec.row_count() == rows.len()
+    {
+        for (i, row) in rows.into_iter().enumerate() {
+            if vec.row_data(i).as_ref() != Some(&row) {
+                vec.set_row_data(i, row);
+            }
+        }
+        return None;
+    }
+    Some(ModelRc::from(Rc::new(VecModel::from(rows))))
+}
+
+fn strings(items: &[String]) -> ModelRc<SharedString> {
+    ModelRc::from(Rc::new(VecModel::from(
+        items.iter().map(SharedString::from).collect::<Vec<_>>(),
+    )))
+}
+
+fn field(f: &view::FieldView) -> ui::FieldData {
+    ui::FieldData {
+        key: f.key.as_str().into(),
+        heading: f.heading.as_str().into(),
+        label: f.label.as_str().into(),
+        kind: match f.kind {
+            FieldKindView::Text => ui::FieldKind::Text,
+            FieldKindView::Secret => ui::FieldKind::Secret,
+            FieldKindView::Date => ui::FieldKind::Date,
+            FieldKindView::Pick => ui::FieldKind::Pick,
+            FieldKindView::Inline => ui::FieldKind::Inline,
+        },
+        value: f.value.as_str().into(),
+        error: f.error.as_str().into(),
+        note: f.note.as_str().into(),
+        required: f.required,
+        read_only: f.read_only,
+        active: f.active,
+        multi: f.multi,
+        options: ModelRc::from(Rc::new(VecModel::from(
+            f.options
+                .iter()
+                .map(|o| ui::OptionData {
+                    label: o.label.as_str().into(),
+                    selected: o.selected,
+                })
+                .collect::<Vec<_>>(),
+        ))),
+    }
+}
+
+fn fields_equal(a: &ui::FieldData, b: &ui::FieldData) -> bool {
+    let options = |f: &ui::FieldData| f.options.iter().collect::<Vec<_>>();
+    a.key == b.key
+        && a.heading == b.heading
+        && a.label == b.label
+        && a.kind == b.kind
+        && a.value == b.value
+        && a.error == b.error
+        && a.note == b.note
+        && a.required == b.required
+        && a.read_only == b.read_only
+        && a.active == b.active
+        && a.multi == b.multi
+        && options(a) == options(b)
+}
+
+fn sync_fields(g: &ui::Wizard<'_>, fields: &[view::FieldView]) {
+    let rows: Vec<ui::FieldData> = fields.iter().map(field).collect();
+    let current = g.get_fields();
+    if let Some(vec) = current.as_any().downcast_ref::<VecModel<ui::FieldData>>()
+        && vec.row_count() == rows.len()
+        && vec.iter().zip(&rows).all(|(a, b)| a.key == b.key)
+    {
+        for (i, row) in rows.into_iter().enumerate() {
+            if !vec.row_data(i).is_some_and(|old| fields_equal(&old, &row)) {
+                vec.set_row_data(i, row);
+            }
+        }
+        return;
+    }
+    g.set_fields(ModelRc::from(Rc::new(VecModel::from(rows))));
+}
+
+pub fn refresh(window: &KioskWindow, session: &Session) {
+    let v: View = view::build(session);
+    let g = window.global::<ui::Wizard>();
+    g.set_screen(screen(v.screen));
+    g.set_step_number(v.step_number as i32);
+    g.set_step_count(v.step_count as i32);
+    g.set_step_title(v.step_title.as_str().into());
+    g.set_intro(v.intro.as_str().into());
+    sync_fields(&g, &v.fields);
+    let (banner, tone) = match &v.banner {
+        Some(b) => (
+            b.text.as_str(),
+            match b.tone {
+                Tone::Info => ui::BannerTone::Info,
+                Tone::Error => ui::BannerTone::Error,
+                Tone::Success => ui::BannerTone::Success,
+            },
+        ),
+        None => ("", ui::BannerTone::None),
+    };
+    g.set_banner(banner.into());
+    g.set_banner_tone(tone);
+    g.set_consent_given(v.consent_given);
+    g.set_account_mode(match v.account_mode {
+        AccountMode::LogIn => ui::AccountMode::LogIn,
+        AccountMode::Register => ui::AccountMode::Register,
+        AccountMode::ForgotPassword => ui::AccountMode::ForgotPassword,
+    });
+    let materials: Vec<ui::MaterialData> = v
+        .materials
+        .iter()
+        .map(|m| ui::MaterialData {
+            key: m.key.as_str().into(),
+            label: m.label.as_str().into(),
+            status: m.status.as_str().into(),
+            ok: m.ok,
+            error: m.error.as_str().into(),
+        })
+        .collect();
+    if let Some(model) = sync_model(g.get_materials(), materials) {
+        g.set_materials(model);
+    }
+    g.set_dev_materials(v.dev_materials);
+    let summary: Vec<ui::SummarySectionData> = v
+        .summary
+        .iter()
+        .map(|s| ui::SummarySectionData {
+            title: s.title.as_str().into(),
+            step: s.step.index() as i32,
+            rows: ModelRc::from(Rc::new(VecModel::from(
+                s.rows
+                    .iter()
+                    .map(|r| ui::SummaryRowData {
+                        label: r.label.as_str().into(),
+                        value: r.value.as_str().into(),
+                    })
+                    .collect::<Vec<_>>(),
+            ))),
+        })
+        .collect();
+    g.set_summary(ModelRc::from(Rc::new(VecModel::from(summary))));
+    g.set_review_tone(match v.review.tone {
+        ReviewTone::Pending => ui::ReviewTone::Pending,
+        ReviewTone::Failed => ui::ReviewTone::Failed,
+        ReviewTone::Passed => ui::ReviewTone::Passed,
+    });
+    g.set_review_title(v.review.title.as_str().into());
+    g.set_review_detail(v.review.detail.as_str().into());
+    g.set_can_submit(v.can_submit);
+
+    let keys = window.global::<ui::Keys>();
+    keys.set_kind(match v.keyboard {
+        None => ui::KeyboardKind::None,
+        Some(Keyboard::Letters) => ui::KeyboardKind::Letters,
+        Some(Keyboard::Digits) => ui::KeyboardKind::Digits,
+        Some(Keyboard::IdNumber) => ui::KeyboardKind::IdNumber,
+        Some(Keyboard::Phone) => ui::KeyboardKind::Phone,
+    });
+
+    let picker = window.global::<ui::Picker>();
+    picker.set_open(v.picker.is_some());
+    if let Some(p) = &v.picker {
+        picker.set_title(p.title.as_str().into());
+        picker.set_options(strings(&p.options));
+        picker.set_second_level(p.second_level);
+    } else {
+        picker.set_options(strings(&[]));
+    }
+
+    let date = window.global::<ui::DatePicker>();
+    let was_open = date.get_open();
+    date.set_open(v.date.is_some());
+    if let Some(d) = &v.date
+        && !was_open
+    {
+        date.set_title(d.title.as_str().into());
+        date.set_year(d.year);
+        date.set_month(i32::from(d.month));
+        date.set_day(i32::from(d.day));
+        date.set_max_year((session.services.today)().year());
+    }
+
+    let idle = window.global::<ui::Idle>();
+    idle.set_warning(v.countdown.is_some());
+    idle.set_seconds_left(v.countdown.unwrap_or(0) as i32);
+
+    let theme = window.global::<ui::Theme>();
+    if theme.get_elder() != session.elder {
+        theme.set_elder(session.elder);
+    }
+    let prefs = window.global::<ui::Prefs>();
+    let size = window.window().size();
+    prefs.set_portrait(size.height > size.width);
+    let english = session.lang == Lang::En;
+    if prefs.get_english() != english {
+        prefs.set_english(english);
+        let _ = slint::select_bundled_translation(if english { "en" } else { "" });
+    }
+}

@@ -1,0 +1,84 @@
+//! The `Wizard` global: page navigation, fields, account actions, materials.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use kiosk_domain::{Field, Step};
+use slint::ComponentHandle;
+
+use super::Glue;
+use crate::app::session::{AccountMode, Session};
+use crate::app::ui::{self, KioskWindow};
+use crate::app::view::material_kind;
+
+/// The field with this key on the visible page.
+pub fn field_by_key(session: &Session, key: &str) -> Option<Field> {
+    let step = session.current_step()?;
+    let fields: Vec<Field> = if step == Step::Account {
+        session.account_fields()
+    } else {
+        crate::app::forms::page_fields(step, session.visit.app.data())
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect()
+    };
+    fields.into_iter().find(|f| f.key() == key)
+}
+
+pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
+    let g = window.global::<ui::Wizard>();
+    let glue = Glue::new(window, session);
+    let c = glue.clone();
+    g.on_start(move || c.run(|s| s.start()));
+    let c = glue.clone();
+    g.on_next(move || c.run(|s| s.next()));
+    let c = glue.clone();
+    g.on_back(move || c.run(|s| s.back()));
+    let c = glue.clone();
+    g.on_finish(move || c.run(|s| s.wipe()));
+    let c = glue.clone();
+    g.on_go_to_step(move |index| {
+        c.run(|s| {
+            if let Some(step) = usize::try_from(index).ok().and_then(|i| Step::ALL.get(i)) {
+                s.go_to(*step);
+            }
+        })
+    });
+    let c = glue.clone();
+    g.on_set_consent(move |accepted| c.run(|s| s.set_consent(accepted)));
+    let c = glue.clone();
+    g.on_activate_field(move |key| {
+        c.run(|s| {
+            if let Some(field) = field_by_key(s, &key) {
+                s.activate(field);
+            }
+        })
+    });
+    let c = glue.clone();
+    g.on_choose_option(move |key, index| {
+        c.run(|s| {
+            if let (Some(field), Ok(index)) = (field_by_key(s, &key), usize::try_from(index)) {
+                s.choose_inline(field, index);
+            }
+        })
+    });
+    let c = glue.clone();
+    g.on_set_account_mode(move |mode| {
+        c.run(|s| {
+            s.set_account_mode(match mode {
+                ui::AccountMode::LogIn => AccountMode::LogIn,
+                ui::AccountMode::Register => AccountMode::Register,
+                ui::AccountMode::ForgotPassword => AccountMode::ForgotPassword,
+            })
+        })
+    });
+    let c = glue.clone();
+    g.on_send_sms_code(move || c.run(|s| s.send_sms_code()));
+    g.on_attach_material(move |key| {
+        glue.run(|s| {
+            if let Some(kind) = material_kind(&key) {
+                s.attach_material(kind);
+            }
+        })
+    });
+}

@@ -1,0 +1,263 @@
+//! Renders every page to PNG without a display: Slint's software renderer into a buffer, through
+//! a minimal platform. Used by `kiosk screenshots --out DIR` and by the UI tests.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::Context as _;
+use kiosk_domain::catalog::MaterialKind;
+use kiosk_domain::samples::{self, Branch};
+use kiosk_domain::{Field, Lang, Step};
+use slint::Rgb8Pixel;
+use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
+use slint::platform::{Platform, WindowAdapter};
+use slint::{ComponentHandle, PhysicalSize};
+
+use super::Kiosk;
+use super::session::{AccountMode, Screen, Services, Session};
+
+struct ScreenshotPlatform {
+    window: Rc<MinimalSoftwareWindow>,
+}
+
+impl Platform for ScreenshotPlatform {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
+        Ok(self.window.clone())
+    }
+}
+
+/// Installs the buffer-rendering platform. Once per process, before any window is created.
+pub fn install_platform() -> anyhow::Result<Rc<MinimalSoftwareWindow>> {
+    let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+    slint::platform::set_platform(Box::new(ScreenshotPlatform {
+        window: window.clone(),
+    }))
+    .map_err(|e| anyhow::anyhow!("cannot install the screenshot platform: {e:?}"))?;
+    Ok(window)
+}
+
+/// Renders the window's current content into RGB pixels.
+pub fn render(window: &MinimalSoftwareWindow, width: u32, height: u32) -> Vec<Rgb8Pixel> {
+    window.set_size(PhysicalSize::new(width, height));
+    slint::platform::update_timers_and_animations();
+    let mut pixels = vec![Rgb8Pixel::new(0, 0, 0); (width * height) as usize];
+    window.request_redraw();
+    window.draw_if_needed(|renderer| {
+        renderer.render(&mut pixels, width as usize);
+    });
+    pixels
+}
+
+pub fn write_png(path: &Path, pixels: &[Rgb8Pixel], width: u32, height: u32) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    let bytes: Vec<u8> = pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect();
+    writer.write_image_data(&bytes)?;
+    Ok(())
+}
+
+/// A page in a given state, reached by touching the session as an applicant would.
+pub struct Scene {
+    pub name: &'static str,
+    pub setup: fn(&mut Session),
+}
+
+fn at(session: &mut Session, step: Step, branch: Branch) {
+    session.visit.signed_in = true;
+    let _ = session.visit.app.edit(|d| *d = samples::complete(branch));
+    let progress = session.progress();
+    let _ = session
+        .visit
+        .wizard
+        .go_to(step, &session.visit.app, &progress);
+    session.visit.screen = Screen::Step(step);
+}
+
+fn employed(session: &mut Session, step: Step) {
+    at(session, step, Branch::Employed);
+}
+
+/// Every page of the wizard, and the keyboards, pickers and warnings over them.
+pub fn scenes() -> Vec<Scene> {
+    vec![
+        Scene {
+            name: "00-welcome",
+            setup: |_| {},
+        },
+        Scene {
+            name: "01-notice",
+            setup: |s| s.start(),
+        },
+        Scene {
+            name: "02-eligibility",
+            setup: |s| {
+                s.start();
+                s.set_consent(true);
+                s.next();
+            },
+        },
+        Scene {
+            name: "03-eligibility-not-required",
+            setup: |s| {
+                s.start();
+                s.set_consent(true);
+                s.next();
+                s.choose_inline(Field::HoldsQualificationAnswer, 1);
+                s.choose_inline(Field::AccountingWorkAnswer, 1);
+                s.next();
+            },
+        },
+        Scene {
+            name: "04-login",
+            setup: |s| {
+                employed(s, Step::Account);
+                s.visit.signed_in = false;
+            },
+        },
+        Scene {
+            name: "05-register-id-pad",
+            setup: |s| {
+                employed(s, Step::Account);
+                s.visit.signed_in = false;
+                s.set_account_mode(AccountMode::Register);
+                s.activate(Field::IdNumber);
+                s.key("53010219");
+            },
+        },
+        Scene {
+            name: "06-basic",
+            setup: |s| employed(s, Step::Basic),
+        },
+        Scene {
+            name: "07-basic-errors",
+            setup: |s| {
+                employed(s, Step::Basic);
+                let _ = s.visit.app.edit(|d| {
+                    d.basic.postal_address.clear();
+                    d.basic.email = "zhang@".into();
+                    d.basic.gender = Some(kiosk_domain::catalog::Gender::Female);
+                });
+                s.next();
+            },
+        },
+        Scene {
+            name: "08-basic-keyboard",
+            setup: |s| {
+                employed(s, Step::Basic);
+                s.activate(Field::Email);
+            },
+        },
+        Scene {
+            name: "09-ethnicity-picker",
+            setup: |s| {
+                employed(s, Step::Basic);
+                s.activate(Field::Ethnicity);
+            },
+        },
+        Scene {
+            name: "10-bureau-picker-counties",
+            setup: |s| {
+                employed(s, Step::Basic);
+                s.activate(Field::FinanceBureau);
+                s.picker_choose(0);
+            },
+        },
+        Scene {
+            name: "11-date-picker",
+            setup: |s| {
+                employed(s, Step::Basic);
+                s.activate(Field::BirthDate);
+            },
+        },
+        Scene {
+            name: "12-work-employed",
+            setup: |s| employed(s, Step::Work),
+        },
+        Scene {
+            name: "13-work-not-employed",
+            setup: |s| at(s, Step::Work, Branch::NotEmployed),
+        },
+        Scene {
+            name: "14-work-phone-pad",
+            setup: |s| {
+                employed(s, Step::Work);
+                s.activate(Field::EmployerPhone);
+            },
+        },
+        Scene {
+            name: "15-education",
+            setup: |s| employed(s, Step::Education),
+        },
+        Scene {
+            name: "16-qualification",
+            setup: |s| employed(s, Step::Qualification),
+        },
+        Scene {
+            name: "17-materials",
+            setup: |s| {
+                employed(s, Step::Materials);
+                let _ = s.visit.app.edit(|d| {
+                    d.materials.remove(&MaterialKind::WorkCertificate);
+                    d.materials.remove(&MaterialKind::QualificationCertificate);
+                });
+            },
+        },
+        Scene {
+            name: "18-summary",
+            setup: |s| employed(s, Step::Summary),
+        },
+        Scene {
+            name: "19-review",
+            setup: |s| {
+                employed(s, Step::Summary);
+                s.submit();
+            },
+        },
+        Scene {
+            name: "20-idle-countdown",
+            setup: |s| {
+                employed(s, Step::Basic);
+                s.visit.countdown = Some(27);
+            },
+        },
+    ]
+}
+
+/// A screen layout: name, width, height.
+pub const LAYOUTS: [(&str, u32, u32); 2] = [("landscape", 1920, 1080), ("portrait", 1080, 1920)];
+
+/// Renders every scene in both orientations, normal and elder mode, Chinese and English.
+pub fn render_all(out: &Path, services: Services) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let window = install_platform()?;
+    let kiosk = Kiosk::new(services)?;
+    kiosk.window.show()?;
+    let mut written = Vec::new();
+    for (layout, width, height) in LAYOUTS {
+        for elder in [false, true] {
+            for lang in [Lang::Zh, Lang::En] {
+                for scene in scenes() {
+                    {
+                        let mut s = kiosk.session.borrow_mut();
+                        s.wipe();
+                        s.lang = lang;
+                        s.elder = elder;
+                        (scene.setup)(&mut s);
+                    }
+                    kiosk.refresh();
+                    let pixels = render(&window, width, height);
+                    let mode = if elder { "elder" } else { "normal" };
+                    let lang = if lang == Lang::Zh { "zh" } else { "en" };
+                    let path = out.join(format!("{layout}-{mode}-{lang}-{}.png", scene.name));
+                    write_png(&path, &pixels, width, height)?;
+                    written.push(path);
+                }
+            }
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,454 @@
+//! What the screen shows for a session, as plain data: the Slint glue copies it into the UI's
+//! globals. Building it is pure, so what a person sees is tested without a display.
+
+use kiosk_domain::catalog::{Choice, MaterialKind};
+use kiosk_domain::materials::required_materials;
+use kiosk_domain::record::ReviewState;
+use kiosk_domain::{Field, Lang, Step};
+
+use super::forms::{self, Keyboard, Kind};
+use super::session::{AccountMode, Banner, Overlay, PickerStage, Screen, Session};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldKindView {
+    Text,
+    Secret,
+    Date,
+    Pick,
+    Inline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionView {
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldView {
+    pub key: String,
+    pub heading: String,
+    pub label: String,
+    pub kind: FieldKindView,
+    pub value: String,
+    pub error: String,
+    pub note: String,
+    pub required: bool,
+    pub read_only: bool,
+    pub active: bool,
+    pub multi: bool,
+    pub options: Vec<OptionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaterialView {
+    pub key: String,
+    pub label: String,
+    pub status: String,
+    pub ok: bool,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummarySection {
+    pub title: String,
+    pub step: Step,
+    pub rows: Vec<SummaryRow>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewTone {
+    Pending,
+    Failed,
+    Passed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewView {
+    pub tone: ReviewTone,
+    pub title: String,
+    pub detail: String,
+    pub editable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickerView {
+    pub title: String,
+    pub options: Vec<String>,
+    pub second_level: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateView {
+    pub title: String,
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    pub screen: Screen,
+    pub step_number: usize,
+    pub step_count: usize,
+    pub step_title: String,
+    pub fields: Vec<FieldView>,
+    pub banner: Option<Banner>,
+    pub keyboard: Option<Keyboard>,
+    pub picker: Option<PickerView>,
+    pub date: Option<DateView>,
+    pub countdown: Option<u32>,
+    pub consent_given: bool,
+    pub account_mode: AccountMode,
+    pub materials: Vec<MaterialView>,
+    pub dev_materials: bool,
+    pub summary: Vec<SummarySection>,
+    pub review: ReviewView,
+    pub intro: String,
+    pub can_submit: bool,
+}
+
+fn t(lang: Lang, zh: &str, en: &str) -> String {
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+    .to_owned()
+}
+
+fn field_view(session: &Session, field: Field, heading: Option<(&str, &str)>) -> FieldView {
+    let lang = session.lang;
+    let visit = &session.visit;
+    let data = session.form_data();
+    let spec = forms::spec_of(field);
+    let active = visit.active == Some(field);
+    let issues = session.visible_issues();
+    let error = issues
+        .iter()
+        .find(|i| i.field == field)
+        .map(|i| i.message(lang).to_owned())
+        .unwrap_or_default();
+    let secret = match field {
+        Field::Password => Some(&visit.account.password),
+        Field::PasswordConfirm => Some(&visit.account.password_confirm),
+        Field::SmsCode => Some(&visit.account.sms_code),
+        _ => None,
+    };
+    let value = match (secret, spec.kind) {
+        (Some(s), Kind::Secret(_)) => "●".repeat(s.chars().count()),
+        (Some(s), _) => s.clone(),
+        (None, _) if active => forms::text_value(field, data),
+        (None, _) => forms::display_value(field, data, lang),
+    };
+    let (kind, multi) = match spec.kind {
+        Kind::Text(_) => (FieldKindView::Text, false),
+        Kind::Secret(_) => (FieldKindView::Secret, false),
+        Kind::Date => (FieldKindView::Date, false),
+        Kind::Pick(_) => (FieldKindView::Pick, false),
+        Kind::Inline { multi } => (FieldKindView::Inline, multi),
+    };
+    let options = if kind == FieldKindView::Inline {
+        forms::inline_options(field, lang)
+            .into_iter()
+            .zip(forms::inline_selected(field, data))
+            .map(|(label, selected)| OptionView { label, selected })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let read_only = session.is_read_only(field);
+    let note = if read_only {
+        if data.basic.from_id_card {
+            t(lang, "来自身份证", "From the ID card")
+        } else {
+            t(lang, "来自注册信息", "From registration")
+        }
+    } else {
+        String::new()
+    };
+    FieldView {
+        key: field.key(),
+        heading: heading.map(|(zh, en)| t(lang, zh, en)).unwrap_or_default(),
+        label: forms::label(field, lang).to_owned(),
+        kind,
+        value,
+        error,
+        note,
+        required: spec.required,
+        read_only,
+        active,
+        multi,
+        options,
+    }
+}
+
+fn materials_view(session: &Session) -> Vec<MaterialView> {
+    let lang = session.lang;
+    let data = session.visit.app.data();
+    let issues = kiosk_domain::validate::materials(data, &session.services.limits);
+    required_materials(data)
+        .into_iter()
+        .map(|kind| {
+            let files = data.materials.get(&kind).map(Vec::as_slice).unwrap_or(&[]);
+            let error = issues
+                .iter()
+                .find(|i| {
+                    i.field == Field::Material(kind)
+                        && (session.visit.show_all_errors || !files.is_empty())
+                })
+                .map(|i| i.message(lang).to_owned())
+                .unwrap_or_default();
+            let status = match files {
+                [] => t(lang, "未提供", "Not provided"),
+                [one] => {
+                    let kb = one.bytes.div_ceil(1000);
+                    t(
+                        lang,
+                        &format!("已提供（{kb} KB）"),
+                        &format!("Provided ({kb} KB)"),
+                    )
+                }
+                many => t(
+                    lang,
+                    &format!("已提供 {} 份", many.len()),
+                    &format!("{} files provided", many.len()),
+                ),
+            };
+            MaterialView {
+                key: kind.key().to_owned(),
+                label: kind.label(lang).to_owned(),
+                ok: !files.is_empty() && error.is_empty(),
+                status,
+                error,
+            }
+        })
+        .collect()
+}
+
+fn summary_view(session: &Session) -> Vec<SummarySection> {
+    let lang = session.lang;
+    let data = session.visit.app.data();
+    let mut sections: Vec<SummarySection> = [
+        Step::Basic,
+        Step::Work,
+        Step::Education,
+        Step::Qualification,
+    ]
+    .into_iter()
+    .map(|step| SummarySection {
+        title: step.title(lang).to_owned(),
+        step,
+        rows: forms::page_fields(step, data)
+            .into_iter()
+            .map(|(_, field)| SummaryRow {
+                label: forms::label(field, lang).to_owned(),
+                value: forms::display_value(field, data, lang),
+            })
+            .filter(|row| !row.value.is_empty())
+            .collect(),
+    })
+    .collect();
+    sections.push(SummarySection {
+        title: Step::Materials.title(lang).to_owned(),
+        step: Step::Materials,
+        rows: materials_view(session)
+            .into_iter()
+            .map(|m| SummaryRow {
+                label: m.label,
+                value: m.status,
+            })
+            .collect(),
+    });
+    sections
+}
+
+fn review_view(session: &Session) -> ReviewView {
+    let lang = session.lang;
+    let review = session.visit.app.review();
+    let (tone, title, detail) = match review {
+        ReviewState::Draft => (
+            ReviewTone::Pending,
+            t(lang, "尚未提交", "Not submitted yet"),
+            String::new(),
+        ),
+        ReviewState::Submitted | ReviewState::UnderReview => (
+            ReviewTone::Pending,
+            t(lang, "审核中", "Under review"),
+            t(
+                lang,
+                "您的信息已提交，财政部门审核后结果将显示在这里。您可以随时回到本机登录查看。",
+                "Your information was submitted. The result of the review will show here; log in again at any kiosk to see it.",
+            ),
+        ),
+        ReviewState::Rejected { reason } => (
+            ReviewTone::Failed,
+            t(lang, "审核失败", "Review failed"),
+            t(
+                lang,
+                &format!("审核意见：{reason}。请修改后重新提交。"),
+                &format!("Reviewer's reason: {reason}. Please correct and resubmit."),
+            ),
+        ),
+        ReviewState::Approved => (
+            ReviewTone::Passed,
+            t(lang, "审核成功", "Approved"),
+            t(
+                lang,
+                "信息采集已完成，不能再修改。",
+                "The collection is complete and can no longer be changed.",
+            ),
+        ),
+    };
+    ReviewView {
+        tone,
+        title,
+        detail,
+        editable: review.is_editable(),
+    }
+}
+
+fn picker_view(session: &Session) -> Option<PickerView> {
+    let Some(Overlay::Picker { field, stage }) = session.visit.overlay else {
+        return None;
+    };
+    Some(PickerView {
+        title: forms::label(field, session.lang).to_owned(),
+        options: session.picker_options(),
+        second_level: matches!(stage, PickerStage::Counties(_)),
+    })
+}
+
+fn intro(session: &Session, step: Step) -> String {
+    let lang = session.lang;
+    match step {
+        Step::Eligibility => {
+            let list = kiosk_domain::eligibility::ACCOUNTING_WORK_ZH.join("；");
+            t(
+                lang,
+                &format!("会计工作包括：{list}。"),
+                "Accounting work: cashier; internal checking; accounting for assets, liabilities and equity; for income and expenses; for financial results; preparing financial reports; accounting supervision; managing accounting archives; other accounting work; heads of accounting bodies and chief accountants.",
+            )
+        }
+        Step::Account => match session.visit.account_mode {
+            AccountMode::LogIn => t(
+                lang,
+                "已注册的人员请用证件号码和密码登录。",
+                "Registered? Log in with your ID number and password.",
+            ),
+            AccountMode::Register => t(
+                lang,
+                "首次采集请注册，并绑定本人手机号码。",
+                "First time? Register and bind your own mobile number.",
+            ),
+            AccountMode::ForgotPassword => t(
+                lang,
+                "通过绑定的手机号码重设密码。",
+                "Reset the password through the bound mobile number.",
+            ),
+        },
+        Step::Education => t(
+            lang,
+            "没有学历（学位）信息可以不填；填写的一栏需完整。",
+            "Leave this empty if you have no degree; a section you start must be complete.",
+        ),
+        Step::Materials => t(
+            lang,
+            "根据您的回答，需要提供以下材料。本机会自动检查并压缩到规定大小。",
+            "From your answers, these materials are needed. The kiosk checks and compresses each file itself.",
+        ),
+        _ => String::new(),
+    }
+}
+
+pub fn build(session: &Session) -> View {
+    let visit = &session.visit;
+    let lang = session.lang;
+    let step = session.current_step();
+    let fields = match step {
+        Some(Step::Account) => session
+            .account_fields()
+            .into_iter()
+            .map(|f| field_view(session, f, None))
+            .collect(),
+        Some(s) => forms::page_fields(s, session.visit.app.data())
+            .into_iter()
+            .map(|(heading, f)| field_view(session, f, heading))
+            .collect(),
+        None => Vec::new(),
+    };
+    let (step_number, step_count) = match step {
+        Some(_) => visit.wizard.position(),
+        None => (0, Step::ALL.len()),
+    };
+    let date = match visit.overlay {
+        Some(Overlay::Date { field, initial }) => Some(DateView {
+            title: forms::label(field, lang).to_owned(),
+            year: initial.year(),
+            month: u8::from(initial.month()),
+            day: initial.day(),
+        }),
+        _ => None,
+    };
+    View {
+        screen: visit.screen,
+        step_number,
+        step_count,
+        step_title: step.map(|s| s.title(lang).to_owned()).unwrap_or_default(),
+        fields,
+        banner: visit.banner.clone(),
+        keyboard: session.keyboard(),
+        picker: picker_view(session),
+        date,
+        countdown: visit.countdown,
+        consent_given: visit.app.data().consent.is_some(),
+        account_mode: visit.account_mode,
+        materials: if step == Some(Step::Materials) {
+            materials_view(session)
+        } else {
+            Vec::new()
+        },
+        dev_materials: session.services.materials.is_some(),
+        summary: if step == Some(Step::Summary) {
+            summary_view(session)
+        } else {
+            Vec::new()
+        },
+        review: review_view(session),
+        intro: step.map(|s| intro(session, s)).unwrap_or_default(),
+        can_submit: visit.app.review().is_editable(),
+    }
+}
+
+/// Material kind by its key, for the glue.
+pub fn material_kind(key: &str) -> Option<MaterialKind> {
+    MaterialKind::ALL.iter().copied().find(|k| k.key() == key)
+}
+
+/// Every string the view holds, for the privacy test of the wipe.
+pub fn all_text(view: &View) -> Vec<String> {
+    let mut out = vec![view.step_title.clone(), view.intro.clone()];
+    for f in &view.fields {
+        out.extend([
+            f.label.clone(),
+            f.value.clone(),
+            f.error.clone(),
+            f.note.clone(),
+        ]);
+    }
+    out.extend(view.banner.iter().map(|b| b.text.clone()));
+    for s in &view.summary {
+        out.extend(
+            s.rows
+                .iter()
+                .flat_map(|r| [r.label.clone(), r.value.clone()]),
+        );
+    }
+    out.push(view.review.detail.clone());
+    out
+}
