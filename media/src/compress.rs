@@ -1,9 +1,15 @@
 //! JPEG compression into a byte range.
 //!
-//! The encoder is the pure-Rust `jpeg-encoder` crate, always baseline (sequential), with
-//! optimised Huffman tables, 4:2:0 chroma averaged over each 2x2 block
+//! The encoder is the pure-Rust `jpeg-encoder` crate, always baseline with one interleaved
+//! scan, 4:2:0 chroma averaged over each 2x2 block
 //! ([`jpeg_encoder::ChromaSubsamplingMethod::Average`]), the JFIF density set from the physical
 //! size, and no metadata (EXIF from the source is never copied: no GPS, no camera serial).
+//!
+//! **Huffman tables are the standard ones, not optimised** (see [`OPTIMIZE_HUFFMAN`]):
+//! `jpeg-encoder` 0.7.1 writes one scan per component when it optimises the tables, and
+//! `zune-jpeg` 0.5.15 (the decoder inside the `image` crate, so inside the kiosk's own UI and
+//! any Rust service) decodes such non-interleaved 4:2:0 files with green/purple bands, although
+//! they are valid (libjpeg-turbo decodes them correctly). Optimised tables would save 3-6 %.
 //!
 //! The quality is found by binary search: the highest quality whose file fits `max_bytes`.
 //! Then:
@@ -23,7 +29,7 @@
 //! When the image is downscaled the JFIF density is scaled with it, so the physical size stays.
 
 use image::RgbImage;
-use image::imageops::{self, FilterType};
+use image::imageops::FilterType;
 use jpeg_encoder::{
     ChromaSubsamplingMethod, ColorType, Encoder, PixelDensity, QuantizationTableType,
     SamplingFactor,
@@ -35,6 +41,11 @@ use crate::error::{MediaError, Result};
 
 /// Above this many pixels per byte of budget, the image is downscaled before searching.
 pub const MAX_PIXELS_PER_BYTE: u64 = 12;
+
+/// Optimised Huffman tables: off, see the module docs. The test
+/// `compress::our_jpegs_decode_correctly_with_the_image_crate` fails if this is switched on while
+/// the decoder still mis-decodes the result.
+pub const OPTIMIZE_HUFFMAN: bool = false;
 
 /// Quantisation tables used by the encoder. The bench (`scripts/bench-media`) compared the
 /// Annex K default, MS-SSIM-tuned and ImageMagick (N. Robidoux) tables at the same byte limits;
@@ -173,7 +184,7 @@ pub fn encode_jpeg(
     let mut buf = Vec::with_capacity((w as usize * h as usize / 4).max(4096));
     let mut enc = Encoder::new(&mut buf, quality.clamp(1, 100));
     enc.set_progressive(false);
-    enc.set_optimized_huffman_tables(true);
+    enc.set_optimized_huffman_tables(OPTIMIZE_HUFFMAN);
     enc.set_sampling_factor(match chroma {
         Chroma::Sub420 => SamplingFactor::R_4_2_0,
         Chroma::Full444 => SamplingFactor::R_4_4_4,
@@ -273,7 +284,7 @@ pub fn compress(img: &RgbImage, limits: &Limits) -> Result<Encoded> {
             Search::Fit(enc) => return Ok(enc),
             Search::BelowQuality(size) => {
                 quality_steps += 1;
-                let step = ((limits.max_bytes as f64 / size as f64).sqrt() * 0.97).clamp(0.5, 0.92);
+                let step = ((limits.max_bytes as f64 / size as f64).sqrt() * 0.95).clamp(0.5, 0.92);
                 debug!(
                     size,
                     step, "quality below the minimum; trading resolution for quality"
@@ -330,7 +341,7 @@ fn resize_to_scale(img: &RgbImage, scale: f64, limits: &Limits) -> RgbImage {
     let (w, h) = img.dimensions();
     let nw = ((f64::from(w) * scale).round() as u32).clamp(limits.min_width, w);
     let nh = ((f64::from(h) * scale).round() as u32).clamp(limits.min_height, h);
-    imageops::resize(img, nw, nh, FilterType::CatmullRom)
+    crate::ops::resize(img, nw, nh, FilterType::CatmullRom)
 }
 
 /// libjpeg's quality → quantisation scale (percent of the base table).
@@ -391,11 +402,6 @@ fn search_quality(
         let bytes = encode_jpeg(img, probe, density, chroma)?;
         encodes += 1;
         let size = bytes.len();
-        eprintln!(
-            "DBG probe {probe} -> {size} ({}x{})",
-            img.width(),
-            img.height()
-        );
         if fits_max(size) {
             lo = probe;
             best = Some(bytes);
@@ -426,6 +432,15 @@ fn search_quality(
             .round()
             .clamp(f64::from(lo) + margin, f64::from(hi) - margin)
             .clamp(1.0, 100.0) as u8;
+        // Below the wanted minimum quality, probe the minimum itself: its size tells exactly how
+        // much to downscale.
+        if let Some(floor) = quality_floor
+            && predicted < f64::from(floor)
+            && floor > lo
+            && floor < hi
+        {
+            probe = floor;
+        }
         if probe <= lo {
             probe = lo + 1;
         }

@@ -8,19 +8,22 @@
 //! 3. the largest 4-connected bright component is the page (10 % to 98 % of the frame);
 //! 4. its boundary points are taken per row (leftmost/rightmost) and per column
 //!    (topmost/bottommost), located to sub-pixel precision where the luma crosses the threshold;
-//! 5. convex hull of those points, reduced to four vertices by repeatedly dropping the vertex
-//!    that spans the smallest triangle with its neighbours (Visvalingam);
+//! 5. convex hull of those points, thinned to 16 vertices by repeatedly dropping the vertex
+//!    that spans the smallest triangle with its neighbours (Visvalingam), then the four of them
+//!    spanning the largest quadrilateral (brute force over the 1820 choices);
 //! 6. each side is refined by a total-least-squares line through the boundary points near it
 //!    (ignoring the 12 % at each end, where corners may be rounded or dog-eared), and the corners
-//!    are the intersections of adjacent lines;
-//! 7. the quadrilateral must be convex, have interior angles between 45° and 135° and lie in the
+//!    are the intersections of adjacent lines; this is done twice, the second time with a
+//!    tighter band around the refined sides;
+//! 7. more than 5 % of the outline on the frame's border means the page's edges are not visible
+//!    (cut off, or a light table); the quadrilateral must be convex, have interior angles between 45° and 135° and lie in the
 //!    frame (2 % tolerance), else [`MediaError::PageNotFound`] and the UI asks for the corners.
 //!
 //! The page is then warped to 150 dpi A4 (1240x1754) or a 300 dpi ID card (85.6x54 mm =
 //! 1011x638), portrait or landscape following the page's shape. Colour is kept (a red seal must
 //! stay red; nothing is binarised). The result is compressed to at most 200,000 bytes.
 
-use image::imageops::{self, FilterType};
+use image::imageops::FilterType;
 use image::{GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 use tracing::debug;
@@ -164,7 +167,7 @@ pub fn rectify(img: &RgbImage, quad: &[Point; 4], kind: DocKind) -> Result<RgbIm
         let nh = ((f64::from(img.height()) * s).round() as u32).max(1);
         let sx = f64::from(nw) / f64::from(img.width());
         let sy = f64::from(nh) / f64::from(img.height());
-        let small = imageops::resize(img, nw, nh, FilterType::Triangle);
+        let small = crate::ops::resize(img, nw, nh, FilterType::Triangle);
         let q = quad.map(|p| Point::new(p.x * sx, p.y * sy));
         (std::borrow::Cow::Owned(small), q)
     } else {
@@ -218,11 +221,11 @@ pub fn detect_page(img: &RgbImage) -> Result<[Point; 4]> {
         ((f64::from(h) * scale).round() as u32).max(1),
     );
     let small = if scale < 1.0 {
-        imageops::resize(img, sw, sh, FilterType::Triangle)
+        crate::ops::resize(img, sw, sh, FilterType::Triangle)
     } else {
         img.clone()
     };
-    let gray = imageops::blur(&imageops::grayscale(&small), 1.0);
+    let gray = crate::ops::blur_gray(crate::ops::gray(&small), 1.0);
     let quad = detect_in_gray(&gray).ok_or(MediaError::PageNotFound)?;
     let (fx, fy) = (f64::from(w) / f64::from(sw), f64::from(h) / f64::from(sh));
     let quad = quad.map(|p| Point::new(p.x * fx, p.y * fy));
@@ -247,13 +250,29 @@ fn detect_in_gray(gray: &GrayImage) -> Option<[Point; 4]> {
         return None;
     }
     let boundary = boundary_points(g, &mask, w, h, f64::from(t));
+    // A page whose outline runs along the frame's border is cut off or lies on a light table:
+    // its edges are not visible.
+    let (fw, fh) = (w as f64, h as f64);
+    let on_border = boundary
+        .iter()
+        .filter(|p| p.x <= 0.5 || p.y <= 0.5 || p.x >= fw - 0.5 || p.y >= fh - 0.5)
+        .count();
+    if on_border * 20 > boundary.len() {
+        debug!(
+            on_border,
+            total = boundary.len(),
+            "bright region runs along the frame border"
+        );
+        return None;
+    }
     let hull = convex_hull(&boundary);
     if hull.len() < 4 {
         return None;
     }
-    let rough = reduce_to_quad(hull);
-    let rough = order_corners([rough[0], rough[1], rough[2], rough[3]]);
-    let refined = refine_corners(&rough, &boundary).unwrap_or(rough);
+    let rough = order_corners(largest_quad(thin_polygon(hull, 16))?);
+    let refined = refine_corners(&rough, &boundary, 0.03)
+        .and_then(|q| refine_corners(&q, &boundary, 0.006))
+        .unwrap_or(rough);
     let quad = order_corners(refined);
     plausible(&quad, w as f64, h as f64).then_some(quad)
 }
@@ -413,9 +432,9 @@ fn boundary_points(g: &[u8], mask: &[bool], w: usize, h: usize, t: f64) -> Vec<P
     pts
 }
 
-/// Drops the vertex spanning the smallest triangle with its neighbours until four remain.
-fn reduce_to_quad(mut poly: Vec<Point>) -> Vec<Point> {
-    while poly.len() > 4 {
+/// Drops the vertex spanning the smallest triangle with its neighbours until `keep` remain.
+fn thin_polygon(mut poly: Vec<Point>, keep: usize) -> Vec<Point> {
+    while poly.len() > keep.max(3) {
         let n = poly.len();
         let mut best = 0;
         let mut best_area = f64::INFINITY;
@@ -434,8 +453,31 @@ fn reduce_to_quad(mut poly: Vec<Point>) -> Vec<Point> {
     poly
 }
 
-/// Refits each side through nearby boundary points and intersects adjacent sides.
-fn refine_corners(quad: &[Point; 4], boundary: &[Point]) -> Option<[Point; 4]> {
+/// The four vertices (in polygon order) spanning the largest quadrilateral.
+fn largest_quad(poly: Vec<Point>) -> Option<[Point; 4]> {
+    let n = poly.len();
+    if n < 4 {
+        return None;
+    }
+    let mut best = (0.0, [0usize; 4]);
+    for a in 0..n {
+        for b in a + 1..n {
+            for c in b + 1..n {
+                for d in c + 1..n {
+                    let area = polygon_area(&[poly[a], poly[b], poly[c], poly[d]]);
+                    if area > best.0 {
+                        best = (area, [a, b, c, d]);
+                    }
+                }
+            }
+        }
+    }
+    Some(best.1.map(|i| poly[i]))
+}
+
+/// Refits each side through the boundary points within `band` (fraction of the side length,
+/// at least 1.5 px) of it and intersects adjacent sides.
+fn refine_corners(quad: &[Point; 4], boundary: &[Point], band: f64) -> Option<[Point; 4]> {
     let mut lines = [(Point::new(0.0, 0.0), Point::new(0.0, 0.0)); 4];
     for (i, line) in lines.iter_mut().enumerate() {
         let a = quad[i];
@@ -445,7 +487,7 @@ fn refine_corners(quad: &[Point; 4], boundary: &[Point]) -> Option<[Point; 4]> {
             return None;
         }
         let (dx, dy) = ((b.x - a.x) / len, (b.y - a.y) / len);
-        let tol = (0.015 * len).max(1.5);
+        let tol = (band * len).max(1.5);
         let near: Vec<Point> = boundary
             .iter()
             .copied()

@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
 use image::RgbImage;
-use image::imageops::{self, FilterType};
+use image::imageops::FilterType;
 use rustface::{ImageData, Model};
 use serde::Serialize;
 use tracing::debug;
@@ -59,9 +59,9 @@ pub fn detect_faces(img: &RgbImage) -> Result<Vec<FaceBox>> {
         ((f64::from(h) * scale).round() as u32).max(1),
     );
     let gray = if scale < 1.0 {
-        imageops::grayscale(&imageops::resize(img, sw, sh, FilterType::Triangle))
+        crate::ops::gray(&crate::ops::resize(img, sw, sh, FilterType::Triangle))
     } else {
-        imageops::grayscale(img)
+        crate::ops::gray(img)
     };
     let model = model()?.clone();
     // Faces smaller than 7 % of the short side cannot make an ID photo anyway; a larger minimum

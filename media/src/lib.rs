@@ -20,6 +20,7 @@ pub mod error;
 pub mod face;
 pub mod geometry;
 pub mod metrics;
+mod ops;
 pub mod photo;
 pub mod preview;
 

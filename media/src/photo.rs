@@ -30,7 +30,7 @@
 //! photo (the 358x441 ID-card standard asks for a head width of 207 ± 14 px, i.e. 58 %, and
 //! the eye line above 53 %).
 
-use image::imageops::{self, FilterType};
+use image::imageops::FilterType;
 use image::{Rgb, RgbImage};
 use serde::Serialize;
 use tracing::debug;
@@ -288,8 +288,8 @@ pub fn analyze_photo(img: &RgbImage, opts: &PhotoOptions) -> Result<PhotoAnalysi
     let (rx, ry) = (x0.round() as u32, y0.round() as u32);
     let rw = (cw.round() as u32).clamp(1, img.width() - rx.min(img.width() - 1));
     let rh = (ch.round() as u32).clamp(1, img.height() - ry.min(img.height() - 1));
-    let region = imageops::crop_imm(img, rx, ry, rw, rh).to_image();
-    let mut photo = imageops::resize(&region, opts.width, opts.height, FilterType::Lanczos3);
+    let region = crate::ops::crop(img, rx, ry, rw, rh);
+    let mut photo = crate::ops::resize(&region, opts.width, opts.height, FilterType::Lanczos3);
 
     // Background.
     let white = white_fraction(&photo);
@@ -328,7 +328,7 @@ pub fn analyze_photo(img: &RgbImage, opts: &PhotoOptions) -> Result<PhotoAnalysi
     // Exposure on the inner 70 % of the face box (of the photo before whitening would be more
     // exact, but whitening only touches backdrop-coloured pixels connected to the border).
     let (ex, ey, ew, eh) = face_rect(0.7);
-    let inner = imageops::crop_imm(&photo, ex, ey, ew, eh).to_image();
+    let inner = crate::ops::crop(&photo, ex, ey, ew, eh);
     let l = luma_u8(&inner);
     let n = l.len().max(1) as f64;
     m.face_mean_luma = l.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
@@ -352,7 +352,7 @@ pub fn analyze_photo(img: &RgbImage, opts: &PhotoOptions) -> Result<PhotoAnalysi
 
     // Sharpness on the whole face box.
     let (sx, sy, sw, sh) = face_rect(1.0);
-    let face_img = imageops::crop_imm(&photo, sx, sy, sw, sh).to_image();
+    let face_img = crate::ops::crop(&photo, sx, sy, sw, sh);
     m.sharpness = laplacian_variance(&luma_u8(&face_img), sw as usize, sh as usize);
     checks.push(if m.sharpness >= SHARPNESS_MIN {
         Check::new("sharpness", true, "照片清晰")

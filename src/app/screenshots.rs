@@ -145,6 +145,15 @@ pub fn scenes() -> Vec<Scene> {
             },
         },
         Scene {
+            name: "07-basic-errors-keyboard",
+            setup: |s| {
+                employed(s, Step::Basic);
+                let _ = s.visit.app.edit(|d| d.basic.email = "zhang@".into());
+                s.next();
+                s.activate(Field::Email);
+            },
+        },
+        Scene {
             name: "08-basic-keyboard",
             setup: |s| {
                 employed(s, Step::Basic);

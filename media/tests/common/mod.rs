@@ -301,7 +301,7 @@ pub fn render_skewed(
             }
         };
     }
-    image::imageops::blur(&frame, 0.8)
+    image::DynamicImage::ImageRgb8(frame).blur(0.8).into_rgb8()
 }
 
 /// Standard CRC-32 (PNG chunks).

@@ -1,0 +1,269 @@
+//! The whole employed and not-employed journeys, driven through accessible labels to submit;
+//! validation messages next to their fields; the idle countdown and wipe.
+
+mod ui_support;
+
+use i_slint_backend_testing::mock_elapsed_time;
+use kiosk::app::ui::{self, Screen};
+use slint::ComponentHandle;
+use std::time::Duration;
+use ui_support::{Harness, start};
+
+const ID: &str = "110101199003070011";
+const ID_MASKED: &str = "1101**********0011";
+const NAME: &str = "张三";
+const MOBILE: &str = "13800138000";
+
+/// Consent, eligibility, registration: up to the basic page.
+fn register(h: &Harness, holds_qualification: bool, does_accounting_work: bool) {
+    assert_eq!(h.screen(), Screen::Welcome);
+    h.tap("开始采集");
+    assert_eq!(h.screen(), Screen::Notice);
+    h.next();
+    assert_eq!(h.screen(), Screen::Notice, "consent is required");
+    h.tap("我已阅读采集须知，同意按上述规则处理我的个人信息（含敏感个人信息）");
+    h.next();
+    assert_eq!(h.screen(), Screen::Eligibility);
+    let yes_no = |b: bool| if b { "是" } else { "否" };
+    h.tap(&format!(
+        "您是否取得会计专业技术资格（初级、中级、高级、正高级）？：{}",
+        yes_no(holds_qualification)
+    ));
+    h.tap(&format!(
+        "您是否从事下列会计工作？：{}",
+        yes_no(does_accounting_work)
+    ));
+    h.next();
+    assert_eq!(h.screen(), Screen::Account);
+    h.tap("登录方式：注册");
+    h.pick("证件类型", &["居民身份证"]);
+    h.fill("证件号码", ID);
+    h.fill("姓名", NAME);
+    h.fill("手机号码", MOBILE);
+    h.tap("获取短信验证码");
+    let banner = h.banner();
+    let code: String = banner.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 6, "development SMS hint in {banner:?}");
+    h.fill("短信验证码", &code);
+    h.fill("密码", "abc12345");
+    h.fill("再次输入密码", "abc12345");
+    h.tap("注册并登录");
+    assert_eq!(h.screen(), Screen::Basic, "{}", h.banner());
+}
+
+fn basic(h: &Harness) {
+    // Registration data is read-only here, the ID number masked.
+    let id = h.find("证件号码").expect("id field");
+    assert_eq!(id.accessible_value().as_deref(), Some(ID_MASKED));
+    assert_eq!(id.accessible_read_only(), Some(true));
+    h.tap("性别：男");
+    h.pick("民族", &["汉族"]);
+    h.date("出生日期", (1990, 3, 7));
+    h.fill("通讯地址", "云南省昆明市五华区人民中路1号");
+    h.pick("所属会计管理部门（财政局）", &["昆明市", "五华区财政局"]);
+    h.next();
+    assert_eq!(h.screen(), Screen::Work, "{}", h.banner());
+}
+
+fn education_and_qualification(h: &Harness) {
+    assert_eq!(h.screen(), Screen::Education);
+    h.next();
+    assert_eq!(h.screen(), Screen::Qualification);
+    h.tap("资格级别：中级");
+    h.fill("资格证书编号或管理号", "Z20165300001");
+    h.date("取得资格日期", (2016, 10, 20));
+    h.next();
+    assert_eq!(h.screen(), Screen::Materials, "{}", h.banner());
+}
+
+fn materials_and_submit(h: &Harness, expected: &[&str]) {
+    use slint::Model;
+    let listed: Vec<String> = h
+        .kiosk
+        .window
+        .global::<ui::Wizard>()
+        .get_materials()
+        .iter()
+        .map(|m| m.label.to_string())
+        .collect();
+    assert_eq!(listed, expected);
+    h.next();
+    assert_eq!(h.screen(), Screen::Materials, "materials are required");
+    for label in expected {
+        h.tap(&format!("{label}：添加（开发模式）"));
+    }
+    h.next();
+    assert_eq!(h.screen(), Screen::Summary, "{}", h.banner());
+    let summary = h.all_visible_text().join("\n");
+    assert!(
+        summary.contains(ID_MASKED) && !summary.contains(ID),
+        "summary masks the ID number"
+    );
+    h.next();
+    assert_eq!(h.screen(), Screen::Review);
+    let status = h.find("审核状态").and_then(|e| e.accessible_value());
+    assert_eq!(status.as_deref(), Some("审核中"));
+}
+
+#[test]
+fn employed_journey_to_submit() {
+    let h = start();
+    register(&h, true, true);
+    basic(&h);
+    h.tap("是否在岗：是");
+    h.fill("工作单位名称", "云南某某科技有限公司");
+    h.fill("单位统一社会信用代码", "91350100M000100Y43");
+    h.pick("单位性质", &["民营企业"]);
+    h.pick("单位所在地区", &["昆明市", "五华区"]);
+    h.date("参加会计工作日期", (2012, 7, 1));
+    h.tap("会计工作岗位（可多选）：出纳");
+    h.tap("会计工作岗位（可多选）：总账");
+    h.tap("是否为会计机构负责人或总会计师：否");
+    h.next();
+    education_and_qualification(&h);
+    materials_and_submit(
+        &h,
+        &[
+            "近期白底1寸证件照",
+            "身份证正面",
+            "身份证反面",
+            "工作证明（盖章）",
+            "会计专业技术资格证书",
+        ],
+    );
+    // Leaving the review clears the session.
+    h.tap("完成");
+    assert_eq!(h.screen(), Screen::Welcome);
+    let left = h.all_visible_text().join("\n");
+    assert!(
+        !left.contains(NAME) && !left.contains("1101"),
+        "nothing personal stays on screen"
+    );
+}
+
+#[test]
+fn not_employed_journey_to_submit() {
+    let h = start();
+    register(&h, true, false);
+    basic(&h);
+    h.tap("是否在岗：否");
+    h.tap("人员类别：其他人员（已取得会计专业技术资格）");
+    h.pick("学籍、户籍或居住地所在地区", &["昆明市", "五华区"]);
+    h.next();
+    education_and_qualification(&h);
+    materials_and_submit(
+        &h,
+        &[
+            "近期白底1寸证件照",
+            "身份证正面",
+            "身份证反面",
+            "居住证、户口簿或学生证（本人信息页）",
+            "会计专业技术资格证书",
+        ],
+    );
+}
+
+#[test]
+fn validation_messages_appear_next_to_their_fields() {
+    let h = start();
+    register(&h, true, true);
+    h.fill("电子邮箱", "zhang@");
+    h.next();
+    assert_eq!(h.screen(), Screen::Basic);
+    for (field, message) in [
+        ("通讯地址", "此项为必填项"),
+        ("电子邮箱", "电子邮箱格式不正确，例如 name@example.com"),
+        ("性别", "此项为必填项"),
+    ] {
+        let error = h
+            .find(&format!("{field}错误：{message}"))
+            .unwrap_or_else(|| panic!("no message for {field}"));
+        let label = h
+            .find(field)
+            .or_else(|| h.find(&format!("{field}：男")))
+            .unwrap_or_else(|| {
+                let labels: Vec<String> =
+                    i_slint_backend_testing::ElementQuery::from_root(&h.kiosk.window)
+                        .match_descendants()
+                        .find_all()
+                        .into_iter()
+                        .filter_map(|e| {
+                            e.accessible_label().map(|l| {
+                                format!("{l}={:?}@{:?}", e.accessible_role(), e.absolute_position())
+                            })
+                        })
+                        .collect();
+                panic!("no field {field}: {labels:#?}")
+            });
+        let (field_y, error_y) = (label.absolute_position().y, error.absolute_position().y);
+        assert!(
+            error_y > field_y && error_y - field_y < 200.0,
+            "{field}: message at {error_y}, field at {field_y}"
+        );
+    }
+    // Fixing a field removes its message.
+    h.tap("电子邮箱");
+    for _ in 0..6 {
+        h.tap("删除");
+    }
+    h.type_keys("zhang@example.com");
+    h.tap("完成");
+    assert!(
+        h.find("电子邮箱错误：电子邮箱格式不正确，例如 name@example.com")
+            .is_none()
+    );
+}
+
+#[test]
+fn going_back_loses_nothing() {
+    let h = start();
+    register(&h, true, true);
+    h.fill("通讯地址", "云南省昆明市五华区人民中路1号");
+    h.tap("上一步");
+    assert_eq!(h.screen(), Screen::Eligibility);
+    h.next();
+    assert_eq!(h.screen(), Screen::Basic);
+    let address = h.find("通讯地址").and_then(|e| e.accessible_value());
+    assert_eq!(address.as_deref(), Some("云南省昆明市五华区人民中路1号"));
+}
+
+#[test]
+fn idle_countdown_then_wipe_leaves_no_applicant_text() {
+    let h = start();
+    register(&h, true, true);
+    h.fill("通讯地址", "云南省昆明市五华区人民中路1号");
+    let idle = h.kiosk.window.global::<ui::Idle>();
+    // A touch in between restarts the clock.
+    for _ in 0..60 {
+        mock_elapsed_time(Duration::from_secs(1));
+    }
+    assert!(!idle.get_warning());
+    h.tap("性别：男");
+    for _ in 0..89 {
+        mock_elapsed_time(Duration::from_secs(1));
+    }
+    assert!(!idle.get_warning(), "warned before 90 s without a touch");
+    mock_elapsed_time(Duration::from_secs(1));
+    assert!(idle.get_warning());
+    assert_eq!(idle.get_seconds_left(), 30);
+    assert!(h.exists("继续"));
+    // "继续" keeps the session.
+    h.tap("继续");
+    assert!(!idle.get_warning());
+    assert_eq!(h.screen(), Screen::Basic);
+    for _ in 0..(90 + 30) {
+        mock_elapsed_time(Duration::from_secs(1));
+    }
+    assert_eq!(h.screen(), Screen::Welcome);
+    assert!(!idle.get_warning());
+    let text = h.all_visible_text().join("\n");
+    for secret in [NAME, ID, ID_MASKED, MOBILE, "人民中路"] {
+        assert!(
+            !text.contains(secret),
+            "{secret} is still on screen after the wipe"
+        );
+    }
+    let session = h.kiosk.session.borrow();
+    assert!(session.visit.app.data().basic.id_number.is_empty());
+    assert!(!session.visit.signed_in);
+}

@@ -1,0 +1,275 @@
+//! Drives the real kiosk window headlessly (Slint's testing backend) the way a finger would:
+//! elements are found by their accessible labels and activated.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
+use kiosk::accounts::{DevSmsSender, LocalAccounts};
+use kiosk::app::Kiosk;
+use kiosk::app::session::Services;
+use kiosk::app::ui;
+use kiosk::dev_materials::FolderMaterials;
+use kiosk::store::Store;
+use kiosk_domain::MaterialLimits;
+use slint::ComponentHandle;
+use time::Date;
+use time::macros::date;
+
+pub const TODAY: Date = date!(2026 - 11 - 28);
+
+fn today() -> Date {
+    TODAY
+}
+
+/// Writes photo and document images for the development material source: noisy enough that
+/// the photo can be compressed into its 10,240–20,000 byte window.
+pub fn write_material_images(dir: &Path) {
+    let mut seed = 0x2545_f491_u32;
+    let mut noise = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        (seed & 0xff) as u8
+    };
+    let photo = image::RgbImage::from_fn(295, 413, |x, y| {
+        let n = noise() / 3;
+        image::Rgb([
+            ((x % 160) as u8).saturating_add(n),
+            ((y % 160) as u8).saturating_add(n),
+            180u8.saturating_add(n / 4),
+        ])
+    });
+    photo.save(dir.join("photo.png")).expect("write photo");
+    let page = image::RgbImage::from_fn(1240, 1754, |x, y| {
+        let ink = (x / 9 + y / 23) % 7 == 0;
+        let n = noise() / 8;
+        if ink {
+            image::Rgb([30u8.saturating_add(n); 3])
+        } else {
+            image::Rgb([
+                240u8.saturating_sub(n),
+                240u8.saturating_sub(n),
+                235u8.saturating_sub(n),
+            ])
+        }
+    });
+    page.save(dir.join("document.png")).expect("write page");
+}
+
+pub struct Harness {
+    pub kiosk: Kiosk,
+    pub dir: tempfile::TempDir,
+}
+
+/// A kiosk with a fresh encrypted store, local accounts and development materials.
+pub fn start() -> Harness {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let key = data.join("kiosk.key");
+    let materials = dir.path().join("materials");
+    std::fs::create_dir_all(&materials).expect("materials dir");
+    write_material_images(&materials);
+    let store = Store::open(&data, &key).expect("store");
+    let accounts = LocalAccounts::new(
+        Store::open(&data, &key).expect("store"),
+        DevSmsSender::default(),
+    );
+    let services = Services {
+        store,
+        accounts: Box::new(accounts),
+        materials: Some(Box::new(FolderMaterials::new(
+            materials,
+            MaterialLimits::default(),
+        ))),
+        limits: MaterialLimits::default(),
+        idle_timeout_secs: 90,
+        today,
+    };
+    let kiosk = Kiosk::new(services).expect("window");
+    kiosk
+        .window
+        .window()
+        .set_size(slint::LogicalSize::new(1920.0, 1080.0));
+    kiosk.window.show().expect("show");
+    Harness { kiosk, dir }
+}
+
+impl Harness {
+    /// The visible elements with this label, those that can be touched first (a field's caption
+    /// is a Text with the same label as the field).
+    fn find_visible(&self, label: &str) -> Vec<ElementHandle> {
+        // Instantiates elements behind `if` and `for` that changed since the last look.
+        i_slint_backend_testing::mock_elapsed_time(std::time::Duration::ZERO);
+        let mut found: Vec<ElementHandle> =
+            ElementHandle::find_by_accessible_label(&self.kiosk.window, label).collect();
+        found.sort_by_key(|e| e.accessible_role() == Some(AccessibleRole::Text));
+        found
+    }
+
+    /// Finds an element on screen, scrolling the page as a finger would when it is not.
+    pub fn find(&self, label: &str) -> Option<ElementHandle> {
+        let touchable = |found: &[ElementHandle]| {
+            found
+                .first()
+                .filter(|e| e.accessible_role() != Some(AccessibleRole::Text))
+                .cloned()
+        };
+        let first = self.find_visible(label);
+        if let Some(e) = touchable(&first) {
+            return Some(e);
+        }
+        // Wheel events go to the point under the scrolled area's centre; the topmost one last.
+        let scroll_target = || {
+            ElementQuery::from_root(&self.kiosk.window)
+                .match_descendants()
+                .match_inherits("Flickable")
+                .find_all()
+                .pop()
+        };
+        let mut any = first.first().cloned();
+        if let Some(target) = scroll_target() {
+            for _ in 0..10 {
+                target.scroll(0.0, 400.0);
+            }
+            for _ in 0..30 {
+                let found = self.find_visible(label);
+                if let Some(e) = touchable(&found) {
+                    return Some(e);
+                }
+                any = any.or_else(|| found.first().cloned());
+                match scroll_target() {
+                    Some(t) => t.scroll(0.0, -300.0),
+                    None => break,
+                }
+            }
+        }
+        any
+    }
+
+    pub fn exists(&self, label: &str) -> bool {
+        self.find(label).is_some()
+    }
+
+    /// Activates the element with this accessible label, as a tap would.
+    pub fn tap(&self, label: &str) {
+        let element = self
+            .find(label)
+            .unwrap_or_else(|| panic!("nothing labelled {label:?} on {:?}", self.screen()));
+        element.invoke_accessible_default_action();
+    }
+
+    pub fn screen(&self) -> ui::Screen {
+        self.kiosk.window.global::<ui::Wizard>().get_screen()
+    }
+
+    pub fn banner(&self) -> String {
+        self.kiosk
+            .window
+            .global::<ui::Wizard>()
+            .get_banner()
+            .to_string()
+    }
+
+    /// Types ASCII on the on-screen keyboard, key by key (shift for capitals).
+    pub fn type_keys(&self, text: &str) {
+        for c in text.chars() {
+            if c.is_ascii_uppercase() && self.exists("切换大小写") {
+                self.tap("切换大小写");
+                self.tap(&c.to_string());
+                self.tap("切换大小写");
+            } else if c == ' ' {
+                self.tap("空格");
+            } else {
+                self.tap(&c.to_string());
+            }
+        }
+    }
+
+    /// Commits a Chinese phrase the way the candidate bar does (one key event with the phrase).
+    pub fn commit_phrase(&self, phrase: &str) {
+        self.kiosk
+            .window
+            .global::<ui::Keys>()
+            .invoke_key(phrase.into());
+    }
+
+    /// Taps a text field, types into it and closes the keyboard.
+    pub fn fill(&self, field: &str, text: &str) {
+        self.tap(field);
+        if text.is_ascii() {
+            self.type_keys(text);
+        } else {
+            self.commit_phrase(text);
+        }
+        self.tap("完成");
+    }
+
+    /// Taps a list field and the options in turn (two levels for regions and bureaus).
+    pub fn pick(&self, field: &str, options: &[&str]) {
+        self.tap(field);
+        for option in options {
+            self.tap(option);
+        }
+    }
+
+    /// Sets a date field with the steppers of the date picker.
+    pub fn date(&self, field: &str, (year, month, day): (i32, i32, i32)) {
+        self.tap(field);
+        let picker = self.kiosk.window.global::<ui::DatePicker>();
+        while picker.get_year() - year >= 10 {
+            self.tap("年减十");
+        }
+        while year - picker.get_year() >= 10 {
+            self.tap("年加十");
+        }
+        while picker.get_year() > year {
+            self.tap("年减");
+        }
+        while picker.get_year() < year {
+            self.tap("年加");
+        }
+        while picker.get_month() != month {
+            self.tap("月加");
+        }
+        while picker.get_day() != day {
+            self.tap("日加");
+        }
+        self.tap("确定");
+    }
+
+    pub fn next(&self) {
+        let before = self.screen();
+        self.tap(match before {
+            ui::Screen::Summary => "提交",
+            _ => "下一步",
+        });
+    }
+
+    /// Every accessible label and value in the window, and the wizard's text properties.
+    pub fn all_visible_text(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in ElementQuery::from_root(&self.kiosk.window)
+            .match_descendants()
+            .find_all()
+        {
+            out.extend(e.accessible_label().map(|s| s.to_string()));
+            out.extend(e.accessible_value().map(|s| s.to_string()));
+        }
+        let g = self.kiosk.window.global::<ui::Wizard>();
+        use slint::Model;
+        for f in g.get_fields().iter() {
+            out.extend([f.value.to_string(), f.error.to_string()]);
+        }
+        for s in g.get_summary().iter() {
+            out.extend(s.rows.iter().map(|r| r.value.to_string()));
+        }
+        out.extend([
+            g.get_banner().to_string(),
+            g.get_review_detail().to_string(),
+        ]);
+        out
+    }
+}
