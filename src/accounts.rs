@@ -96,6 +96,8 @@ pub trait Accounts {
         sms_code: &str,
         new_password: &str,
     ) -> Result<(), AccountError>;
+    /// Whether an account exists for this ID number (a card read chooses log-in or registration).
+    fn is_registered(&mut self, id_number: &str) -> Result<bool, AccountError>;
     /// In development only: the last SMS code "sent", so the screen can show it.
     fn development_sms_hint(&self) -> Option<String> {
         None
@@ -270,6 +272,10 @@ impl<S: SmsSender> Accounts for LocalAccounts<S> {
             .set_password_hash(&account.id_number, &hash_password(new_password)?)?;
         tracing::info!("password reset");
         Ok(())
+    }
+
+    fn is_registered(&mut self, id_number: &str) -> Result<bool, AccountError> {
+        Ok(self.store.account(id_number)?.is_some())
     }
 
     fn development_sms_hint(&self) -> Option<String> {

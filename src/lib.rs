@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod dev_materials;
+pub mod idcard;
 pub mod logging;
 pub mod store;
 pub mod walkthrough;

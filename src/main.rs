@@ -15,6 +15,7 @@ use kiosk::store::Store;
 use kiosk_domain::catalog::IdType;
 use kiosk_domain::samples::Branch;
 use kiosk_domain::{Lang, idnumber, privacy, region, uscc};
+use kiosk_hardware::idcard::{IdCardService, ReaderConfig};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,11 @@ enum Command {
     },
     /// Print the wizard's state machine as text, walking two invented applicants.
     Walkthrough,
+    /// The ID card reader, for hall IT.
+    Idcard {
+        #[command(subcommand)]
+        what: IdcardCommand,
+    },
     /// Check a value as the wizard does and print the verdict as JSON.
     Check {
         #[command(subcommand)]
@@ -51,6 +57,22 @@ enum Command {
     Bureaus,
     /// Open the encrypted store and print its state (no personal data).
     StoreStatus,
+}
+
+#[derive(Subcommand)]
+enum IdcardCommand {
+    /// Wait for a card and print it as one JSON object (the simulator's field names).
+    Read {
+        /// Serial device (default: the configured reader, /dev/kiosk/idcard).
+        #[arg(long)]
+        port: Option<String>,
+        /// Print the ID number unmasked.
+        #[arg(long)]
+        show: bool,
+        /// How long to wait for a card.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -159,13 +181,20 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
         .map_err(|e| anyhow::anyhow!("{}\n{e}", e.message_zh()))
 }
 
-fn services(config: &Config) -> anyhow::Result<Services> {
+fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
     let store = open_store(config)?;
     let accounts = LocalAccounts::new(open_store(config)?, DevSmsSender::default());
     let materials = config.dev_materials_dir.as_ref().map(|dir| {
         Box::new(FolderMaterials::new(dir, config.limits))
             as Box<dyn kiosk::app::session::MaterialSource>
     });
+    let card_reader = match with_reader {
+        true => {
+            let reader = IdCardService::start(ReaderConfig::with_path(&config.devices.idcard))?;
+            Some(Box::new(reader) as Box<dyn kiosk_hardware::idcard::CardReaderDevice>)
+        }
+        false => None,
+    };
     Ok(Services {
         store,
         accounts: Box::new(accounts),
@@ -173,11 +202,12 @@ fn services(config: &Config) -> anyhow::Result<Services> {
         limits: config.limits,
         idle_timeout_secs: config.idle_timeout_secs,
         today,
+        card_reader,
     })
 }
 
 fn run(config: &Config) -> anyhow::Result<()> {
-    let kiosk = Kiosk::new(services(config)?)?;
+    let kiosk = Kiosk::new(services(config, true)?)?;
     tracing::info!("kiosk started");
     kiosk.run()?;
     Ok(())
@@ -201,7 +231,7 @@ fn screenshots(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
     let mut scratch_config = config.clone();
     scratch_config.data_dir = scratch.path().to_owned();
     scratch_config.key_file = None;
-    let written = kiosk::app::screenshots::render_all(out, services(&scratch_config)?)?;
+    let written = kiosk::app::screenshots::render_all(out, services(&scratch_config, false)?)?;
     println!("{} screenshots written to {}", written.len(), out.display());
     Ok(())
 }
@@ -214,6 +244,30 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => run(&config).map(|()| ExitCode::SUCCESS),
             Command::Walkthrough => walkthrough(&config).map(|()| ExitCode::SUCCESS),
+            Command::Idcard {
+                what:
+                    IdcardCommand::Read {
+                        port,
+                        show,
+                        timeout_ms,
+                    },
+            } => {
+                let port = port.unwrap_or_else(|| config.devices.idcard.display().to_string());
+                match kiosk::idcard::read_one(&port, std::time::Duration::from_millis(timeout_ms)) {
+                    Ok(card) => {
+                        println!("{}", kiosk::idcard::card_json(&card, show));
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        Ok(ExitCode::from(match e {
+                            kiosk::idcard::ReadError::NoReader(_)
+                            | kiosk::idcard::ReadError::Start(_) => 3,
+                            _ => 4,
+                        }))
+                    }
+                }
+            }
             Command::Screenshots { out } => screenshots(&config, &out).map(|()| ExitCode::SUCCESS),
             Command::Check { what } => Ok(check(what)),
             Command::Bureaus => {

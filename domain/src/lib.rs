@@ -3,6 +3,7 @@
 //! Nothing here does I/O or knows about screens: the kiosk, its tests and the central server all
 //! use these types and rules. Dates that depend on "today" take it as an argument.
 
+pub mod card_fill;
 pub mod catalog;
 pub mod contact;
 pub mod eligibility;

@@ -160,8 +160,10 @@ fn main() {
         ("A4 150 dpi: text + seal + grain 2", 2, 2.0),
     ] {
         let page = common::synthetic_page(1240, 1754, seed, noise);
+        // Same resolution as ImageMagick: no trading of resolution for quality (min_quality 1).
         let limits = Limits {
             density_dpi: 150,
+            min_quality: 1,
             ..Limits::material()
         };
         rows.push(bench_input(

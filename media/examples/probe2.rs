@@ -1,35 +1,21 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
+use std::time::Instant;
 fn main() {
-    let t = std::time::Instant::now();
-    let page = common::synthetic_page(1240, 1754, 2, 3.0);
-    println!("page {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    let b = kiosk_media::encode_jpeg(&page, 80, 150, kiosk_media::Chroma::Sub420).unwrap();
-    println!("one encode {:?} {}", t.elapsed(), b.len());
-    let t = std::time::Instant::now();
-    let e = kiosk_media::compress(&page, &kiosk_media::Limits::material()).unwrap();
-    println!(
-        "compress {:?} q{} {} {}x{}",
-        t.elapsed(),
-        e.quality,
-        e.bytes.len(),
-        e.width,
-        e.height
-    );
-    let t = std::time::Instant::now();
-    let mut img = image::RgbImage::new(1240, 1754);
-    common::add_noise(&mut img, 3.0, 1);
-    println!("noise {:?}", t.elapsed());
-    for f in [
-        image::imageops::FilterType::Triangle,
-        image::imageops::FilterType::CatmullRom,
-        image::imageops::FilterType::Lanczos3,
-    ] {
-        let t = std::time::Instant::now();
-        let _r = image::imageops::resize(&page, 1130, 1599, f);
-        println!("resize {:?} {:?}", f, t.elapsed());
+    for (seed, noise) in [(1u32, 0.0f32), (2, 2.0), (3, 0.0), (4, 5.0)] {
+        let page = common::synthetic_page(1240, 1754, seed, noise);
+        let t = Instant::now();
+        let lim = kiosk_media::Limits {
+            density_dpi: 150,
+            min_quality: 1,
+            ..kiosk_media::Limits::material()
+        };
+        let e = kiosk_media::compress(&page, &lim).unwrap();
+        println!(
+            "compress {:?} q{} {}",
+            t.elapsed(),
+            e.quality,
+            e.bytes.len()
+        );
     }
 }
-#[allow(dead_code)]
-fn _x() {}

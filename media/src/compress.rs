@@ -5,11 +5,12 @@
 //! ([`jpeg_encoder::ChromaSubsamplingMethod::Average`]), the JFIF density set from the physical
 //! size, and no metadata (EXIF from the source is never copied: no GPS, no camera serial).
 //!
-//! **Huffman tables are the standard ones, not optimised** (see [`OPTIMIZE_HUFFMAN`]):
-//! `jpeg-encoder` 0.7.1 writes one scan per component when it optimises the tables, and
-//! `zune-jpeg` 0.5.15 (the decoder inside the `image` crate, so inside the kiosk's own UI and
-//! any Rust service) decodes such non-interleaved 4:2:0 files with green/purple bands, although
-//! they are valid (libjpeg-turbo decodes them correctly). Optimised tables would save 3-6 %.
+//! **Huffman tables are optimised by our own lossless post-pass** ([`OPTIMIZE_HUFFMAN`], module
+//! `huffman`), not by `jpeg-encoder`: version 0.7.1 writes one scan per component when it
+//! optimises the tables, and `zune-jpeg` 0.5.15 (the decoder inside the `image` crate, so inside
+//! the kiosk's own UI and any Rust service) decodes such non-interleaved 4:2:0 files with
+//! green/purple bands, although they are valid (libjpeg-turbo decodes them correctly). The
+//! post-pass keeps the single interleaved scan and the coefficients; it saves 3-6 %.
 //!
 //! The quality is found by binary search: the highest quality whose file fits `max_bytes`.
 //! Then:
@@ -42,10 +43,9 @@ use crate::error::{MediaError, Result};
 /// Above this many pixels per byte of budget, the image is downscaled before searching.
 pub const MAX_PIXELS_PER_BYTE: u64 = 12;
 
-/// Optimised Huffman tables: off, see the module docs. The test
-/// `compress::our_jpegs_decode_correctly_with_the_image_crate` fails if this is switched on while
-/// the decoder still mis-decodes the result.
-pub const OPTIMIZE_HUFFMAN: bool = false;
+/// Optimise the Huffman tables with our own post-pass (see the module docs). The test
+/// `our_jpegs_decode_correctly_with_the_image_crate` guards the interleaved layout.
+pub const OPTIMIZE_HUFFMAN: bool = true;
 
 /// Quantisation tables used by the encoder. The bench (`scripts/bench-media`) compared the
 /// Annex K default, MS-SSIM-tuned and ImageMagick (N. Robidoux) tables at the same byte limits;
@@ -184,7 +184,7 @@ pub fn encode_jpeg(
     let mut buf = Vec::with_capacity((w as usize * h as usize / 4).max(4096));
     let mut enc = Encoder::new(&mut buf, quality.clamp(1, 100));
     enc.set_progressive(false);
-    enc.set_optimized_huffman_tables(OPTIMIZE_HUFFMAN);
+    enc.set_optimized_huffman_tables(false);
     enc.set_sampling_factor(match chroma {
         Chroma::Sub420 => SamplingFactor::R_4_2_0,
         Chroma::Full444 => SamplingFactor::R_4_4_4,
@@ -196,6 +196,13 @@ pub fn encode_jpeg(
     }
     enc.encode(img.as_raw(), w16, h16, ColorType::Rgb)
         .map_err(|e| MediaError::Encode(e.to_string()))?;
+    if OPTIMIZE_HUFFMAN {
+        match crate::huffman::optimize(&buf) {
+            Some(optimized) if optimized.len() <= buf.len() => return Ok(optimized),
+            Some(_) => {}
+            None => tracing::warn!("Huffman optimisation skipped: unexpected JPEG layout"),
+        }
+    }
     Ok(buf)
 }
 
@@ -379,9 +386,97 @@ fn predict_quality(a: (u8, usize), b: Option<(u8, usize)>, target: usize) -> f64
     quality_for_scale(x.exp())
 }
 
-/// Highest quality whose file fits `max_bytes`: a safeguarded secant search (usually 3-4
-/// encodes instead of 7 for bisection), starting at `start`.
+/// Encodes one or two qualities; two run on two threads (the kiosk has at least two cores).
+fn encode_pair(
+    img: &RgbImage,
+    qa: u8,
+    qb: Option<u8>,
+    density: u16,
+    chroma: Chroma,
+) -> Result<Vec<(u8, Vec<u8>)>> {
+    let Some(qb) = qb else {
+        return Ok(vec![(qa, encode_jpeg(img, qa, density, chroma)?)]);
+    };
+    std::thread::scope(|s| {
+        let other = s.spawn(|| encode_jpeg(img, qb, density, chroma));
+        let a = encode_jpeg(img, qa, density, chroma);
+        let b = other
+            .join()
+            .map_err(|_| MediaError::Encode("encoder thread panicked".into()))?;
+        Ok(vec![(qa, a?), (qb, b?)])
+    })
+}
+
+/// About a quarter of the 16-row bands, picked quasi-randomly (golden-ratio sequence, so no
+/// phase-locking with text lines or table rows): a proxy whose JPEG size, times the row ratio,
+/// predicts the full image's size at the same quality. `None` for small images.
+pub fn proxy_of(img: &RgbImage) -> Option<(RgbImage, f64)> {
+    let (w, h) = img.dimensions();
+    if u64::from(w) * u64::from(h) < 400_000 || h < 256 {
+        return None;
+    }
+    let row = w as usize * 3;
+    let mut data = Vec::with_capacity(row * h as usize / 3);
+    let raw = img.as_raw();
+    let mut rows = 0u32;
+    for (i, band) in (0..h).step_by(16).enumerate() {
+        if (i as f64 * 0.618_033_988_75).fract() >= 0.25 {
+            continue;
+        }
+        let end = (band + 16).min(h);
+        data.extend_from_slice(&raw[band as usize * row..end as usize * row]);
+        rows += end - band;
+    }
+    if rows < 64 {
+        return None;
+    }
+    let proxy = RgbImage::from_raw(w, rows, data)?;
+    Some((proxy, f64::from(h) / f64::from(rows)))
+}
+
+/// A first guess of the quality from the proxy (see [`proxy_of`]).
+fn estimate_quality(
+    img: &RgbImage,
+    limits: &Limits,
+    density: u16,
+    chroma: Chroma,
+    start: u8,
+) -> Result<Option<u8>> {
+    let Some((proxy, ratio)) = proxy_of(img) else {
+        return Ok(None);
+    };
+    const HEADERS: usize = 700;
+    let scaled = Limits {
+        min_bytes: None,
+        max_bytes: ((limits.max_bytes.saturating_sub(HEADERS)) as f64 / ratio) as usize + HEADERS,
+        ..limits.clone()
+    };
+    Ok(
+        match search_in(&proxy, &scaled, density, chroma, start, None)? {
+            Search::Fit(e) => Some(e.quality),
+            Search::TooBig(_) => Some(1),
+            Search::BelowFloor(_) | Search::BelowQuality(_) => None,
+        },
+    )
+}
+
+/// Highest quality whose file fits `max_bytes`.
 fn search_quality(
+    img: &RgbImage,
+    limits: &Limits,
+    density: u16,
+    chroma: Chroma,
+    start: u8,
+    quality_floor: Option<u8>,
+) -> Result<Search> {
+    let start = estimate_quality(img, limits, density, chroma, start)?.unwrap_or(start);
+    search_in(img, limits, density, chroma, start, quality_floor)
+}
+
+/// Pairs of qualities encoded in parallel, chosen by a secant on `ln(size)` against
+/// `ln(quant scale)` through the two measurements nearest the limit; bisection after four
+/// rounds bounds the count. Usually two or three rounds.
+fn search_in(
     img: &RgbImage,
     limits: &Limits,
     density: u16,
@@ -394,20 +489,31 @@ fn search_quality(
     // Invariant: qualities <= lo fit (lo = 0: none known), qualities >= hi do not (hi = 101).
     let (mut lo, mut hi) = (0u8, 101u8);
     let mut hi_point: Option<(u8, usize)> = None;
+    let mut points: Vec<(u8, usize)> = Vec::new();
     let mut best: Option<Vec<u8>> = None;
-    let mut probe = start.max(quality_floor.unwrap_or(1)).clamp(1, 100);
-    let mut previous: Option<(u8, usize)> = None;
+    let first = start.max(quality_floor.unwrap_or(1)).clamp(1, 100);
+    // A spread first pair brackets a good guess and measures the local slope.
+    let mut pair = (
+        first.saturating_sub(2).max(1),
+        Some(first.saturating_add(2).min(100)),
+    );
+    let mut rounds = 0;
     let mut encodes = 0;
     while hi - lo > 1 {
-        let bytes = encode_jpeg(img, probe, density, chroma)?;
-        encodes += 1;
-        let size = bytes.len();
-        if fits_max(size) {
-            lo = probe;
-            best = Some(bytes);
-        } else {
-            hi = probe;
-            hi_point = Some((probe, size));
+        rounds += 1;
+        for (q, bytes) in encode_pair(img, pair.0, pair.1, density, chroma)? {
+            encodes += 1;
+            let size = bytes.len();
+            points.push((q, size));
+            if fits_max(size) {
+                if q > lo {
+                    lo = q;
+                    best = Some(bytes);
+                }
+            } else if q < hi {
+                hi = q;
+                hi_point = Some((q, size));
+            }
         }
         if hi - lo <= 1 {
             break;
@@ -417,36 +523,50 @@ fn search_quality(
         {
             return Ok(Search::BelowQuality(size));
         }
-        // Secant through the last two probes (superlinear near the answer); bisect after five
-        // probes to bound the count.
-        let current = (probe, size);
-        let predicted = if encodes < 5 {
-            predict_quality(current, previous, limits.max_bytes).floor()
-        } else {
+        let predicted = if rounds >= 4 {
             (f64::from(lo) + f64::from(hi)) / 2.0
+        } else {
+            // Secant through the measurement nearest the limit and the nearest one at least two
+            // qualities away from it (adjacent qualities give a noisy slope).
+            let target = (limits.max_bytes as f64).ln();
+            points.sort_by(|x, y| {
+                ((x.1 as f64).ln() - target)
+                    .abs()
+                    .total_cmp(&((y.1 as f64).ln() - target).abs())
+            });
+            let anchor = points[0];
+            let other = points
+                .iter()
+                .skip(1)
+                .find(|p| p.0.abs_diff(anchor.0) >= 2)
+                .copied();
+            predict_quality(anchor, other, limits.max_bytes).floor()
         };
-        previous = Some(current);
-        let span = f64::from(hi - lo);
-        let margin = if span > 6.0 { span / 8.0 } else { 1.0 };
-        probe = predicted
+        let mut a = predicted
             .round()
-            .clamp(f64::from(lo) + margin, f64::from(hi) - margin)
-            .clamp(1.0, 100.0) as u8;
+            .clamp(f64::from(lo) + 1.0, f64::from(hi) - 1.0) as u8;
         // Below the wanted minimum quality, probe the minimum itself: its size tells exactly how
         // much to downscale.
         if let Some(floor) = quality_floor
-            && predicted < f64::from(floor)
+            && a < floor
             && floor > lo
             && floor < hi
         {
-            probe = floor;
+            a = floor;
         }
-        if probe <= lo {
-            probe = lo + 1;
-        }
-        if probe >= hi {
-            probe = hi - 1;
-        }
+        let b = if a + 1 < hi {
+            Some(a + 1)
+        } else if a > lo + 1 {
+            Some(a - 1)
+        } else {
+            None
+        };
+        pair = (a, b);
+        eprintln!(
+            "DBG {}x{} round {rounds}: lo {lo} hi {hi} next {pair:?}",
+            img.width(),
+            img.height()
+        );
     }
     let (Some(mut bytes), mut quality) = (best, lo) else {
         let size = match hi_point {
@@ -455,6 +575,7 @@ fn search_quality(
         };
         return Ok(Search::TooBig(size));
     };
+    debug!(rounds, "pairs encoded");
     if !above_min(bytes.len()) {
         // Size is not strictly monotonic in quality: look above for a file inside the range.
         let mut found = false;

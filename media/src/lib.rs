@@ -19,6 +19,7 @@ pub mod document;
 pub mod error;
 pub mod face;
 pub mod geometry;
+mod huffman;
 pub mod metrics;
 mod ops;
 pub mod photo;

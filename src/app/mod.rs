@@ -22,7 +22,7 @@ use slint::ComponentHandle;
 pub struct Kiosk {
     pub window: ui::KioskWindow,
     pub session: Rc<RefCell<Session>>,
-    _idle_timer: slint::Timer,
+    _timers: [slint::Timer; 2],
 }
 
 impl Kiosk {
@@ -37,12 +37,15 @@ impl Kiosk {
         glue::keys::setup(&window, &session);
         glue::pickers::setup(&window, &session);
         glue::prefs::setup(&window, &session);
-        let idle_timer = glue::idle::setup(&window, &session);
+        let timers = [
+            glue::idle::setup(&window, &session),
+            glue::idcard::setup(&window, &session),
+        ];
         glue::render::refresh(&window, &session.borrow());
         Ok(Kiosk {
             window,
             session,
-            _idle_timer: idle_timer,
+            _timers: timers,
         })
     }
 

@@ -17,6 +17,9 @@ use time::{Date, Month};
 use super::forms::{self, Keyboard, Kind, PickList};
 use crate::accounts::{AccountError, Accounts, Registration};
 use crate::store::Store;
+use kiosk_domain::card_fill::{self, CARD_FIELDS, CardIdentity};
+use kiosk_domain::record::Basic;
+use kiosk_hardware::idcard::CardReaderDevice;
 
 /// Where a captured material comes from: the cameras (a later issue) or, in development, files.
 pub trait MaterialSource {
@@ -40,6 +43,8 @@ pub struct Services {
     pub idle_timeout_secs: u32,
     /// "Today" for validation, in China Standard Time.
     pub today: fn() -> Date,
+    /// The ID card reader, when one is configured.
+    pub card_reader: Option<Box<dyn CardReaderDevice>>,
 }
 
 /// Seconds the "还在吗？" countdown runs before the session is wiped.
@@ -113,12 +118,16 @@ pub struct Visit {
     pub overlay: Option<Overlay>,
     pub quiet_secs: u32,
     pub countdown: Option<u32>,
+    /// A card read before consent: held in memory, used only once the applicant has consented.
+    pub pending_card: Option<CardIdentity>,
 }
 
 pub struct Session {
     pub services: Services,
     pub lang: Lang,
     pub elder: bool,
+    /// Whether the ID card reader answers; `None` when no reader is configured.
+    pub reader_online: Option<bool>,
     pub visit: Visit,
 }
 
@@ -136,6 +145,7 @@ impl Session {
             services,
             lang: Lang::Zh,
             elder: false,
+            reader_online: None,
             visit: Visit::default(),
         }
     }
@@ -266,6 +276,113 @@ impl Session {
         self.visit.show_all_errors = false;
         self.visit.touched.clear();
         self.visit.banner = None;
+        if step == Step::Account
+            && !self.visit.signed_in
+            && let Some(card) = self.visit.pending_card.clone()
+        {
+            self.card_on_account_page(card);
+        }
+    }
+
+    pub fn reader_status(&mut self, online: bool) {
+        if self.reader_online != Some(online) {
+            tracing::info!(online, "ID card reader status");
+        }
+        self.reader_online = Some(online);
+    }
+
+    /// A card was read. Before consent it is only held; on the account page it fills the form
+    /// and picks log-in or registration; for a signed-in applicant it fills the draft, flagging
+    /// any disagreement instead of overwriting.
+    pub fn card_read(&mut self, card: CardIdentity) {
+        self.activity();
+        let consented = self.visit.app.data().consent.is_some();
+        match self.visit.screen {
+            Screen::Welcome => {
+                self.start();
+                self.visit.pending_card = Some(card);
+                self.say(
+                    Tone::Info,
+                    "已读取身份证。请先阅读采集须知，同意后才会使用身份证信息。",
+                    "ID card read. Please read the notice first: the card is used only after you consent.",
+                );
+            }
+            Screen::Step(Step::Account) if consented && !self.visit.signed_in => {
+                self.visit.pending_card = Some(card.clone());
+                self.card_on_account_page(card);
+            }
+            Screen::Step(_) if self.visit.signed_in => self.card_for_applicant(card),
+            Screen::Step(_) => {
+                self.visit.pending_card = Some(card);
+                self.say(
+                    Tone::Info,
+                    "已读取身份证，将在登录或注册时使用。",
+                    "ID card read; it will be used to log in or register.",
+                );
+            }
+        }
+    }
+
+    fn card_on_account_page(&mut self, card: CardIdentity) {
+        let mut basic = Basic::default();
+        card_fill::fill_from_card(&mut basic, &card);
+        basic.postal_address.clear();
+        let mobile = std::mem::take(&mut self.visit.account.data.basic.mobile);
+        self.visit.account.data.basic = Basic { mobile, ..basic };
+        match self.services.accounts.is_registered(&card.id_number) {
+            Ok(true) => {
+                self.visit.account_mode = AccountMode::LogIn;
+                self.say(
+                    Tone::Success,
+                    "已读取身份证：请输入密码登录。",
+                    "ID card read: enter your password to log in.",
+                );
+            }
+            Ok(false) => {
+                self.visit.account_mode = AccountMode::Register;
+                self.say(
+                    Tone::Success,
+                    "已读取身份证：首次采集请绑定本人手机号码并设置密码。",
+                    "ID card read: first time here, bind your mobile number and set a password.",
+                );
+            }
+            Err(e) => self.account_failed(&e),
+        }
+    }
+
+    fn card_for_applicant(&mut self, card: CardIdentity) {
+        let same = idnumber::normalize(&card.id_number)
+            == idnumber::normalize(&self.visit.app.data().basic.id_number);
+        if !same {
+            self.say(
+                Tone::Error,
+                "这张身份证与当前登录的申请人不一致，未使用。请使用本人身份证。",
+                "This ID card is not the logged-in applicant's and was not used.",
+            );
+            return;
+        }
+        let mut conflicts = Vec::new();
+        self.edit(|d| conflicts = card_fill::fill_from_card(&mut d.basic, &card));
+        self.visit.pending_card = None;
+        self.save_draft();
+        if conflicts.is_empty() {
+            self.say(
+                Tone::Success,
+                "已从身份证读取信息",
+                "Filled from the ID card",
+            );
+        } else {
+            let names: Vec<&str> = conflicts
+                .iter()
+                .map(|f| forms::label(*f, self.lang))
+                .collect();
+            let list = names.join("、");
+            self.say(
+                Tone::Error,
+                &format!("身份证与已保存的信息不一致：{list}。已保留原信息，请核对修改或联系工作人员。"),
+                &format!("The ID card disagrees with the saved draft: {list}. The draft was kept; please check or ask staff."),
+            );
+        }
     }
 
     /// "下一步": validates the page and moves on, saving the draft.
@@ -396,12 +513,14 @@ impl Session {
     }
 
     pub fn is_read_only(&self, field: Field) -> bool {
-        !self.on_account_page()
+        let from_card = self.form_data().basic.from_id_card && CARD_FIELDS.contains(&field);
+        let from_account = !self.on_account_page()
+            && self.visit.signed_in
             && matches!(
                 field,
                 Field::Name | Field::IdType | Field::IdNumber | Field::Mobile
-            )
-            && self.visit.signed_in
+            );
+        from_card || from_account
     }
 
     pub fn keyboard(&self) -> Option<Keyboard> {
@@ -809,10 +928,13 @@ impl Session {
         self.visit.app = app;
         let progress = self.progress();
         self.visit.wizard = Wizard::resume(&self.visit.app, &progress);
-        self.save_draft();
         let step = self.visit.wizard.current();
         self.moved(step);
         self.say(Tone::Success, "登录成功", "Logged in");
+        if let Some(card) = self.visit.pending_card.take() {
+            self.card_for_applicant(card);
+        }
+        self.save_draft();
     }
 
     /// Development mode: attach the material from a file.

@@ -112,6 +112,8 @@ pub struct View {
     pub review: ReviewView,
     pub intro: String,
     pub can_submit: bool,
+    pub reader_status: String,
+    pub reader_ok: bool,
 }
 
 fn t(lang: Lang, zh: &str, en: &str) -> String {
@@ -422,6 +424,20 @@ pub fn build(session: &Session) -> View {
         review: review_view(session),
         intro: step.map(|s| intro(session, s)).unwrap_or_default(),
         can_submit: visit.app.review().is_editable(),
+        reader_status: match session.reader_online {
+            None => String::new(),
+            Some(true) => t(
+                lang,
+                "请将身份证放在读卡区，自动开始采集",
+                "Place your ID card on the reader to begin",
+            ),
+            Some(false) => t(
+                lang,
+                "读卡器未连接：请点击“开始采集”手动填写，或联系工作人员",
+                "ID card reader not connected: tap Start to fill in by hand, or ask staff",
+            ),
+        },
+        reader_ok: session.reader_online == Some(true),
     }
 }
 

@@ -13,6 +13,7 @@ use kiosk::app::ui;
 use kiosk::dev_materials::FolderMaterials;
 use kiosk::store::Store;
 use kiosk_domain::MaterialLimits;
+use kiosk_hardware::idcard::CardReaderDevice;
 use slint::ComponentHandle;
 use time::Date;
 use time::macros::date;
@@ -65,6 +66,11 @@ pub struct Harness {
 
 /// A kiosk with a fresh encrypted store, local accounts and development materials.
 pub fn start() -> Harness {
+    start_with_reader(None)
+}
+
+/// The same, with an ID card reader.
+pub fn start_with_reader(card_reader: Option<Box<dyn CardReaderDevice>>) -> Harness {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
@@ -87,6 +93,7 @@ pub fn start() -> Harness {
         limits: MaterialLimits::default(),
         idle_timeout_secs: 90,
         today,
+        card_reader,
     };
     let kiosk = Kiosk::new(services).expect("window");
     kiosk

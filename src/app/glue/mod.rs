@@ -1,5 +1,6 @@
 //! Slint glue: each module wires one global's callbacks to the session and redraws.
 
+pub mod idcard;
 pub mod idle;
 pub mod keys;
 pub mod pickers;

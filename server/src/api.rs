@@ -1,0 +1,1169 @@
+//! The HTTP API (axum). Every handler runs its store and hashing work on tokio's blocking pool.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use kiosk_domain::catalog::IdType;
+use kiosk_domain::privacy::{mask_id_number, mask_mobile, mask_name};
+use kiosk_domain::record::Basic;
+use kiosk_domain::{
+    Application, Context, Issue, Lang, MaterialKind, Progress, ReviewState, Step, contact,
+    idnumber, materials, validate, wizard,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::auth;
+use crate::canonical;
+use crate::review;
+use crate::sms::{SmsError, SmsSender};
+use crate::store::{
+    Account, DecideError, Decision, NewAccount, NewMaterial, NewSubmission, Role, SmsCode, Store,
+    StoreError, SubmissionRow, SubmitOutcome, state_label,
+};
+use crate::util::{constant_time_eq, hex, is_sha256_hex, now, random_bytes, sha256_hex, today};
+
+/// Failed logins per ID number allowed in `LOGIN_WINDOW_SECS` before 429.
+pub const LOGIN_MAX_FAILURES: usize = 5;
+pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+/// One SMS per phone per this many seconds.
+pub const SMS_INTERVAL_SECS: i64 = 60;
+pub const SMS_TTL_SECS: i64 = 5 * 60;
+pub const SMS_MAX_ATTEMPTS: i64 = 5;
+pub const SESSION_TTL_SECS: i64 = 30 * 60;
+/// Large enough for every material at its limit, several education certificates included.
+pub const BODY_LIMIT_BYTES: usize = 16 * 1024 * 1024;
+/// The header carrying an applicant's session (the bearer token is the kiosk's).
+pub const SESSION_HEADER: &str = "x-applicant-session";
+
+/// Every route, as the OpenAPI document must list it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/health"),
+    ("get", "/openapi.json"),
+    ("post", "/v1/sms/codes"),
+    ("post", "/v1/accounts"),
+    ("post", "/v1/accounts/login"),
+    ("post", "/v1/accounts/password-reset"),
+    ("post", "/v1/accounts/phone"),
+    ("get", "/v1/accounts/me"),
+    ("put", "/v1/submissions/{idempotency_key}"),
+    ("get", "/v1/submissions/{id}/status"),
+    ("get", "/v1/review/submissions"),
+    ("get", "/v1/review/submissions/{id}"),
+    ("post", "/v1/review/submissions/{id}/approve"),
+    ("post", "/v1/review/submissions/{id}/reject"),
+];
+
+/// The committed OpenAPI document, served as is.
+pub const OPENAPI_JSON: &str = include_str!("../../docs/api/openapi.json");
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub sms: Arc<dyn SmsSender>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/sms/codes", post(send_sms_code))
+        .route("/v1/accounts", post(register))
+        .route("/v1/accounts/login", post(login))
+        .route("/v1/accounts/password-reset", post(reset_password))
+        .route("/v1/accounts/phone", post(bind_phone))
+        .route("/v1/accounts/me", get(me))
+        .route("/v1/submissions", put(missing_key))
+        .route("/v1/submissions/", put(missing_key))
+        .route("/v1/submissions/{key}", put(submit))
+        .route("/v1/submissions/{id}/status", get(status))
+        .route("/v1/review/submissions", get(review_list))
+        .route("/v1/review/submissions/{id}", get(review_show))
+        .route("/v1/review/submissions/{id}/approve", post(review_approve))
+        .route("/v1/review/submissions/{id}/reject", post(review_reject))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .with_state(state)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and helpers
+
+/// An error answer: `{"error": code, "message": 中文说明, ...}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: Value,
+    retry_after: Option<i64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: &str) -> Self {
+        ApiError {
+            status,
+            body: json!({ "error": code, "message": message }),
+            retry_after: None,
+        }
+    }
+
+    fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "设备凭据缺失或无效",
+        )
+    }
+
+    fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "无权执行此操作")
+    }
+
+    fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "未找到")
+    }
+
+    fn bad_request(code: &str, message: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    fn too_many(code: &str, message: &str, retry_after: i64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    /// 400 with field-level findings.
+    fn issues(issues: Vec<Value>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body: json!({
+                "error": "invalid",
+                "message": "请按提示修改标出的项目",
+                "issues": issues,
+            }),
+            retry_after: None,
+        }
+    }
+
+    fn internal(what: impl std::fmt::Display) -> Self {
+        warn!(error = %what, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务器内部错误，请稍后再试",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(seconds) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// Runs blocking work (SQLite, argon2, hashing) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_body",
+            &format!("请求内容不是有效的 JSON：{}", e.classify_label()),
+        )
+    })
+}
+
+trait ClassifyLabel {
+    fn classify_label(&self) -> &'static str;
+}
+
+impl ClassifyLabel for serde_json::Error {
+    fn classify_label(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "io",
+            serde_json::error::Category::Syntax => "syntax",
+            serde_json::error::Category::Data => "data",
+            serde_json::error::Category::Eof => "eof",
+        }
+    }
+}
+
+fn domain_issue(issue: &Issue) -> Value {
+    json!({
+        "field": issue.field.key(),
+        "code": issue.code,
+        "severity": issue.severity,
+        "message": issue.message(Lang::Zh),
+        "message_en": issue.message(Lang::En),
+    })
+}
+
+fn server_issue(field: &str, code: &str, zh: &str, en: &str) -> Value {
+    json!({
+        "field": field,
+        "code": code,
+        "severity": "Error",
+        "message": zh,
+        "message_en": en,
+    })
+}
+
+fn sms_code_issue() -> Value {
+    server_issue(
+        "account.sms_code",
+        "SmsCodeWrong",
+        "短信验证码错误或已过期，请重新获取",
+        "The SMS code is wrong or has expired",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authentication
+
+/// The kiosk or reviewer behind the bearer token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned())
+            .ok_or_else(ApiError::unauthorized)?;
+        let store = state.store.clone();
+        let credential = blocking(move || Ok(auth::authenticate(&*store, &token)?)).await?;
+        let credential = credential.ok_or_else(ApiError::unauthorized)?;
+        Ok(Caller {
+            id: credential.id,
+            name: credential.name,
+            role: credential.role,
+        })
+    }
+}
+
+/// A kiosk.
+pub struct Device(pub Caller);
+
+impl FromRequestParts<AppState> for Device {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        match caller.role {
+            Role::Device => Ok(Device(caller)),
+            Role::Reviewer => Err(ApiError::forbidden()),
+        }
+    }
+}
+
+/// A finance-bureau reviewer.
+pub struct Reviewer(pub Caller);
+
+impl FromRequestParts<AppState> for Reviewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        match caller.role {
+            Role::Reviewer => Ok(Reviewer(caller)),
+            Role::Device => Err(ApiError::forbidden()),
+        }
+    }
+}
+
+fn applicant_session(store: &dyn Store, parts_token: Option<String>) -> Result<Account, ApiError> {
+    let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "session_required", "请先登录");
+    let token = parts_token.ok_or_else(unauthorized)?;
+    let (account, expires_at) = store
+        .session(&sha256_hex(token.as_bytes()))?
+        .ok_or_else(unauthorized)?;
+    if expires_at <= now() {
+        return Err(unauthorized());
+    }
+    store.account(account)?.ok_or_else(unauthorized)
+}
+
+fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+}
+
+fn start_session(store: &dyn Store, account: &Account) -> Result<Value, ApiError> {
+    let (token, hash) = auth::new_session_token();
+    store.insert_session(&hash, account.id, now() + SESSION_TTL_SECS)?;
+    Ok(json!({
+        "session_token": token,
+        "expires_in": SESSION_TTL_SECS,
+        "phone_binding_required": account.mobile.is_none(),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health and the API description
+
+async fn health() -> Response {
+    json_response(StatusCode::OK, &json!({ "status": "ok" }))
+}
+
+async fn openapi() -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        OPENAPI_JSON,
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMS codes and accounts
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SmsPurpose {
+    Register,
+    ResetPassword,
+    BindPhone,
+}
+
+impl SmsPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            SmsPurpose::Register => "register",
+            SmsPurpose::ResetPassword => "reset_password",
+            SmsPurpose::BindPhone => "bind_phone",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SmsBody {
+    mobile: String,
+    purpose: SmsPurpose,
+    /// For `reset_password`: the code goes out only if this account has `mobile` bound.
+    #[serde(default)]
+    id_number: String,
+}
+
+fn mobile_or_issue(input: &str, field: &str) -> Result<String, ApiError> {
+    contact::normalize_mobile(input).map_err(|code| {
+        ApiError::issues(vec![server_issue(
+            field,
+            &format!("{code:?}"),
+            code.message(Lang::Zh),
+            code.message(Lang::En),
+        )])
+    })
+}
+
+async fn send_sms_code(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    body: Bytes,
+) -> ApiResult {
+    let body: SmsBody = parse_body(&body)?;
+    blocking(move || {
+        let store = &*state.store;
+        let mobile = mobile_or_issue(&body.mobile, "basic.mobile")?;
+        let sent_at = now();
+        let code = crate::util::sms_code();
+        let row = SmsCode {
+            mobile: mobile.clone(),
+            purpose: body.purpose.as_str().to_owned(),
+            code_sha256: sha256_hex(code.as_bytes()),
+            sent_at,
+            expires_at: sent_at + SMS_TTL_SECS,
+            attempts: 0,
+            used: false,
+        };
+        // A reset code goes out only to the phone bound to that ID number; the answer is the
+        // same either way so that it does not tell who is registered.
+        let deliver = match body.purpose {
+            SmsPurpose::ResetPassword => {
+                let id = idnumber::normalize(&body.id_number);
+                store
+                    .account_by_id_number(&id)?
+                    .is_some_and(|a| a.mobile.as_deref() == Some(mobile.as_str()))
+            }
+            _ => true,
+        };
+        if let Err(wait) = store.put_sms_code(&row, SMS_INTERVAL_SECS)? {
+            info!(mobile = %mask_mobile(&mobile), "sms throttled");
+            return Err(ApiError::too_many(
+                "sms_throttled",
+                "验证码发送过于频繁，请稍后再试",
+                wait,
+            ));
+        }
+        if deliver {
+            state.sms.send_code(&mobile, &code).map_err(|e| match e {
+                SmsError::Disabled => ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "sms_unavailable",
+                    "短信服务暂不可用",
+                ),
+                other => ApiError::internal(other),
+            })?;
+        }
+        info!(mobile = %mask_mobile(&mobile), purpose = body.purpose.as_str(), "sms code issued");
+        Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({ "expires_in": SMS_TTL_SECS, "resend_after": SMS_INTERVAL_SECS }),
+        ))
+    })
+    .await
+}
+
+/// Checks and consumes an SMS code.
+fn check_sms_code(
+    store: &dyn Store,
+    mobile: &str,
+    purpose: SmsPurpose,
+    code: &str,
+) -> Result<(), ApiError> {
+    let purpose = purpose.as_str();
+    let Some(row) = store.sms_code(mobile, purpose)? else {
+        return Err(ApiError::issues(vec![sms_code_issue()]));
+    };
+    let usable = !row.used && row.expires_at > now() && row.attempts < SMS_MAX_ATTEMPTS;
+    let matches = constant_time_eq(
+        sha256_hex(code.trim().as_bytes()).as_bytes(),
+        row.code_sha256.as_bytes(),
+    );
+    if usable && matches {
+        store.sms_code_used(mobile, purpose)?;
+        Ok(())
+    } else {
+        store.sms_code_failed(mobile, purpose)?;
+        Err(ApiError::issues(vec![sms_code_issue()]))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RegisterBody {
+    id_type: Option<IdType>,
+    id_number: String,
+    name: String,
+    mobile: String,
+    sms_code: String,
+    password: String,
+    password_confirm: String,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    body: Bytes,
+) -> ApiResult {
+    let body: RegisterBody = parse_body(&body)?;
+    blocking(move || {
+        let store = &*state.store;
+        let id_type = body.id_type.unwrap_or(IdType::ResidentIdCard);
+        let basic = Basic {
+            name: body.name.trim().to_owned(),
+            id_type: Some(id_type),
+            id_number: body.id_number.clone(),
+            mobile: body.mobile.clone(),
+            ..Basic::default()
+        };
+        let issues = validate::registration(
+            &basic,
+            &body.password,
+            &body.password_confirm,
+            &body.sms_code,
+            today(),
+        );
+        if !issues.is_empty() {
+            return Err(ApiError::issues(issues.iter().map(domain_issue).collect()));
+        }
+        let id_number = idnumber::parse(&body.id_number, id_type, today())
+            .map_err(|_| ApiError::bad_request("invalid", "证件号码无效"))?
+            .as_str()
+            .to_owned();
+        let mobile = mobile_or_issue(&body.mobile, "basic.mobile")?;
+        let taken = || {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "id_number_taken",
+                "该证件号码已注册，请直接登录；如非本人注册，请联系所属财政部门",
+            )
+        };
+        if store.account_by_id_number(&id_number)?.is_some() {
+            return Err(taken());
+        }
+        check_sms_code(store, &mobile, SmsPurpose::Register, &body.sms_code)?;
+        let password_hash = auth::hash_password(&body.password).map_err(ApiError::internal)?;
+        let new = NewAccount {
+            id_type: serde_json::to_value(id_type)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            id_number: id_number.clone(),
+            name: basic.name.clone(),
+            mobile: Some(mobile.clone()),
+            password_hash,
+        };
+        let Some(account_id) = store.insert_account(&new, now())? else {
+            return Err(taken());
+        };
+        let account = store.account(account_id)?.ok_or_else(ApiError::not_found)?;
+        info!(
+            id_number = %mask_id_number(&id_number),
+            name = %mask_name(&new.name),
+            mobile = %mask_mobile(&mobile),
+            "account registered"
+        );
+        Ok(json_response(
+            StatusCode::CREATED,
+            &start_session(store, &account)?,
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LoginBody {
+    id_number: String,
+    password: String,
+}
+
+fn throttle_key(id_number: &str) -> String {
+    sha256_hex(format!("login:{id_number}").as_bytes())
+}
+
+async fn login(State(state): State<AppState>, Device(_device): Device, body: Bytes) -> ApiResult {
+    let body: LoginBody = parse_body(&body)?;
+    blocking(move || {
+        let store = &*state.store;
+        let id_number = idnumber::normalize(&body.id_number);
+        let key = throttle_key(&id_number);
+        let t = now();
+        let failures = store.login_failures_since(&key, t - LOGIN_WINDOW_SECS)?;
+        if failures.len() >= LOGIN_MAX_FAILURES {
+            let wait = failures[failures.len() - LOGIN_MAX_FAILURES] + LOGIN_WINDOW_SECS - t;
+            info!(id_number = %mask_id_number(&id_number), "login throttled");
+            return Err(ApiError::too_many(
+                "login_throttled",
+                "密码错误次数过多，请稍后再试或通过“忘记密码”重置",
+                wait,
+            ));
+        }
+        let account = store.account_by_id_number(&id_number)?;
+        let hash = account
+            .as_ref()
+            .map_or(auth::dummy_password_hash(), |a| a.password_hash.as_str());
+        let valid = auth::verify_password(&body.password, hash) && account.is_some();
+        let Some(account) = account.filter(|_| valid) else {
+            store.add_login_failure(&key, t)?;
+            info!(id_number = %mask_id_number(&id_number), "login failed");
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "证件号码或密码错误",
+            ));
+        };
+        store.clear_login_failures(&key)?;
+        info!(id_number = %mask_id_number(&id_number), "login");
+        Ok(json_response(
+            StatusCode::OK,
+            &start_session(store, &account)?,
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ResetBody {
+    id_number: String,
+    mobile: String,
+    sms_code: String,
+    new_password: String,
+    new_password_confirm: String,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    body: Bytes,
+) -> ApiResult {
+    let body: ResetBody = parse_body(&body)?;
+    blocking(move || {
+        let store = &*state.store;
+        let mut issues = Vec::new();
+        if let Err(code) = contact::check_password(&body.new_password) {
+            issues.push(server_issue(
+                "account.password",
+                &format!("{code:?}"),
+                code.message(Lang::Zh),
+                code.message(Lang::En),
+            ));
+        }
+        if body.new_password != body.new_password_confirm {
+            let code = kiosk_domain::IssueCode::PasswordMismatch;
+            issues.push(server_issue(
+                "account.password_confirm",
+                "PasswordMismatch",
+                code.message(Lang::Zh),
+                code.message(Lang::En),
+            ));
+        }
+        if !issues.is_empty() {
+            return Err(ApiError::issues(issues));
+        }
+        let mobile = mobile_or_issue(&body.mobile, "basic.mobile")?;
+        let id_number = idnumber::normalize(&body.id_number);
+        check_sms_code(store, &mobile, SmsPurpose::ResetPassword, &body.sms_code)?;
+        let account = store
+            .account_by_id_number(&id_number)?
+            .filter(|a| a.mobile.as_deref() == Some(mobile.as_str()))
+            .ok_or_else(|| ApiError::issues(vec![sms_code_issue()]))?;
+        let hash = auth::hash_password(&body.new_password).map_err(ApiError::internal)?;
+        store.set_password(account.id, &hash)?;
+        store.delete_sessions(account.id)?;
+        store.clear_login_failures(&throttle_key(&id_number))?;
+        info!(id_number = %mask_id_number(&id_number), "password reset");
+        Ok(json_response(StatusCode::OK, &json!({ "reset": true })))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct BindBody {
+    mobile: String,
+    sms_code: String,
+}
+
+async fn bind_phone(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let body: BindBody = parse_body(&body)?;
+    let token = session_token(&headers);
+    blocking(move || {
+        let store = &*state.store;
+        let account = applicant_session(store, token)?;
+        if account.mobile.is_some() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "phone_already_bound",
+                "该账号已绑定手机号",
+            ));
+        }
+        let mobile = mobile_or_issue(&body.mobile, "basic.mobile")?;
+        check_sms_code(store, &mobile, SmsPurpose::BindPhone, &body.sms_code)?;
+        store.set_mobile(account.id, &mobile)?;
+        info!(
+            id_number = %mask_id_number(&account.id_number),
+            mobile = %mask_mobile(&mobile),
+            "phone bound"
+        );
+        Ok(json_response(StatusCode::OK, &json!({ "bound": true })))
+    })
+    .await
+}
+
+async fn me(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    headers: axum::http::HeaderMap,
+) -> ApiResult {
+    let token = session_token(&headers);
+    blocking(move || {
+        let account = applicant_session(&*state.store, token)?;
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "id_number_masked": mask_id_number(&account.id_number),
+                "name_masked": mask_name(&account.name),
+                "mobile_masked": account.mobile.as_deref().map(mask_mobile),
+                "phone_binding_required": account.mobile.is_none(),
+            }),
+        ))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submissions
+
+#[derive(Deserialize)]
+struct MaterialUpload {
+    kind: MaterialKind,
+    sha256: String,
+    bytes_base64: String,
+}
+
+#[derive(Deserialize)]
+struct SubmissionBody {
+    application: Value,
+    materials: Vec<MaterialUpload>,
+    content_sha256: String,
+}
+
+/// 16 to 128 characters of `A-Z a-z 0-9 - _` (a UUID fits).
+pub fn is_valid_key(key: &str) -> bool {
+    (16..=128).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+async fn missing_key(Device(_device): Device) -> ApiError {
+    ApiError::bad_request("idempotency_key_missing", "缺少幂等键（Idempotency key）")
+}
+
+fn replayed(response_json: &str) -> ApiResult {
+    let body: Value = serde_json::from_str(response_json).map_err(ApiError::internal)?;
+    let mut response = json_response(StatusCode::OK, &body);
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+fn key_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "该幂等键已用于内容不同的提交",
+    )
+}
+
+fn is_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xff, 0xd8, 0xff]) || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+}
+
+/// Findings about the materials: every file the record lists must be uploaded with the same
+/// hash and size and be a JPEG or PNG; nothing else may be uploaded.
+fn material_issues(app: &Application, uploads: &[(MaterialKind, String, Vec<u8>)]) -> Vec<Value> {
+    let mut issues = Vec::new();
+    let listed = materials::submission_files(app.data());
+    for (kind, file) in &listed {
+        let found = uploads
+            .iter()
+            .find(|(k, sha, _)| k == kind && *sha == file.sha256);
+        let problem = match found {
+            None => Some((
+                "MaterialNotUploaded",
+                "材料文件未上传",
+                "The file was not uploaded",
+            )),
+            Some((_, _, bytes)) if bytes.len() as u64 != file.bytes => Some((
+                "MaterialSizeDiffers",
+                "材料文件大小与记录不符",
+                "The file size differs from the record",
+            )),
+            Some((_, _, bytes)) if !is_image(bytes) => Some((
+                "MaterialNotImage",
+                "材料文件须为 JPG 或 PNG 图片",
+                "The file must be a JPEG or PNG image",
+            )),
+            _ => None,
+        };
+        if let Some((code, zh, en)) = problem {
+            issues.push(server_issue(
+                &format!("materials.{}", kind.key()),
+                code,
+                zh,
+                en,
+            ));
+        }
+    }
+    for (kind, sha, _) in uploads {
+        if !listed.iter().any(|(k, f)| k == kind && f.sha256 == *sha) {
+            issues.push(server_issue(
+                &format!("materials.{}", kind.key()),
+                "MaterialUnexpected",
+                "上传了申请记录中没有的材料文件",
+                "A file was uploaded that the record does not list",
+            ));
+        }
+    }
+    issues
+}
+
+/// The applicant's account must exist with a bound phone, and the record's identity must be the
+/// account's (the wizard copies it read-only from registration).
+fn account_issues(
+    store: &dyn Store,
+    app: &Application,
+    id_number: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let basic = &app.data().basic;
+    let Some(account) = store.account_by_id_number(id_number)? else {
+        return Ok(vec![server_issue(
+            "basic.id_number",
+            "AccountNotFound",
+            "该证件号码尚未注册，请先注册或登录",
+            "No account is registered with this ID number",
+        )]);
+    };
+    let mut issues = Vec::new();
+    if account.name != basic.name.trim() {
+        issues.push(server_issue(
+            "basic.name",
+            "NameDiffersFromAccount",
+            "姓名与注册信息不一致",
+            "The name differs from the account",
+        ));
+    }
+    let mobile = contact::normalize_mobile(&basic.mobile).ok();
+    match account.mobile {
+        None => issues.push(server_issue(
+            "basic.mobile",
+            "PhoneNotBound",
+            "请先绑定手机号",
+            "The account has no bound phone yet",
+        )),
+        Some(bound) if Some(&bound) != mobile.as_ref() => issues.push(server_issue(
+            "basic.mobile",
+            "MobileDiffersFromAccount",
+            "手机号与账号绑定的手机号不一致",
+            "The mobile number differs from the account's",
+        )),
+        Some(_) => {}
+    }
+    Ok(issues)
+}
+
+fn status_body(row: &SubmissionRow) -> Value {
+    json!({
+        "submission_id": row.id,
+        "status": row.review,
+        "status_label": state_label(&row.review),
+        "received_at": row.received_at,
+        "decided_at": row.decided_at,
+    })
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Device(device): Device,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    if !is_valid_key(&key) {
+        return Err(ApiError::bad_request(
+            "idempotency_key_malformed",
+            "幂等键格式无效：须为 16 至 128 个字母、数字、“-”或“_”",
+        ));
+    }
+    blocking(move || submit_blocking(&state, &device, key, &body)).await
+}
+
+fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) -> ApiResult {
+    let store = &*state.store;
+    let body: SubmissionBody = parse_body(body)?;
+    if !is_sha256_hex(&body.content_sha256)
+        || body.materials.iter().any(|m| !is_sha256_hex(&m.sha256))
+    {
+        return Err(ApiError::bad_request(
+            "malformed_hash",
+            "哈希值须为 64 位小写十六进制",
+        ));
+    }
+    let declared: Vec<(String, String)> = body
+        .materials
+        .iter()
+        .map(|m| (m.kind.key().to_owned(), m.sha256.clone()))
+        .collect();
+    let content_sha256 = canonical::content_sha256(&body.application, &declared);
+    if content_sha256 != body.content_sha256 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "content_hash_mismatch",
+            "提交内容的哈希值与声明不符",
+        ));
+    }
+    if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
+        return if earlier.content_sha256 == content_sha256 {
+            replayed(&earlier.response_json)
+        } else {
+            Err(key_reused())
+        };
+    }
+    let mut uploads = Vec::with_capacity(body.materials.len());
+    for m in &body.materials {
+        let bytes = BASE64.decode(m.bytes_base64.as_bytes()).map_err(|_| {
+            ApiError::bad_request("malformed_material", "材料文件的 base64 编码无效")
+        })?;
+        if sha256_hex(&bytes) != m.sha256 {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "material_hash_mismatch",
+                "材料文件的哈希值与声明不符",
+            ));
+        }
+        uploads.push((m.kind, m.sha256.clone(), bytes));
+    }
+    let app: Application = serde_json::from_value(body.application.clone())
+        .map_err(|_| ApiError::bad_request("malformed_application", "申请记录格式无效"))?;
+    let progress = Progress {
+        validation: Context::new(today()),
+        signed_in: true,
+    };
+    let mut issues: Vec<Value> = Step::ALL
+        .iter()
+        .flat_map(|step| wizard::step_issues(*step, &app, &progress))
+        .map(|issue| domain_issue(&issue))
+        .collect();
+    issues.extend(material_issues(&app, &uploads));
+    let basic = &app.data().basic;
+    let applicant = basic
+        .id_type
+        .and_then(|t| idnumber::parse(&basic.id_number, t, today()).ok())
+        .map(|id| id.as_str().to_owned());
+    if let Some(applicant) = &applicant {
+        issues.extend(account_issues(store, &app, applicant)?);
+    }
+    let Some(applicant) = applicant.filter(|_| issues.is_empty()) else {
+        info!(device = %device.id, issues = issues.len(), "submission incomplete");
+        return Err(ApiError::issues(issues));
+    };
+    let id = format!("sub_{}", hex(&random_bytes::<12>()));
+    let received_at = now();
+    let response = json!({
+        "submission_id": id,
+        "status": ReviewState::UnderReview,
+        "status_label": state_label(&ReviewState::UnderReview),
+    });
+    let submission = NewSubmission {
+        id: id.clone(),
+        device_id: device.id.clone(),
+        idempotency_key: key,
+        content_sha256,
+        applicant: applicant.clone(),
+        application_json: body.application.to_string(),
+        materials: uploads
+            .into_iter()
+            .map(|(kind, sha256, bytes)| NewMaterial {
+                kind: kind.key().to_owned(),
+                sha256,
+                bytes,
+            })
+            .collect(),
+        response_json: response.to_string(),
+        received_at,
+    };
+    match store.submit(&submission)? {
+        SubmitOutcome::Created { response_json } => {
+            info!(
+                submission = %id,
+                device = %device.id,
+                applicant = %mask_id_number(&applicant),
+                "submission received"
+            );
+            let body: Value = serde_json::from_str(&response_json).map_err(ApiError::internal)?;
+            Ok(json_response(StatusCode::OK, &body))
+        }
+        SubmitOutcome::Replayed { response_json } => replayed(&response_json),
+        SubmitOutcome::KeyReused => Err(key_reused()),
+        SubmitOutcome::ApplicantLocked(locked) => {
+            info!(applicant = %mask_id_number(&applicant), "submission refused: collection locked");
+            let (code, message) = match locked {
+                ReviewState::Approved => ("collection_approved", "审核已通过，信息采集不能再修改"),
+                _ => (
+                    "collection_under_review",
+                    "信息正在审核中，暂时不能重新提交",
+                ),
+            };
+            Err(ApiError::new(StatusCode::CONFLICT, code, message))
+        }
+    }
+}
+
+async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    blocking(move || {
+        let row = state
+            .store
+            .submission(&id)?
+            // A kiosk sees only its own submissions; others are "not found", not "forbidden".
+            .filter(|row| caller.role == Role::Reviewer || row.device_id == caller.id)
+            .ok_or_else(ApiError::not_found)?;
+        Ok(json_response(StatusCode::OK, &status_body(&row)))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Review
+
+#[derive(Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+}
+
+fn summary(row: &SubmissionRow) -> Value {
+    let name = serde_json::from_str::<Value>(&row.application_json)
+        .ok()
+        .and_then(|v| v["data"]["basic"]["name"].as_str().map(mask_name))
+        .unwrap_or_default();
+    let mut body = status_body(row);
+    body["device_id"] = json!(row.device_id);
+    body["applicant_masked"] = json!(mask_id_number(&row.applicant));
+    body["name_masked"] = json!(name);
+    body
+}
+
+async fn review_list(
+    State(state): State<AppState>,
+    Reviewer(_reviewer): Reviewer,
+    Query(query): Query<ListQuery>,
+) -> ApiResult {
+    if let Some(s) = &query.state
+        && !["under_review", "rejected", "approved"].contains(&s.as_str())
+    {
+        return Err(ApiError::bad_request(
+            "bad_state",
+            "state 须为 under_review、rejected 或 approved",
+        ));
+    }
+    blocking(move || {
+        let rows = state.store.submissions(query.state.as_deref())?;
+        let list: Vec<Value> = rows.iter().map(summary).collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({ "submissions": list }),
+        ))
+    })
+    .await
+}
+
+async fn review_show(
+    State(state): State<AppState>,
+    Reviewer(reviewer): Reviewer,
+    Path(id): Path<String>,
+) -> ApiResult {
+    blocking(move || {
+        let store = &*state.store;
+        let row = store.submission(&id)?.ok_or_else(ApiError::not_found)?;
+        let materials: Vec<Value> = store
+            .materials(&id)?
+            .into_iter()
+            .map(|m| json!({ "kind": m.kind, "sha256": m.sha256, "bytes": m.bytes }))
+            .collect();
+        store.audit(
+            &format!("reviewer:{}", reviewer.id),
+            "view",
+            &id,
+            "ok",
+            now(),
+        )?;
+        let mut body = summary(&row);
+        body["application"] =
+            serde_json::from_str(&row.application_json).map_err(ApiError::internal)?;
+        body["materials"] = json!(materials);
+        Ok(json_response(StatusCode::OK, &body))
+    })
+    .await
+}
+
+fn decision_response(id: &str, result: Result<ReviewState, DecideError>) -> ApiResult {
+    match result {
+        Ok(state) => Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "submission_id": id,
+                "status": state,
+                "status_label": state_label(&state),
+            }),
+        )),
+        Err(DecideError::NotFound) => Err(ApiError::not_found()),
+        Err(DecideError::NotUnderReview(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_under_review",
+            "该提交不在审核中，不能再作审核决定",
+        )),
+    }
+}
+
+async fn review_approve(
+    State(state): State<AppState>,
+    Reviewer(reviewer): Reviewer,
+    Path(id): Path<String>,
+) -> ApiResult {
+    blocking(move || {
+        let actor = format!("reviewer:{}", reviewer.id);
+        let result = review::decide(&*state.store, &id, &Decision::Approve, &actor)?;
+        decision_response(&id, result)
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RejectBody {
+    reason: String,
+}
+
+async fn review_reject(
+    State(state): State<AppState>,
+    Reviewer(reviewer): Reviewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let body: RejectBody = parse_body(&body)?;
+    blocking(move || {
+        let decision = review::rejection(&body.reason).ok_or_else(|| {
+            ApiError::bad_request("reason_required", "驳回时须填写原因（最多 200 字）")
+        })?;
+        let actor = format!("reviewer:{}", reviewer.id);
+        let result = review::decide(&*state.store, &id, &decision, &actor)?;
+        decision_response(&id, result)
+    })
+    .await
+}

@@ -1,0 +1,191 @@
+//! `central`: the reference central server and its admin commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use kiosk_domain::privacy::mask_id_number;
+use kiosk_server::sms::{DisabledSender, FileSender, SmsSender};
+use kiosk_server::sqlite::{SqliteStore, path_from_url};
+use kiosk_server::store::{DecideError, Decision, Role, Store, state_label};
+use kiosk_server::{auth, review, util};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "central",
+    version,
+    about = "Reference central server for the collection kiosks"
+)]
+struct Cli {
+    /// The database: `sqlite://PATH` or a plain path.
+    #[arg(
+        long,
+        global = true,
+        env = "CENTRAL_DB",
+        default_value = "sqlite://central.db"
+    )]
+    db: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP API.
+    Serve {
+        #[arg(long, env = "CENTRAL_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Development SMS sender: append `code <masked phone> <code>` lines to this file.
+        /// Without it, sending codes answers 503.
+        #[arg(long, env = "CENTRAL_SMS_FILE")]
+        sms_file: Option<PathBuf>,
+    },
+    /// Kiosk credentials.
+    Device {
+        #[command(subcommand)]
+        command: EnrolCommand,
+    },
+    /// Reviewer credentials.
+    Reviewer {
+        #[command(subcommand)]
+        command: EnrolCommand,
+    },
+    /// Review decisions on the same database.
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EnrolCommand {
+    /// Creates a credential and prints its token once; only a hash is kept.
+    Enrol { name: String },
+}
+
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// Lists submissions (masked), by default those under review.
+    List {
+        /// under_review, rejected, approved or all.
+        #[arg(long, default_value = "under_review")]
+        state: String,
+    },
+    Approve {
+        id: String,
+    },
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_env("CENTRAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn open(db: &str) -> anyhow::Result<Arc<SqliteStore>> {
+    let path = path_from_url(db);
+    if db.starts_with("postgres") {
+        bail!("PostgreSQL is not supported yet; use sqlite://PATH");
+    }
+    Ok(Arc::new(
+        SqliteStore::open(path).with_context(|| format!("opening the database {path}"))?,
+    ))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    let store = open(&cli.db)?;
+    match cli.command {
+        Command::Serve { listen, sms_file } => serve(store, listen, sms_file),
+        Command::Device {
+            command: EnrolCommand::Enrol { name },
+        } => enrol(&*store, &name, Role::Device),
+        Command::Reviewer {
+            command: EnrolCommand::Enrol { name },
+        } => enrol(&*store, &name, Role::Reviewer),
+        Command::Review { command } => review_command(&*store, command),
+    }
+}
+
+fn serve(
+    store: Arc<SqliteStore>,
+    listen: SocketAddr,
+    sms_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let sms: Arc<dyn SmsSender> = match sms_file {
+        Some(path) => Arc::new(FileSender::new(path)),
+        None => Arc::new(DisabledSender),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "central server listening");
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        kiosk_server::serve(listener, kiosk_server::state(store, sms), shutdown).await?;
+        Ok(())
+    })
+}
+
+fn enrol(store: &dyn Store, name: &str, role: Role) -> anyhow::Result<()> {
+    let enrolled = auth::enrol(store, name, role, util::now())?;
+    println!("id: {}", enrolled.id);
+    println!("name: {}", enrolled.name);
+    println!("role: {}", enrolled.role.as_str());
+    println!("token: {}", enrolled.token);
+    eprintln!(
+        "The token is shown only now: give it to the {} and keep no copy.",
+        role.as_str()
+    );
+    Ok(())
+}
+
+fn review_command(store: &dyn Store, command: ReviewCommand) -> anyhow::Result<()> {
+    let (id, decision) = match command {
+        ReviewCommand::List { state } => {
+            let filter = (state != "all").then_some(state.as_str());
+            for row in store.submissions(filter)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    row.id,
+                    state_label(&row.review),
+                    mask_id_number(&row.applicant),
+                    row.received_at
+                );
+            }
+            return Ok(());
+        }
+        ReviewCommand::Approve { id } => (id, Decision::Approve),
+        ReviewCommand::Reject { id, reason } => {
+            let decision = review::rejection(&reason)
+                .context("a rejection needs a reason of 1 to 200 characters")?;
+            (id, decision)
+        }
+    };
+    match review::decide(store, &id, &decision, "cli")? {
+        Ok(state) => {
+            println!("{id}\t{}", state_label(&state));
+            Ok(())
+        }
+        Err(DecideError::NotFound) => bail!("no submission {id}"),
+        Err(DecideError::NotUnderReview(state)) => {
+            bail!("{id} is not under review ({})", state_label(&state))
+        }
+    }
+}

@@ -1,0 +1,652 @@
+//! The SQLite store: one file, WAL, `synchronous=FULL`, one connection behind a mutex.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use kiosk_domain::ReviewState;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::store::{
+    Account, Credential, DecideError, Decision, MaterialInfo, NewAccount, NewSubmission, Role,
+    SmsCode, Store, StoreError, StoreResult, SubmissionRow, SubmitOutcome, state_tag,
+};
+
+/// Append-only migrations; the index + 1 is the `user_version` after applying one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE credentials (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    secret_sha256 TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY,
+    id_type TEXT NOT NULL,
+    id_number TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    mobile TEXT,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE login_failures (key TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX login_failures_key ON login_failures (key, at);
+CREATE TABLE sms_codes (
+    mobile TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    code_sha256 TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    used INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (mobile, purpose)
+);
+CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE submissions (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    applicant TEXT NOT NULL,
+    application_json TEXT NOT NULL,
+    response_json TEXT NOT NULL,
+    review_json TEXT NOT NULL,
+    state TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    decided_at INTEGER,
+    reviewer TEXT,
+    UNIQUE (device_id, idempotency_key)
+);
+CREATE INDEX submissions_applicant ON submissions (applicant, state);
+CREATE TABLE materials (
+    submission_id TEXT NOT NULL REFERENCES submissions (id),
+    kind TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (submission_id, kind, sha256)
+);
+CREATE TABLE audit (
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+"#];
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// The file path of a `--db` value: `sqlite://PATH`, `sqlite:PATH` or a plain path.
+pub fn path_from_url(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+const SUBMISSION_COLUMNS: &str = "id, device_id, idempotency_key, content_sha256, applicant, \
+     application_json, response_json, review_json, received_at, decided_at, reviewer";
+
+fn submission_row(row: &Row<'_>) -> rusqlite::Result<(SubmissionRow, String)> {
+    let review_json: String = row.get(7)?;
+    Ok((
+        SubmissionRow {
+            id: row.get(0)?,
+            device_id: row.get(1)?,
+            idempotency_key: row.get(2)?,
+            content_sha256: row.get(3)?,
+            applicant: row.get(4)?,
+            application_json: row.get(5)?,
+            response_json: row.get(6)?,
+            review: ReviewState::Draft,
+            received_at: row.get(8)?,
+            decided_at: row.get(9)?,
+            reviewer: row.get(10)?,
+        },
+        review_json,
+    ))
+}
+
+fn finish_row((mut row, review_json): (SubmissionRow, String)) -> StoreResult<SubmissionRow> {
+    row.review = serde_json::from_str(&review_json)
+        .map_err(|e| StoreError::Corrupt(format!("review state of {}: {e}", row.id)))?;
+    Ok(row)
+}
+
+fn account_row(row: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: row.get(0)?,
+        id_type: row.get(1)?,
+        id_number: row.get(2)?,
+        name: row.get(3)?,
+        mobile: row.get(4)?,
+        password_hash: row.get(5)?,
+    })
+}
+
+const ACCOUNT_COLUMNS: &str = "id, id_type, id_number, name, mobile, password_hash";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        let conn = Connection::open(path).map_err(db)?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn in_memory() -> StoreResult<SqliteStore> {
+        Self::init(Connection::open_in_memory().map_err(db)?)
+    }
+
+    fn init(mut conn: Connection) -> StoreResult<SqliteStore> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(db)?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            tx.execute_batch(sql).map_err(db)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(db)?;
+            tx.commit().map_err(db)?;
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Store for SqliteStore {
+    fn insert_credential(&self, c: &Credential, now: i64) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO credentials (id, name, role, secret_sha256, created_at, revoked) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    c.id,
+                    c.name,
+                    c.role.as_str(),
+                    c.secret_sha256,
+                    now,
+                    c.revoked
+                ],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn credential(&self, id: &str) -> StoreResult<Option<Credential>> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT id, name, role, secret_sha256, revoked FROM credentials WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, bool>(4)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(id, name, role, secret_sha256, revoked)| {
+            let role = Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("role {role:?} of {id}")))?;
+            Ok(Credential {
+                id,
+                name,
+                role,
+                secret_sha256,
+                revoked,
+            })
+        })
+        .transpose()
+    }
+
+    fn insert_account(&self, a: &NewAccount, now: i64) -> StoreResult<Option<i64>> {
+        let conn = self.conn();
+        let inserted = conn
+            .execute(
+                "INSERT INTO accounts (id_type, id_number, name, mobile, password_hash, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id_number) DO NOTHING",
+                params![a.id_type, a.id_number, a.name, a.mobile, a.password_hash, now],
+            )
+            .map_err(db)?;
+        Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+    }
+
+    fn account(&self, id: i64) -> StoreResult<Option<Account>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"),
+                [id],
+                account_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn account_by_id_number(&self, id_number: &str) -> StoreResult<Option<Account>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id_number = ?1"),
+                [id_number],
+                account_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn set_password(&self, account: i64, password_hash: &str) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
+                params![account, password_hash],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn set_mobile(&self, account: i64, mobile: &str) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "UPDATE accounts SET mobile = ?2 WHERE id = ?1",
+                params![account, mobile],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<Vec<i64>> {
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM login_failures WHERE key = ?1 AND at < ?2",
+            params![key, since],
+        )
+        .map_err(db)?;
+        let mut stmt = conn
+            .prepare("SELECT at FROM login_failures WHERE key = ?1 AND at >= ?2 ORDER BY at")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![key, since], |r| r.get(0))
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn add_login_failure(&self, key: &str, at: i64) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO login_failures (key, at) VALUES (?1, ?2)",
+                params![key, at],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        self.conn()
+            .execute("DELETE FROM login_failures WHERE key = ?1", [key])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_sms_code(&self, code: &SmsCode, min_interval: i64) -> StoreResult<Result<(), i64>> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let last: Option<i64> = tx
+            .query_row(
+                "SELECT max(sent_at) FROM sms_codes WHERE mobile = ?1",
+                [&code.mobile],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if let Some(last) = last {
+            let wait = last + min_interval - code.sent_at;
+            if wait > 0 {
+                return Ok(Err(wait));
+            }
+        }
+        tx.execute(
+            "INSERT INTO sms_codes (mobile, purpose, code_sha256, sent_at, expires_at, attempts, used) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, 0) \
+             ON CONFLICT (mobile, purpose) DO UPDATE SET code_sha256 = excluded.code_sha256, \
+             sent_at = excluded.sent_at, expires_at = excluded.expires_at, attempts = 0, used = 0",
+            params![
+                code.mobile,
+                code.purpose,
+                code.code_sha256,
+                code.sent_at,
+                code.expires_at
+            ],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(Ok(()))
+    }
+
+    fn sms_code(&self, mobile: &str, purpose: &str) -> StoreResult<Option<SmsCode>> {
+        self.conn()
+            .query_row(
+                "SELECT mobile, purpose, code_sha256, sent_at, expires_at, attempts, used \
+                 FROM sms_codes WHERE mobile = ?1 AND purpose = ?2",
+                [mobile, purpose],
+                |r| {
+                    Ok(SmsCode {
+                        mobile: r.get(0)?,
+                        purpose: r.get(1)?,
+                        code_sha256: r.get(2)?,
+                        sent_at: r.get(3)?,
+                        expires_at: r.get(4)?,
+                        attempts: r.get(5)?,
+                        used: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn sms_code_failed(&self, mobile: &str, purpose: &str) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "UPDATE sms_codes SET attempts = attempts + 1 WHERE mobile = ?1 AND purpose = ?2",
+                [mobile, purpose],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn sms_code_used(&self, mobile: &str, purpose: &str) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "UPDATE sms_codes SET used = 1 WHERE mobile = ?1 AND purpose = ?2",
+                [mobile, purpose],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn insert_session(&self, token_sha256: &str, account: i64, expires_at: i64) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO sessions (token_sha256, account_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![token_sha256, account, expires_at],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn session(&self, token_sha256: &str) -> StoreResult<Option<(i64, i64)>> {
+        self.conn()
+            .query_row(
+                "SELECT account_id, expires_at FROM sessions WHERE token_sha256 = ?1",
+                [token_sha256],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn delete_sessions(&self, account: i64) -> StoreResult<()> {
+        self.conn()
+            .execute("DELETE FROM sessions WHERE account_id = ?1", [account])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn submission_by_key(&self, device_id: &str, key: &str) -> StoreResult<Option<SubmissionRow>> {
+        self.conn()
+            .query_row(
+                &format!(
+                    "SELECT {SUBMISSION_COLUMNS} FROM submissions \
+                     WHERE device_id = ?1 AND idempotency_key = ?2"
+                ),
+                [device_id, key],
+                submission_row,
+            )
+            .optional()
+            .map_err(db)?
+            .map(finish_row)
+            .transpose()
+    }
+
+    fn submit(&self, s: &NewSubmission) -> StoreResult<SubmitOutcome> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let earlier: Option<(String, String)> = tx
+            .query_row(
+                "SELECT content_sha256, response_json FROM submissions \
+                 WHERE device_id = ?1 AND idempotency_key = ?2",
+                [&s.device_id, &s.idempotency_key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        if let Some((content_sha256, response_json)) = earlier {
+            return Ok(if content_sha256 == s.content_sha256 {
+                SubmitOutcome::Replayed { response_json }
+            } else {
+                SubmitOutcome::KeyReused
+            });
+        }
+        let locked: Option<String> = tx
+            .query_row(
+                "SELECT review_json FROM submissions WHERE applicant = ?1 \
+                 AND state IN ('approved', 'under_review') \
+                 ORDER BY state = 'approved' DESC LIMIT 1",
+                [&s.applicant],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        if let Some(review_json) = locked {
+            let state = serde_json::from_str(&review_json)
+                .map_err(|e| StoreError::Corrupt(format!("review state: {e}")))?;
+            return Ok(SubmitOutcome::ApplicantLocked(state));
+        }
+        let review = ReviewState::UnderReview;
+        let review_json =
+            serde_json::to_string(&review).map_err(|e| StoreError::Db(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO submissions (id, device_id, idempotency_key, content_sha256, applicant, \
+             application_json, response_json, review_json, state, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                s.id,
+                s.device_id,
+                s.idempotency_key,
+                s.content_sha256,
+                s.applicant,
+                s.application_json,
+                s.response_json,
+                review_json,
+                state_tag(&review),
+                s.received_at
+            ],
+        )
+        .map_err(db)?;
+        for m in &s.materials {
+            tx.execute(
+                "INSERT OR IGNORE INTO materials (submission_id, kind, sha256, bytes) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![s.id, m.kind, m.sha256, m.bytes],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(SubmitOutcome::Created {
+            response_json: s.response_json.clone(),
+        })
+    }
+
+    fn submission(&self, id: &str) -> StoreResult<Option<SubmissionRow>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE id = ?1"),
+                [id],
+                submission_row,
+            )
+            .optional()
+            .map_err(db)?
+            .map(finish_row)
+            .transpose()
+    }
+
+    fn submissions(&self, state: Option<&str>) -> StoreResult<Vec<SubmissionRow>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {SUBMISSION_COLUMNS} FROM submissions \
+                 WHERE ?1 IS NULL OR state = ?1 ORDER BY received_at, rowid"
+            ))
+            .map_err(db)?;
+        let rows = stmt.query_map([state], submission_row).map_err(db)?;
+        rows.map(|r| r.map_err(db).and_then(finish_row)).collect()
+    }
+
+    fn materials(&self, submission: &str) -> StoreResult<Vec<MaterialInfo>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT kind, sha256, length(bytes) FROM materials WHERE submission_id = ?1 \
+                 ORDER BY kind, sha256",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([submission], |r| {
+                Ok(MaterialInfo {
+                    kind: r.get(0)?,
+                    sha256: r.get(1)?,
+                    bytes: r.get::<_, i64>(2)?.max(0) as u64,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn decide(
+        &self,
+        id: &str,
+        decision: &Decision,
+        reviewer: &str,
+        now: i64,
+    ) -> StoreResult<Result<ReviewState, DecideError>> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let current: Option<String> = tx
+            .query_row(
+                "SELECT review_json FROM submissions WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        let Some(current) = current else {
+            return Ok(Err(DecideError::NotFound));
+        };
+        let current: ReviewState = serde_json::from_str(&current)
+            .map_err(|e| StoreError::Corrupt(format!("review state: {e}")))?;
+        if current != ReviewState::UnderReview {
+            return Ok(Err(DecideError::NotUnderReview(current)));
+        }
+        let next = match decision {
+            Decision::Approve => ReviewState::Approved,
+            Decision::Reject { reason } => ReviewState::Rejected {
+                reason: reason.clone(),
+            },
+        };
+        let next_json = serde_json::to_string(&next).map_err(|e| StoreError::Db(e.to_string()))?;
+        tx.execute(
+            "UPDATE submissions SET review_json = ?2, state = ?3, decided_at = ?4, reviewer = ?5 \
+             WHERE id = ?1",
+            params![id, next_json, state_tag(&next), now, reviewer],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(Ok(next))
+    }
+
+    fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        outcome: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO audit (at, actor, action, target, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![now, actor, action, target, outcome],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(path_from_url("sqlite:///var/lib/c.db"), "/var/lib/c.db");
+        assert_eq!(path_from_url("sqlite://c.db"), "c.db");
+        assert_eq!(path_from_url("c.db"), "c.db");
+    }
+
+    #[test]
+    fn reopen_keeps_schema_and_refuses_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        drop(SqliteStore::open(&path).unwrap());
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(
+            SqliteStore::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+}

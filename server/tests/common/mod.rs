@@ -1,0 +1,328 @@
+//! A real server on 127.0.0.1 with an ephemeral port, a tiny HTTP/1.1 client, and invented
+//! applicants.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use kiosk_domain::samples::{self, Branch};
+use kiosk_domain::{Application, MaterialKind, idnumber};
+use kiosk_server::sms::FileSender;
+use kiosk_server::sqlite::SqliteStore;
+use kiosk_server::store::Role;
+use kiosk_server::{auth, canonical, util};
+use serde_json::{Value, json};
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub store: Arc<SqliteStore>,
+    pub db_path: PathBuf,
+    pub sms_file: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub raw: String,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.raw)
+    }
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("central.db");
+        let sms_file = dir.path().join("sms.txt");
+        let store = Arc::new(SqliteStore::open(&db_path).unwrap());
+        let state = kiosk_server::state(store.clone(), Arc::new(FileSender::new(&sms_file)));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                kiosk_server::serve(listener, state, std::future::pending())
+                    .await
+                    .unwrap();
+            });
+        });
+        Server {
+            addr,
+            store,
+            db_path,
+            sms_file,
+            dir,
+        }
+    }
+
+    pub fn enrol(&self, name: &str, role: Role) -> String {
+        auth::enrol(&*self.store, name, role, util::now())
+            .unwrap()
+            .token
+    }
+
+    pub fn device(&self, name: &str) -> String {
+        self.enrol(name, Role::Device)
+    }
+
+    pub fn reviewer(&self) -> String {
+        self.enrol("bureau-reviewer", Role::Reviewer)
+    }
+
+    /// One request on a fresh connection (`Connection: close`, read to the end).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        extra: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Resp {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        if !body.is_empty() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        if let Some(token) = token {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        for (name, value) in extra {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        parse_response(&raw)
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request("GET", path, token, &[], None)
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.request("POST", path, Some(token), &[], Some(body))
+    }
+
+    pub fn put(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.request("PUT", path, Some(token), &[], Some(body))
+    }
+
+    /// The last code the development sender wrote for this phone (found by its masked form).
+    pub fn last_sms_code(&self, mobile: &str) -> String {
+        let masked = kiosk_domain::privacy::mask_mobile(mobile);
+        let text = std::fs::read_to_string(&self.sms_file).unwrap();
+        assert!(
+            !text.contains(mobile),
+            "the SMS file holds a full phone number"
+        );
+        text.lines()
+            .rev()
+            .find_map(|line| {
+                let mut parts = line.split(' ');
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some("code"), Some(m), Some(code)) if m == masked => Some(code.to_owned()),
+                    _ => None,
+                }
+            })
+            .expect("no SMS code for this phone")
+    }
+
+    /// Registers an applicant through the API.
+    pub fn register(&self, device: &str, who: &Applicant) -> Resp {
+        let sent = self.post(
+            "/v1/sms/codes",
+            device,
+            &json!({ "mobile": who.mobile, "purpose": "register" }),
+        );
+        assert_eq!(sent.status, 202, "{sent:?}");
+        let code = self.last_sms_code(&who.mobile);
+        self.post(
+            "/v1/accounts",
+            device,
+            &json!({
+                "id_type": "resident_id_card",
+                "id_number": who.id_number,
+                "name": who.name,
+                "mobile": who.mobile,
+                "sms_code": code,
+                "password": who.password,
+                "password_confirm": who.password,
+            }),
+        )
+    }
+}
+
+fn parse_response(raw: &[u8]) -> Resp {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no end of headers");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("no status");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        body = dechunk(&body);
+    }
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        raw,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&data[..end])
+                .split(';')
+                .next()
+                .unwrap_or("0")
+                .trim(),
+            16,
+        )
+        .unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+}
+
+/// An invented applicant. `n` picks a distinct ID number (valid check character), phone and
+/// name; everything else is the domain's employed sample.
+#[derive(Debug, Clone)]
+pub struct Applicant {
+    pub id_number: String,
+    pub name: String,
+    pub mobile: String,
+    pub password: String,
+}
+
+impl Applicant {
+    pub fn new(n: u32) -> Applicant {
+        // Odd sequence numbers: the sample applicant is male.
+        let first17 = format!("11010119900307{:03}", 2 * n + 1);
+        let check = idnumber::check_character(&first17).unwrap();
+        Applicant {
+            id_number: format!("{first17}{check}"),
+            name: ["张三", "李四", "王五", "赵六"][n as usize % 4].to_owned(),
+            mobile: format!("1380013{:04}", 8000 + n),
+            password: "secret123".to_owned(),
+        }
+    }
+
+    /// A complete application and its uploads; `variant` changes the work certificate's bytes
+    /// (and so the content) without making the application incomplete.
+    pub fn submission(&self, variant: u8) -> Value {
+        let mut data = samples::complete(Branch::Employed);
+        data.basic.id_number = self.id_number.clone();
+        data.basic.name = self.name.clone();
+        data.basic.mobile = self.mobile.clone();
+        let mut uploads = Vec::new();
+        for (kind, files) in data.materials.iter_mut() {
+            for (i, file) in files.iter_mut().enumerate() {
+                let size = if *kind == MaterialKind::Photo {
+                    15_000
+                } else {
+                    2_000
+                };
+                let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
+                let seed = (kind.key().len() as u8).wrapping_add(i as u8).wrapping_add(
+                    if *kind == MaterialKind::WorkCertificate {
+                        variant
+                    } else {
+                        0
+                    },
+                );
+                bytes.extend((0..size - 4).map(|j| (j as u8).wrapping_mul(31) ^ seed));
+                file.bytes = bytes.len() as u64;
+                file.sha256 = util::sha256_hex(&bytes);
+                uploads.push(json!({
+                    "kind": kind,
+                    "sha256": file.sha256,
+                    "bytes_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+                }));
+            }
+        }
+        let mut app = Application::new();
+        app.edit(|d| *d = data).unwrap();
+        let application = serde_json::to_value(&app).unwrap();
+        envelope(application, uploads)
+    }
+}
+
+/// Wraps an application and uploads into a request body with the right content hash.
+pub fn envelope(application: Value, uploads: Vec<Value>) -> Value {
+    let declared: Vec<(String, String)> = uploads
+        .iter()
+        .map(|u| {
+            let kind: MaterialKind = serde_json::from_value(u["kind"].clone()).unwrap();
+            (
+                kind.key().to_owned(),
+                u["sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let hash = canonical::content_sha256(&application, &declared);
+    json!({ "application": application, "materials": uploads, "content_sha256": hash })
+}
+
+/// A fresh idempotency key.
+pub fn key() -> String {
+    format!("k-{}", util::hex(&util::random_bytes::<16>()))
+}
