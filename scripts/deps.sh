@@ -6,6 +6,11 @@ KIOSK_BUILD_PACKAGES=(
   build-essential   # cc for SQLCipher and other C parts
   pkg-config
   libssl-dev        # SQLCipher links libcrypto
+  libfontconfig-dev # Slint finds system fonts through fontconfig
+  fonts-noto-cjk    # full-coverage Chinese font: ID-card names hold rare characters
+  libudev-dev       # the kiosk flavour (linuxkms feature): DRM/KMS and libinput
+  libinput-dev
+  libxkbcommon-dev
 )
 
 as_root() {

@@ -18,7 +18,8 @@ fn main() -> Result<(), kiosk_ime::Error> {
     let text = std::fs::read_to_string(&file).expect("phrase file");
     let phrases = parse_phrases(&text);
     let mut session = RimeSession::start(&config)?;
-    let groups: [(&str, fn(&str) -> bool); 3] = [
+    type Group = (&'static str, fn(&str) -> bool);
+    let groups: [Group; 3] = [
         ("all", |_| true),
         ("TECH-NOTES 54", |c| !c.starts_with("yn-")),
         ("domain (yn-*)", |c| c.starts_with("yn-")),

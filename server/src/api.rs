@@ -876,6 +876,18 @@ fn account_issues(
     Ok(issues)
 }
 
+fn locked_error(applicant: &str, locked: &ReviewState) -> ApiError {
+    info!(applicant = %mask_id_number(applicant), "submission refused: collection locked");
+    let (code, message) = match locked {
+        ReviewState::Approved => ("collection_approved", "审核已通过，信息采集不能再修改"),
+        _ => (
+            "collection_under_review",
+            "信息正在审核中，暂时不能重新提交",
+        ),
+    };
+    ApiError::new(StatusCode::CONFLICT, code, message)
+}
+
 fn status_body(row: &SubmissionRow) -> Value {
     json!({
         "submission_id": row.id,
@@ -964,6 +976,10 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         .and_then(|t| idnumber::parse(&basic.id_number, t, today()).ok())
         .map(|id| id.as_str().to_owned());
     if let Some(applicant) = &applicant {
+        // A locked collection is refused before its content is judged.
+        if let Some(locked) = store.applicant_lock(applicant)? {
+            return Err(locked_error(applicant, &locked));
+        }
         issues.extend(account_issues(store, &app, applicant)?);
     }
     let Some(applicant) = applicant.filter(|_| issues.is_empty()) else {
@@ -1008,17 +1024,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         }
         SubmitOutcome::Replayed { response_json } => replayed(&response_json),
         SubmitOutcome::KeyReused => Err(key_reused()),
-        SubmitOutcome::ApplicantLocked(locked) => {
-            info!(applicant = %mask_id_number(&applicant), "submission refused: collection locked");
-            let (code, message) = match locked {
-                ReviewState::Approved => ("collection_approved", "审核已通过，信息采集不能再修改"),
-                _ => (
-                    "collection_under_review",
-                    "信息正在审核中，暂时不能重新提交",
-                ),
-            };
-            Err(ApiError::new(StatusCode::CONFLICT, code, message))
-        }
+        SubmitOutcome::ApplicantLocked(locked) => Err(locked_error(&applicant, &locked)),
     }
 }
 

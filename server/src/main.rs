@@ -1,15 +1,18 @@
 //! `central`: the reference central server and its admin commands.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use kiosk_domain::catalog::IdType;
 use kiosk_domain::privacy::mask_id_number;
+use kiosk_domain::{Lang, contact, idnumber};
 use kiosk_server::sms::{DisabledSender, FileSender, SmsSender};
 use kiosk_server::sqlite::{SqliteStore, path_from_url};
-use kiosk_server::store::{DecideError, Decision, Role, Store, state_label};
+use kiosk_server::store::{DecideError, Decision, NewAccount, Role, Store, state_label};
 use kiosk_server::{auth, review, util};
 use tracing_subscriber::EnvFilter;
 
@@ -53,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: EnrolCommand,
     },
+    /// Applicant accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
     /// Review decisions on the same database.
     Review {
         #[command(subcommand)]
@@ -64,6 +72,23 @@ enum Command {
 enum EnrolCommand {
     /// Creates a credential and prints its token once; only a hash is kept.
     Enrol { name: String },
+    /// Revokes a credential by its id; its token stops working at once.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Imports an accountant already on file, without a phone: they bind one at first login.
+    /// The initial password is read from the first line of standard input.
+    Import {
+        #[arg(long)]
+        id_number: String,
+        #[arg(long)]
+        name: String,
+        /// resident_id_card, hk_mo_tw_residence_permit or foreign_permanent_resident_card.
+        #[arg(long, default_value = "resident_id_card")]
+        id_type: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +114,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
@@ -108,12 +134,16 @@ fn main() -> anyhow::Result<()> {
     let store = open(&cli.db)?;
     match cli.command {
         Command::Serve { listen, sms_file } => serve(store, listen, sms_file),
-        Command::Device {
-            command: EnrolCommand::Enrol { name },
-        } => enrol(&*store, &name, Role::Device),
-        Command::Reviewer {
-            command: EnrolCommand::Enrol { name },
-        } => enrol(&*store, &name, Role::Reviewer),
+        Command::Device { command } => credential_command(&*store, command, Role::Device),
+        Command::Reviewer { command } => credential_command(&*store, command, Role::Reviewer),
+        Command::Account {
+            command:
+                AccountCommand::Import {
+                    id_number,
+                    name,
+                    id_type,
+                },
+        } => import_account(&*store, &id_number, &name, &id_type),
         Command::Review { command } => review_command(&*store, command),
     }
 }
@@ -141,6 +171,60 @@ fn serve(
         kiosk_server::serve(listener, kiosk_server::state(store, sms), shutdown).await?;
         Ok(())
     })
+}
+
+fn credential_command(store: &dyn Store, command: EnrolCommand, role: Role) -> anyhow::Result<()> {
+    match command {
+        EnrolCommand::Enrol { name } => enrol(store, &name, role),
+        EnrolCommand::Revoke { id } => {
+            let found = store.credential(&id)?.filter(|c| c.role == role);
+            if found.is_none() || !store.revoke_credential(&id)? {
+                bail!("no {} credential {id}", role.as_str());
+            }
+            store.audit(
+                "admin",
+                &format!("revoke {}", role.as_str()),
+                &id,
+                "ok",
+                util::now(),
+            )?;
+            println!("revoked {id}");
+            Ok(())
+        }
+    }
+}
+
+fn import_account(
+    store: &dyn Store,
+    id_number: &str,
+    name: &str,
+    id_type: &str,
+) -> anyhow::Result<()> {
+    let parsed_type: IdType = serde_json::from_value(serde_json::Value::String(id_type.to_owned()))
+        .with_context(|| format!("unknown ID type {id_type}"))?;
+    let id = idnumber::parse(id_number, parsed_type, util::today())
+        .map_err(|code| anyhow::anyhow!("ID number: {}", code.message(Lang::En)))?;
+    contact::check_name(name)
+        .map_err(|code| anyhow::anyhow!("name: {}", code.message(Lang::En)))?;
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    contact::check_password(password)
+        .map_err(|code| anyhow::anyhow!("password: {}", code.message(Lang::En)))?;
+    let account = NewAccount {
+        id_type: id_type.to_owned(),
+        id_number: id.as_str().to_owned(),
+        name: name.trim().to_owned(),
+        mobile: None,
+        password_hash: auth::hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let masked = mask_id_number(id.as_str());
+    if store.insert_account(&account, util::now())?.is_none() {
+        bail!("an account for {masked} exists already");
+    }
+    store.audit("admin", "import account", &masked, "ok", util::now())?;
+    println!("imported {masked}: the accountant binds a phone at first login");
+    Ok(())
 }
 
 fn enrol(store: &dyn Store, name: &str, role: Role) -> anyhow::Result<()> {

@@ -134,6 +134,26 @@ fn account_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     })
 }
 
+/// An approved collection wins over one under review.
+fn lock_of(conn: &Connection, applicant: &str) -> StoreResult<Option<ReviewState>> {
+    let locked: Option<String> = conn
+        .query_row(
+            "SELECT review_json FROM submissions WHERE applicant = ?1 \
+             AND state IN ('approved', 'under_review') \
+             ORDER BY state = 'approved' DESC LIMIT 1",
+            [applicant],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    locked
+        .map(|json| {
+            serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("review state: {e}")))
+        })
+        .transpose()
+}
+
 const ACCOUNT_COLUMNS: &str = "id, id_type, id_number, name, mobile, password_hash";
 
 impl SqliteStore {
@@ -235,6 +255,14 @@ impl Store for SqliteStore {
             })
         })
         .transpose()
+    }
+
+    fn revoke_credential(&self, id: &str) -> StoreResult<bool> {
+        let changed = self
+            .conn()
+            .execute("UPDATE credentials SET revoked = 1 WHERE id = ?1", [id])
+            .map_err(db)?;
+        Ok(changed == 1)
     }
 
     fn insert_account(&self, a: &NewAccount, now: i64) -> StoreResult<Option<i64>> {
@@ -467,19 +495,7 @@ impl Store for SqliteStore {
                 SubmitOutcome::KeyReused
             });
         }
-        let locked: Option<String> = tx
-            .query_row(
-                "SELECT review_json FROM submissions WHERE applicant = ?1 \
-                 AND state IN ('approved', 'under_review') \
-                 ORDER BY state = 'approved' DESC LIMIT 1",
-                [&s.applicant],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        if let Some(review_json) = locked {
-            let state = serde_json::from_str(&review_json)
-                .map_err(|e| StoreError::Corrupt(format!("review state: {e}")))?;
+        if let Some(state) = lock_of(&tx, &s.applicant)? {
             return Ok(SubmitOutcome::ApplicantLocked(state));
         }
         let review = ReviewState::UnderReview;
@@ -515,6 +531,10 @@ impl Store for SqliteStore {
         Ok(SubmitOutcome::Created {
             response_json: s.response_json.clone(),
         })
+    }
+
+    fn applicant_lock(&self, applicant: &str) -> StoreResult<Option<ReviewState>> {
+        lock_of(&self.conn(), applicant)
     }
 
     fn submission(&self, id: &str) -> StoreResult<Option<SubmissionRow>> {

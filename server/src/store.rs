@@ -178,6 +178,8 @@ pub enum DecideError {
 pub trait Store: Send + Sync {
     fn insert_credential(&self, credential: &Credential, now: i64) -> StoreResult<()>;
     fn credential(&self, id: &str) -> StoreResult<Option<Credential>>;
+    /// Revokes a credential; `false` when there is none with this id.
+    fn revoke_credential(&self, id: &str) -> StoreResult<bool>;
 
     /// Inserts an account; `Ok(None)` when the ID number is already taken.
     fn insert_account(&self, account: &NewAccount, now: i64) -> StoreResult<Option<i64>>;
@@ -208,6 +210,8 @@ pub trait Store: Send + Sync {
     /// Dedups by (device, key), checks the applicant's lock, and stores record and materials,
     /// all in one transaction.
     fn submit(&self, submission: &NewSubmission) -> StoreResult<SubmitOutcome>;
+    /// Whether the applicant's collection is approved or under review (and so not submittable).
+    fn applicant_lock(&self, applicant: &str) -> StoreResult<Option<ReviewState>>;
     fn submission(&self, id: &str) -> StoreResult<Option<SubmissionRow>>;
     /// Submissions in arrival order, optionally only those in one state (`under_review`, ...).
     fn submissions(&self, state: Option<&str>) -> StoreResult<Vec<SubmissionRow>>;

@@ -17,7 +17,7 @@ fn login(server: &Server, device: &str, id_number: &str, password: &str) -> comm
 }
 
 #[test]
-fn register_login_and_reset_password() {
+fn register_then_log_in_and_taken_id_numbers() {
     let server = Server::start();
     let device = server.device("hall-1");
     let who = Applicant::new(2);
