@@ -137,7 +137,7 @@ pub struct LocalAccounts<S: SmsSender> {
     codes: HashMap<String, (String, Instant)>,
 }
 
-fn hash_password(password: &str) -> Result<String, AccountError> {
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| AccountError::Unavailable(e.to_string()))?;
     let salt =
@@ -148,7 +148,7 @@ fn hash_password(password: &str) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Unavailable(e.to_string()))
 }
 
-fn password_matches(password: &str, hash: &str) -> bool {
+pub fn password_matches(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {
             Argon2::default()

@@ -45,6 +45,8 @@ pub struct Config {
     pub idle_timeout_secs: u32,
     /// Development mode: attach materials from image files in this folder instead of the cameras.
     pub dev_materials_dir: Option<PathBuf>,
+    /// Argon2 hash of the hall staff's PIN (`kiosk staff-pin-hash` makes one).
+    pub staff_pin_hash: Option<String>,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             limits: MaterialLimits::default(),
             idle_timeout_secs: 90,
             dev_materials_dir: None,
+            staff_pin_hash: None,
         }
     }
 }
@@ -128,6 +131,9 @@ impl Config {
         }
         if let Some(v) = env("KIOSK_DOCCAM") {
             self.devices.doccam = v.into();
+        }
+        if let Some(v) = env("KIOSK_STAFF_PIN_HASH") {
+            self.staff_pin_hash = Some(v);
         }
         if let Some(v) = env("KIOSK_DEV_MATERIALS") {
             self.dev_materials_dir = Some(v.into());

@@ -57,6 +57,9 @@ enum Command {
     Bureaus,
     /// Open the encrypted store and print its state (no personal data).
     StoreStatus,
+    /// Read a staff PIN (4 to 8 digits) from standard input and print its hash for
+    /// `staff_pin_hash` in kiosk.toml.
+    StaffPinHash,
 }
 
 #[derive(Subcommand)]
@@ -203,6 +206,7 @@ fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
         idle_timeout_secs: config.idle_timeout_secs,
         today,
         card_reader,
+        staff_pin_hash: config.staff_pin_hash.clone(),
     })
 }
 
@@ -274,6 +278,16 @@ fn main() -> ExitCode {
                 for d in region::finance_bureaus() {
                     println!("{}\t{}\t{}", d.code.0, d.bureau_name(), d.full_name());
                 }
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::StaffPinHash => {
+                let mut pin = String::new();
+                std::io::stdin().read_line(&mut pin)?;
+                let pin = pin.trim();
+                if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+                    anyhow::bail!("a staff PIN has 4 to 8 digits");
+                }
+                println!("{}", kiosk::accounts::hash_password(pin)?);
                 Ok(ExitCode::SUCCESS)
             }
             Command::StoreStatus => {

@@ -142,6 +142,42 @@ fn employed_journey_to_submit() {
 }
 
 #[test]
+fn staff_confirm_an_early_credit_code_that_fails_its_check() {
+    let h = start();
+    register(&h, true, true);
+    basic(&h);
+    h.tap("是否在岗：是");
+    h.fill("单位统一社会信用代码", "91350100M000100Y44");
+    h.next();
+    assert_eq!(h.screen(), Screen::Work);
+    assert!(h.exists("单位统一社会信用代码错误：统一社会信用代码校验未通过，请与营业执照逐位核对；确认无误请工作人员确认"));
+    h.tap("单位统一社会信用代码：请工作人员确认");
+    let staff = h.kiosk.window.global::<ui::Staff>();
+    assert!(staff.get_open());
+    // A wrong PIN is refused and the dialog stays.
+    h.type_keys("1111");
+    h.tap("完成");
+    assert!(staff.get_open());
+    assert!(h.banner().contains("确认码不正确"));
+    h.type_keys(ui_support::STAFF_PIN);
+    assert_eq!(staff.get_digits(), 4);
+    h.tap("完成");
+    assert!(!staff.get_open());
+    assert!(h.find("单位统一社会信用代码：请工作人员确认").is_none());
+    assert!(
+        h.kiosk
+            .session
+            .borrow()
+            .visit
+            .app
+            .data()
+            .work
+            .employment
+            .credit_code_confirmed_by_staff
+    );
+}
+
+#[test]
 fn not_employed_journey_to_submit() {
     let h = start();
     register(&h, true, false);

@@ -19,10 +19,13 @@ fn main() -> Result<(), kiosk_ime::Error> {
     let phrases = parse_phrases(&text);
     let mut session = RimeSession::start(&config)?;
     type Group = (&'static str, fn(&str) -> bool);
-    let groups: [Group; 3] = [
+    let groups: [Group; 4] = [
         ("all", |_| true),
-        ("TECH-NOTES 54", |c| !c.starts_with("yn-")),
+        ("TECH-NOTES 54", |c| {
+            !c.starts_with("yn-") && c != "held-out"
+        }),
         ("domain (yn-*)", |c| c.starts_with("yn-")),
+        ("held-out (not in the lexicon)", |c| c == "held-out"),
     ];
     for (name, keep) in groups {
         let subset: Vec<_> = phrases

@@ -12,8 +12,10 @@
 //!   librime and deletes the directory, so nothing one applicant typed is suggested to the next.
 //! * One session per process at a time ([`Error::Busy`] otherwise).
 
+use std::cell::Cell;
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::fs;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -374,7 +376,10 @@ fn deploy(config: &RimeConfig) -> Result<PathBuf, Error> {
     // On failure the work directory stays for its logs (it holds no personal data).
     deploy_into(config, &work, &files)?;
     // Another process may have won the race: then use theirs.
-    if fs::rename(&work, &final_dir).is_err() {
+    let renamed = fs::rename(&work, &final_dir).is_ok();
+    if renamed {
+        remove_other_deployments(&config.cache_root, &final_dir);
+    } else {
         let _ = fs::remove_dir_all(&work);
         if !build.join(MARKER).is_file() {
             return Err(Error::Deploy(format!(
@@ -385,6 +390,46 @@ fn deploy(config: &RimeConfig) -> Result<PathBuf, Error> {
     }
     Ok(build)
 }
+
+/// Deployments of other configurations (older builds of this crate) are 10-odd MB each.
+fn remove_other_deployments(cache_root: &Path, keep: &Path) {
+    let Ok(entries) = fs::read_dir(cache_root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_deployment = name
+            .strip_prefix("kiosk-ime-rime-")
+            .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if is_deployment && entry.path() != keep {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Removes session directories left by processes that died without ending their session
+/// (SIGKILL, crash): the name carries the creator's pid.
+fn sweep_stale_sessions(session_root: &Path) {
+    let Ok(entries) = fs::read_dir(session_root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some(rest) = name.strip_prefix(SESSION_PREFIX) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+const SESSION_PREFIX: &str = "kiosk-ime-session-";
 
 fn setup_once(config: &RimeConfig, user: &Path, build: &Path) -> Result<(), Error> {
     if SETUP_DONE.get().is_some() {
@@ -439,6 +484,8 @@ pub struct RimeSession {
     id: RimeSessionId,
     user_dir: PathBuf,
     ended: bool,
+    /// Send but not Sync: librime does not lock a session against concurrent calls.
+    _not_sync: PhantomData<Cell<()>>,
 }
 
 impl std::fmt::Debug for RimeSession {
@@ -460,22 +507,25 @@ impl RimeSession {
             return Err(Error::Busy);
         }
         let build = match &global.build_dir {
-            Some(b) => b.clone(),
-            None => {
+            // The cache can vanish under a running process (a tmp cleaner): then redeploy.
+            Some(b) if b.join(MARKER).is_file() => b.clone(),
+            _ => {
                 let b = deploy(config)?;
                 global.build_dir = Some(b.clone());
                 b
             }
         };
         check_data(&config.shared_data_dir, &[config.schema])?;
+        sweep_stale_sessions(&config.session_root);
         let user_dir = config
             .session_root
-            .join(format!("kiosk-ime-session-{}", unique_suffix()));
+            .join(format!("{SESSION_PREFIX}{}", unique_suffix()));
         create_private_dir(&user_dir)?;
         let mut session = RimeSession {
             id: 0,
             user_dir,
             ended: true,
+            _not_sync: PhantomData,
         };
         let log_dir = session.user_dir.join("log");
         create_private_dir(&log_dir)?;

@@ -244,34 +244,67 @@ fn drop_also_wipes_the_user_directory() {
     assert!(!dir.exists());
 }
 
+/// Floors of the brief on the 54 TECH-NOTES phrases plus the domain phrases (full pinyin: the
+/// phrase first >= 98 %; initials: on the first page >= 80 %). Caveat: 38 of the 54 are domain
+/// words and are in the lexicon too. The held-out everyday words (not in the lexicon) are held
+/// to what they reach today (91.4 % and 62.1 %), as a regression guard.
 #[test]
 fn quality_floors() {
     let _g = lock();
     let phrases = parse_phrases(include_str!("fixtures/phrases.txt"));
-    assert!(phrases.len() >= 54 + 60, "{} phrases", phrases.len());
-    let mut s = start();
-    let all = evaluate(&mut s, &phrases);
-    let common: Vec<_> = phrases
-        .iter()
-        .filter(|p| !p.category.starts_with("yn-"))
-        .cloned()
-        .collect();
+    let pick = |keep: fn(&str) -> bool| -> Vec<_> {
+        phrases
+            .iter()
+            .filter(|p| keep(&p.category))
+            .cloned()
+            .collect()
+    };
+    let floor_set = pick(|c| c != "held-out");
+    let common = pick(|c| !c.starts_with("yn-") && c != "held-out");
+    let held_out = pick(|c| c == "held-out");
     assert_eq!(common.len(), 54);
-    let c = evaluate(&mut s, &common);
+    assert!(floor_set.len() >= 54 + 60, "{} phrases", floor_set.len());
+    assert!(held_out.len() >= 50);
+    let mut s = start();
+    let results = [
+        ("54 + domain", evaluate(&mut s, &floor_set), 98.0, 80.0),
+        ("TECH-NOTES 54", evaluate(&mut s, &common), 98.0, 80.0),
+        ("held-out", evaluate(&mut s, &held_out), 90.0, 60.0),
+    ];
     s.end().unwrap();
-    for (name, score) in [("all", &all), ("TECH-NOTES 54", &c)] {
+    for (name, score, full_floor, abbr_floor) in results {
         let full = score.percent(score.full_first);
         let abbr = score.percent(score.abbr_first_page);
         eprintln!("{name}: full first {full:.1} %, initials first page {abbr:.1} %");
         assert!(
-            full >= 98.0,
-            "{name}: full pinyin first {full:.1} % < 98 %: {:?}",
+            full >= full_floor,
+            "{name}: full pinyin first {full:.1} % < {full_floor} %: {:?}",
             score.misses
         );
         assert!(
-            abbr >= 80.0,
-            "{name}: initials first page {abbr:.1} % < 80 %: {:?}",
+            abbr >= abbr_floor,
+            "{name}: initials first page {abbr:.1} % < {abbr_floor} %: {:?}",
             score.misses
         );
     }
+}
+
+#[test]
+fn leftovers_of_a_killed_process_are_wiped_at_the_next_start() {
+    let _g = lock();
+    let root = tempfile::tempdir().unwrap();
+    let dead = root.path().join("kiosk-ime-session-999999999-1-0");
+    std::fs::create_dir(&dead).unwrap();
+    std::fs::write(dead.join("luna_pinyin.userdb"), "typed words").unwrap();
+    let unrelated = root.path().join("something-else");
+    std::fs::create_dir(&unrelated).unwrap();
+    let cfg = RimeConfig {
+        session_root: root.path().to_path_buf(),
+        ..RimeConfig::default()
+    };
+    let s = RimeSession::start(&cfg).unwrap();
+    assert!(!dead.exists());
+    assert!(unrelated.exists());
+    assert!(s.user_dir().starts_with(root.path()));
+    s.end().unwrap();
 }

@@ -176,7 +176,7 @@ fn compose(
     people: &[Placement<'_>],
     seed: u32,
 ) -> RgbImage {
-    let mut img = RgbImage::from_fn(w, h, |x, y| bg(x, y));
+    let mut img = RgbImage::from_fn(w, h, bg);
     for &(person, alpha, scale, px, py) in people {
         let sw = (person.width() as f32 * scale).round() as u32;
         let sh = (person.height() as f32 * scale).round() as u32;
@@ -366,12 +366,10 @@ fn apng(dir: &Path) -> Result<(), Box<dyn Error>> {
         out.extend(png_chunk(k, d));
     }
     out.extend(fctl(1));
-    let mut seq = 2u32;
-    for (_, d) in c2.iter().filter(|(k, _)| k == b"IDAT") {
+    for (seq, (_, d)) in (2u32..).zip(c2.iter().filter(|(k, _)| k == b"IDAT")) {
         let mut fd = seq.to_be_bytes().to_vec();
         fd.extend_from_slice(d);
         out.extend(png_chunk(b"fdAT", &fd));
-        seq += 1;
     }
     out.extend(png_chunk(b"IEND", &[]));
     std::fs::write(dir.join("animated.png"), &out)?;

@@ -12,7 +12,11 @@
 //! green/purple bands, although they are valid (libjpeg-turbo decodes them correctly). The
 //! post-pass keeps the single interleaved scan and the coefficients; it saves 3-6 %.
 //!
-//! The quality is found by binary search: the highest quality whose file fits `max_bytes`.
+//! The quality is the highest whose file fits `max_bytes`. The search encodes pairs of
+//! qualities in parallel on two threads. For images over 60,000 pixels a first guess comes
+//! from a proxy (a quarter of the 16x16 tiles, quasi-randomly sampled) encoded at eight fixed
+//! qualities; the full image then usually needs one or two pairs. Later pairs follow a secant on
+//! `ln(size)` against `ln(quantisation scale)`, with bisection after four rounds.
 //! Then:
 //! * the file must be **larger than** `min_bytes` (the photo rule is "more than 10 KB"). If the
 //!   best 4:2:0 file is not, the search is repeated with 4:4:4 chroma (more bytes for the same

@@ -355,7 +355,7 @@ fn probe_jpeg(bytes: &[u8]) -> Result<(HeaderInfo, usize)> {
                     detail: format!("JPEG with {components} colour components"),
                 });
             }
-            if !matches!(marker, 0xC0 | 0xC1 | 0xC2) {
+            if !matches!(marker, 0xC0..=0xC2) {
                 return Err(MediaError::UnsupportedFormat {
                     found: "JPEG (lossless/hierarchical/arithmetic coding)",
                 });

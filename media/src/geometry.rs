@@ -106,8 +106,9 @@ fn solve8(a: &mut [[f64; 9]; 8]) -> Option<[f64; 8]> {
             if row != col {
                 let f = a[row][col] / p;
                 if f != 0.0 {
-                    for k in col..9 {
-                        a[row][k] -= f * a[col][k];
+                    let pivot_row = a[col];
+                    for (dst, src) in a[row].iter_mut().zip(pivot_row.iter()).skip(col) {
+                        *dst -= f * src;
                     }
                 }
             }

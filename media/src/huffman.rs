@@ -117,6 +117,9 @@ impl BitReader<'_> {
     }
 }
 
+/// Width, height and the components (id, horizontal and vertical sampling factors).
+type Frame = (usize, usize, Vec<(u8, usize, usize)>);
+
 /// A coded symbol: which table (0 DC0, 1 AC0, 2 DC1, 3 AC1), the symbol and its extra bits.
 #[derive(Clone, Copy)]
 struct Sym {
@@ -171,17 +174,17 @@ fn optimal_table(freq_in: &[u32; 256]) -> Table {
         // Smallest non-zero frequency (ties: the larger index), then the next smallest.
         let mut c1: i32 = -1;
         let mut v = u64::MAX;
-        for i in 0..257 {
-            if freq[i] != 0 && freq[i] <= v {
-                v = freq[i];
+        for (i, &f) in freq.iter().enumerate() {
+            if f != 0 && f <= v {
+                v = f;
                 c1 = i as i32;
             }
         }
         let mut c2: i32 = -1;
         v = u64::MAX;
-        for i in 0..257 {
-            if freq[i] != 0 && freq[i] <= v && i as i32 != c1 {
-                v = freq[i];
+        for (i, &f) in freq.iter().enumerate() {
+            if f != 0 && f <= v && i as i32 != c1 {
+                v = f;
                 c2 = i as i32;
             }
         }
@@ -235,8 +238,8 @@ fn optimal_table(freq_in: &[u32; 256]) -> Table {
         bits[i] -= 1;
     }
     let mut table = Table::default();
-    for l in 1..=16 {
-        table.counts[l - 1] = bits[l] as u8;
+    for (count, &b) in table.counts.iter_mut().zip(&bits[1..=16]) {
+        *count = b as u8;
     }
     // Symbols by increasing code size, then by value (the reserved 256 is dropped).
     let mut order: Vec<(u32, usize)> = (0..256)
@@ -263,7 +266,7 @@ pub(crate) fn optimize(jpeg: &[u8]) -> Option<Vec<u8>> {
     }
     let mut segments: Vec<(u8, &[u8])> = Vec::new();
     let mut tables: [[Option<Table>; 4]; 2] = Default::default(); // [class][id]
-    let mut frame: Option<(usize, usize, Vec<(u8, usize, usize)>)> = None; // w, h, (id, h, v)
+    let mut frame: Option<Frame> = None;
     let mut pos = 2;
     let scan_start;
     let scan_header: &[u8];

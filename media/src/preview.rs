@@ -100,7 +100,7 @@ pub fn yuyv_to_rgba(
     stride: usize,
     dst: &mut [u8],
 ) -> Result<()> {
-    if width % 2 != 0 {
+    if !width.is_multiple_of(2) {
         return Err(MediaError::InvalidFrame {
             detail: format!("YUYV width {width} is odd"),
         });

@@ -164,16 +164,58 @@ fn pages_fit_200k_with_their_colour() {
 }
 
 #[test]
-fn quality_one_too_large_means_downscaling() {
-    // 2400x2400 of strong noise cannot fit 200 kB at any quality at full size.
-    let mut img = RgbImage::from_pixel(2400, 2400, Rgb([128, 128, 128]));
-    add_noise(&mut img, 60.0, 9);
-    let enc = compress(&img, &Limits::material()).expect("fits after downscaling");
-    assert!(enc.bytes.len() <= 200_000);
-    assert!(enc.width < 2400 && enc.height < 2400);
+fn too_much_detail_for_the_budget_means_downscaling() {
+    // Independent black/white noise per channel: the costliest content, about 0.09 bytes per
+    // pixel even at quality 1. 600x600 is first pre-scaled to the pixel budget (12 pixels per
+    // byte), where quality 1 is still too large, so it is downscaled further.
+    let mut rng = Rng::new(9);
+    let img = RgbImage::from_fn(600, 600, |_, _| {
+        let r = rng.next_u32();
+        Rgb([
+            (r & 1) as u8 * 255,
+            (r >> 1 & 1) as u8 * 255,
+            (r >> 2 & 1) as u8 * 255,
+        ])
+    });
+    let limits = Limits {
+        max_bytes: 12_000,
+        min_quality: 1,
+        ..Limits::material()
+    };
+    let q1 = kiosk_media::encode_jpeg(&img, 1, 150, kiosk_media::Chroma::Sub420).expect("encodes");
+    assert!(
+        q1.len() > 12_000,
+        "precondition: quality 1 is {} bytes",
+        q1.len()
+    );
+    let enc = compress(&img, &limits).expect("fits after downscaling");
+    assert!(enc.bytes.len() <= 12_000);
+    assert!(
+        enc.width < 380,
+        "below the pre-scaled 380x380: {}",
+        enc.width
+    );
     assert_eq!(enc.width, enc.height, "aspect ratio kept");
     assert_clean_jpeg(&enc.bytes, enc.density_dpi);
-    assert!(enc.density_dpi < 150, "density scaled with the image");
+    assert!(
+        enc.density_dpi < 100,
+        "density scaled with the image: {}",
+        enc.density_dpi
+    );
+}
+
+#[test]
+fn huge_images_are_prescaled_to_the_byte_budget() {
+    let mut img = RgbImage::from_pixel(2000, 1500, Rgb([128, 128, 128]));
+    add_noise(&mut img, 10.0, 10);
+    let limits = Limits {
+        max_bytes: 100_000,
+        ..Limits::material()
+    };
+    let enc = compress(&img, &limits).expect("fits");
+    assert!(enc.bytes.len() <= 100_000);
+    assert!(u64::from(enc.width) * u64::from(enc.height) <= 12 * 100_000 * 101 / 100);
+    assert!((f64::from(enc.width) / f64::from(enc.height) - 4.0 / 3.0).abs() < 0.01);
 }
 
 #[test]

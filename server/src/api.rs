@@ -315,9 +315,9 @@ impl FromRequestParts<AppState> for Reviewer {
     }
 }
 
-fn applicant_session(store: &dyn Store, parts_token: Option<String>) -> Result<Account, ApiError> {
+fn applicant_session(store: &dyn Store, token: Option<String>) -> Result<Account, ApiError> {
     let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "session_required", "请先登录");
-    let token = parts_token.ok_or_else(unauthorized)?;
+    let token = token.ok_or_else(unauthorized)?;
     let (account, expires_at) = store
         .session(&sha256_hex(token.as_bytes()))?
         .ok_or_else(unauthorized)?;

@@ -83,6 +83,21 @@ mod tests {
         );
     }
 
+    /// A vector computed independently (Python's hashlib over the string below), for clients in
+    /// other languages.
+    #[test]
+    fn known_vector() {
+        let app = json!({"data": {"basic": {"name": "张三"}}});
+        let materials = vec![
+            ("photo".to_owned(), "0".repeat(64)),
+            ("id_card_back".to_owned(), "1".repeat(64)),
+        ];
+        assert_eq!(
+            content_sha256(&app, &materials),
+            "e7fa351be89afbe7d79356233c563e87b598b4da7ecb66f8e9e12e4174aca62b"
+        );
+    }
+
     #[test]
     fn material_order_does_not_matter() {
         let app = json!({"data": {}});

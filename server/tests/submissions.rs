@@ -54,6 +54,31 @@ fn a_replay_returns_the_first_answer_and_stores_once() {
 }
 
 #[test]
+fn concurrent_requests_with_one_key_store_one_submission() {
+    let (server, device, who) = setup(18);
+    let path = format!("/v1/submissions/{}", key());
+    let body = who.submission(0);
+    let answers: Vec<common::Resp> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| scope.spawn(|| server.put(&path, &device, &body)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for answer in &answers {
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(answer.raw, answers[0].raw);
+    }
+    let replays = answers
+        .iter()
+        .filter(|a| a.header("idempotent-replayed").is_some())
+        .count();
+    assert_eq!(replays, answers.len() - 1);
+    let reviewer = server.reviewer();
+    let list = server.get("/v1/review/submissions", Some(&reviewer));
+    assert_eq!(list.body["submissions"].as_array().unwrap().len(), 1);
+}
+
+#[test]
 fn the_same_key_with_other_content_is_refused() {
     let (server, device, who) = setup(11);
     let path = format!("/v1/submissions/{}", key());

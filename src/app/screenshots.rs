@@ -227,6 +227,21 @@ pub fn scenes() -> Vec<Scene> {
             },
         },
         Scene {
+            name: "21-staff-confirmation",
+            setup: |s| {
+                employed(s, Step::Work);
+                let _ = s
+                    .visit
+                    .app
+                    .edit(|d| d.work.employment.employer_credit_code = "91350100M000100Y44".into());
+                s.next();
+                s.visit.overlay = Some(super::session::Overlay::StaffPin {
+                    field: Field::EmployerCreditCode,
+                    entered: "12".into(),
+                });
+            },
+        },
+        Scene {
             name: "20-idle-countdown",
             setup: |s| {
                 employed(s, Step::Basic);

@@ -45,6 +45,8 @@ pub struct Services {
     pub today: fn() -> Date,
     /// The ID card reader, when one is configured.
     pub card_reader: Option<Box<dyn CardReaderDevice>>,
+    /// Argon2 hash of the hall staff's PIN; without one, staff confirmation is unavailable.
+    pub staff_pin_hash: Option<String>,
 }
 
 /// Seconds the "还在吗？" countdown runs before the session is wiped.
@@ -86,11 +88,25 @@ pub enum PickerStage {
     Counties(DivisionCode),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Picker { field: Field, stage: PickerStage },
-    Date { field: Field, initial: Date },
+    Picker {
+        field: Field,
+        stage: PickerStage,
+    },
+    Date {
+        field: Field,
+        initial: Date,
+    },
+    /// A member of staff confirms a value that fails its check (an early credit code).
+    StaffPin {
+        field: Field,
+        entered: String,
+    },
 }
+
+/// Wrong staff PINs allowed in one visit.
+pub const STAFF_PIN_ATTEMPTS: u32 = 5;
 
 /// The account page's own fields (registration data lives in `data.basic`).
 #[derive(Default)]
@@ -120,6 +136,7 @@ pub struct Visit {
     pub countdown: Option<u32>,
     /// A card read before consent: held in memory, used only once the applicant has consented.
     pub pending_card: Option<CardIdentity>,
+    pub staff_pin_failures: u32,
 }
 
 pub struct Session {
@@ -524,6 +541,9 @@ impl Session {
     }
 
     pub fn keyboard(&self) -> Option<Keyboard> {
+        if matches!(self.visit.overlay, Some(Overlay::StaffPin { .. })) {
+            return None;
+        }
         match forms::spec_of(self.visit.active?).kind {
             Kind::Text(k) | Kind::Secret(k) => Some(k),
             _ => None,
@@ -558,6 +578,12 @@ impl Session {
     /// A key of the on-screen keyboard (or a committed Chinese phrase).
     pub fn key(&mut self, text: &str) {
         self.activity();
+        if let Some(Overlay::StaffPin { entered, .. }) = &mut self.visit.overlay {
+            if entered.len() < 8 && text.bytes().all(|b| b.is_ascii_digit()) {
+                entered.push_str(text);
+            }
+            return;
+        }
         let limit = match self.visit.active {
             Some(Field::IdNumber) => 18,
             Some(Field::Mobile) => 11,
@@ -575,6 +601,10 @@ impl Session {
 
     pub fn backspace(&mut self) {
         self.activity();
+        if let Some(Overlay::StaffPin { entered, .. }) = &mut self.visit.overlay {
+            entered.pop();
+            return;
+        }
         self.type_into(|s| {
             s.pop();
         });
@@ -582,11 +612,78 @@ impl Session {
 
     pub fn close_keyboard(&mut self) {
         self.activity();
+        if let Some(Overlay::StaffPin { field, entered }) = self.visit.overlay.clone() {
+            self.check_staff_pin(field, &entered);
+            return;
+        }
         if let Some(field) = self.visit.active.take() {
             self.visit.touched.insert(field);
             if field == Field::IdNumber {
                 let normalized = idnumber::normalize(&forms::text_value(field, self.form_data()));
                 self.edit(|d| d.basic.id_number = normalized);
+            }
+        }
+    }
+
+    /// The button under a field ("请工作人员确认" under a credit code that fails its check).
+    pub fn field_action(&mut self, field: Field) {
+        self.activity();
+        if field != Field::EmployerCreditCode {
+            return;
+        }
+        if self.services.staff_pin_hash.is_none()
+            || self.visit.staff_pin_failures >= STAFF_PIN_ATTEMPTS
+        {
+            self.say(
+                Tone::Error,
+                "暂时无法确认，请工作人员联系技术支持",
+                "Staff confirmation is unavailable; staff, please call IT support",
+            );
+            return;
+        }
+        self.visit.active = None;
+        self.visit.overlay = Some(Overlay::StaffPin {
+            field,
+            entered: String::new(),
+        });
+    }
+
+    fn check_staff_pin(&mut self, field: Field, entered: &str) {
+        let ok = self
+            .services
+            .staff_pin_hash
+            .as_deref()
+            .is_some_and(|hash| crate::accounts::password_matches(entered, hash));
+        if ok {
+            self.visit.overlay = None;
+            self.edit(|d| d.work.employment.credit_code_confirmed_by_staff = true);
+            self.visit.touched.insert(field);
+            tracing::info!(
+                audit = "staff-confirmation",
+                what = "credit code checksum",
+                "staff confirmed a value"
+            );
+            self.say(Tone::Success, "工作人员已确认", "Confirmed by staff");
+        } else {
+            self.visit.staff_pin_failures += 1;
+            tracing::warn!(
+                audit = "staff-confirmation",
+                failures = self.visit.staff_pin_failures,
+                "wrong staff PIN"
+            );
+            if self.visit.staff_pin_failures >= STAFF_PIN_ATTEMPTS {
+                self.visit.overlay = None;
+                self.say(
+                    Tone::Error,
+                    "确认码错误次数过多，本次无法确认",
+                    "Too many wrong PINs for this visit",
+                );
+            } else {
+                self.visit.overlay = Some(Overlay::StaffPin {
+                    field,
+                    entered: String::new(),
+                });
+                self.say(Tone::Error, "确认码不正确，请重试", "Wrong PIN; try again");
             }
         }
     }
@@ -610,11 +707,11 @@ impl Session {
 
     /// Options of the open picker, and whether it has a way back to the first level.
     pub fn picker_options(&self) -> Vec<String> {
-        let Some(Overlay::Picker { stage, .. }) = self.visit.overlay else {
+        let Some(Overlay::Picker { stage, .. }) = self.visit.overlay.clone() else {
             return Vec::new();
         };
         let bureau = matches!(
-            self.visit.overlay,
+            &self.visit.overlay,
             Some(Overlay::Picker {
                 field: Field::FinanceBureau,
                 ..
@@ -657,7 +754,7 @@ impl Session {
 
     pub fn picker_choose(&mut self, index: usize) {
         self.activity();
-        let Some(Overlay::Picker { field, stage }) = self.visit.overlay else {
+        let Some(Overlay::Picker { field, stage }) = self.visit.overlay.clone() else {
             return;
         };
         self.visit.touched.insert(field);
@@ -711,7 +808,7 @@ impl Session {
     /// "返回上一级" in the two-level picker, or closes it.
     pub fn picker_back(&mut self) {
         self.activity();
-        match self.visit.overlay {
+        match self.visit.overlay.clone() {
             Some(Overlay::Picker {
                 field,
                 stage: PickerStage::Counties(_),
@@ -734,7 +831,7 @@ impl Session {
     /// "确定" in the date picker. The day is clamped to the month's length.
     pub fn confirm_date(&mut self, year: i32, month: u8, day: u8) {
         self.activity();
-        let Some(Overlay::Date { field, .. }) = self.visit.overlay else {
+        let Some(Overlay::Date { field, .. }) = self.visit.overlay.clone() else {
             return;
         };
         let month = Month::try_from(month.clamp(1, 12)).unwrap_or(Month::January);

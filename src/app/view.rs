@@ -38,6 +38,8 @@ pub struct FieldView {
     pub active: bool,
     pub multi: bool,
     pub options: Vec<OptionView>,
+    /// A button under the field, e.g. staff confirmation; empty for none.
+    pub action: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,8 @@ pub struct View {
     pub can_submit: bool,
     pub reader_status: String,
     pub reader_ok: bool,
+    /// Digits entered so far in the staff PIN dialog, when it is open.
+    pub staff_pin: Option<usize>,
 }
 
 fn t(lang: Lang, zh: &str, en: &str) -> String {
@@ -165,14 +169,23 @@ fn field_view(session: &Session, field: Field, heading: Option<(&str, &str)>) ->
         Vec::new()
     };
     let read_only = session.is_read_only(field);
-    let note = if read_only {
-        if data.basic.from_id_card {
-            t(lang, "来自身份证", "From the ID card")
-        } else {
-            t(lang, "来自注册信息", "From registration")
-        }
+    let needs_staff = issues
+        .iter()
+        .any(|i| i.field == field && i.severity == kiosk_domain::Severity::NeedsStaffConfirmation);
+    let action = if needs_staff {
+        t(lang, "请工作人员确认", "Staff confirmation")
     } else {
         String::new()
+    };
+    let staff_confirmed =
+        field == Field::EmployerCreditCode && data.work.employment.credit_code_confirmed_by_staff;
+    let from_card =
+        data.basic.from_id_card && kiosk_domain::card_fill::CARD_FIELDS.contains(&field);
+    let note = match (read_only, from_card) {
+        (false, _) if staff_confirmed => t(lang, "已由工作人员确认", "Confirmed by staff"),
+        (false, _) => String::new(),
+        (true, true) => t(lang, "来自身份证", "From the ID card"),
+        (true, false) => t(lang, "来自注册信息", "From registration"),
     };
     FieldView {
         key: field.key(),
@@ -187,6 +200,7 @@ fn field_view(session: &Session, field: Field, heading: Option<(&str, &str)>) ->
         active,
         multi,
         options,
+        action,
     }
 }
 
@@ -316,7 +330,7 @@ fn review_view(session: &Session) -> ReviewView {
 }
 
 fn picker_view(session: &Session) -> Option<PickerView> {
-    let Some(Overlay::Picker { field, stage }) = session.visit.overlay else {
+    let Some(Overlay::Picker { field, stage }) = session.visit.overlay.clone() else {
         return None;
     };
     Some(PickerView {
@@ -388,7 +402,7 @@ pub fn build(session: &Session) -> View {
         Some(_) => visit.wizard.position(),
         None => (0, Step::ALL.len()),
     };
-    let date = match visit.overlay {
+    let date = match visit.overlay.clone() {
         Some(Overlay::Date { field, initial }) => Some(DateView {
             title: forms::label(field, lang).to_owned(),
             year: initial.year(),
@@ -438,6 +452,10 @@ pub fn build(session: &Session) -> View {
             ),
         },
         reader_ok: session.reader_online == Some(true),
+        staff_pin: match &visit.overlay {
+            Some(Overlay::StaffPin { entered, .. }) => Some(entered.len()),
+            _ => None,
+        },
     }
 }
 

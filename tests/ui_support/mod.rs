@@ -19,6 +19,7 @@ use time::Date;
 use time::macros::date;
 
 pub const TODAY: Date = date!(2026 - 11 - 28);
+pub const STAFF_PIN: &str = "2468";
 
 fn today() -> Date {
     TODAY
@@ -94,6 +95,7 @@ pub fn start_with_reader(card_reader: Option<Box<dyn CardReaderDevice>>) -> Harn
         idle_timeout_secs: 90,
         today,
         card_reader,
+        staff_pin_hash: Some(kiosk::accounts::hash_password(STAFF_PIN).expect("hash")),
     };
     let kiosk = Kiosk::new(services).expect("window");
     kiosk

@@ -53,21 +53,19 @@ impl Rng {
 }
 
 fn blend(p: &mut Rgb<u8>, ink: [u8; 3], multiply: bool) {
-    for c in 0..3 {
-        p.0[c] = if multiply {
-            ((u16::from(p.0[c]) * u16::from(ink[c])) / 255) as u8
+    for (v, &i) in p.0.iter_mut().zip(&ink) {
+        *v = if multiply {
+            ((u16::from(*v) * u16::from(i)) / 255) as u8
         } else {
-            ink[c]
+            i
         };
     }
 }
 
 fn stroke(
     img: &mut RgbImage,
-    x0: i32,
-    y0: i32,
-    x1: i32,
-    y1: i32,
+    (x0, y0): (i32, i32),
+    (x1, y1): (i32, i32),
     thick: i32,
     ink: [u8; 3],
     multiply: bool,
@@ -108,26 +106,22 @@ fn glyph(
         match kind {
             0 => stroke(
                 img,
-                x + a.min(b),
-                y + c,
-                x + a.max(b),
-                y + c,
+                (x + a.min(b), y + c),
+                (x + a.max(b), y + c),
                 thick,
                 ink,
                 multiply,
             ),
             1 => stroke(
                 img,
-                x + c,
-                y + a.min(b),
-                x + c,
-                y + a.max(b),
+                (x + c, y + a.min(b)),
+                (x + c, y + a.max(b)),
                 thick,
                 ink,
                 multiply,
             ),
-            2 => stroke(img, x + a, y, x + b, y + size - 1, thick, ink, multiply),
-            _ => stroke(img, x, y + a, x + size - 1, y + b, thick, ink, multiply),
+            2 => stroke(img, (x + a, y), (x + b, y + size - 1), thick, ink, multiply),
+            _ => stroke(img, (x, y + a), (x + size - 1, y + b), thick, ink, multiply),
         }
     }
 }
@@ -170,10 +164,8 @@ pub fn synthetic_page(width: u32, height: u32, seed: u32, noise: f32) -> RgbImag
     for r in 0..=rows {
         stroke(
             &mut img,
-            margin,
-            top + r * row_h,
-            margin + tw,
-            top + r * row_h,
+            (margin, top + r * row_h),
+            (margin + tw, top + r * row_h),
             2,
             ink,
             false,
@@ -181,7 +173,7 @@ pub fn synthetic_page(width: u32, height: u32, seed: u32, noise: f32) -> RgbImag
     }
     for c in 0..=cols {
         let cx = margin + c * tw / cols;
-        stroke(&mut img, cx, top, cx, top + rows * row_h, 2, ink, false);
+        stroke(&mut img, (cx, top), (cx, top + rows * row_h), 2, ink, false);
     }
     for r in 0..rows {
         for c in 0..cols {
@@ -247,7 +239,7 @@ pub fn draw_seal(img: &mut RgbImage, cx: i32, cy: i32, r: i32, rng: &mut Rng) {
         .collect();
     for k in 0..5 {
         let (a, b) = (pts[k], pts[(k + 1) % 5]);
-        stroke(img, a.0, a.1, b.0, b.1, thick, SEAL_RED, true);
+        stroke(img, (a.0, a.1), (b.0, b.1), thick, SEAL_RED, true);
     }
     // Characters around the ring.
     let gs = r / 4;

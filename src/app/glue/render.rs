@@ -72,6 +72,7 @@ fn field(f: &view::FieldView) -> ui::FieldData {
         read_only: f.read_only,
         active: f.active,
         multi: f.multi,
+        action: f.action.as_str().into(),
         options: ModelRc::from(Rc::new(VecModel::from(
             f.options
                 .iter()
@@ -97,6 +98,7 @@ fn fields_equal(a: &ui::FieldData, b: &ui::FieldData) -> bool {
         && a.read_only == b.read_only
         && a.active == b.active
         && a.multi == b.multi
+        && a.action == b.action
         && options(a) == options(b)
 }
 
@@ -220,6 +222,10 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
         date.set_day(i32::from(d.day));
         date.set_max_year((session.services.today)().year());
     }
+
+    let staff = window.global::<ui::Staff>();
+    staff.set_open(v.staff_pin.is_some());
+    staff.set_digits(v.staff_pin.unwrap_or(0) as i32);
 
     let idle = window.global::<ui::Idle>();
     idle.set_warning(v.countdown.is_some());

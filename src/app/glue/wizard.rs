@@ -74,6 +74,18 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
     });
     let c = glue.clone();
     g.on_send_sms_code(move || c.run(|s| s.send_sms_code()));
+    let c = glue.clone();
+    g.on_field_action(move |key| {
+        c.run(|s| {
+            if let Some(field) = field_by_key(s, &key) {
+                s.field_action(field);
+            }
+        })
+    });
+    let c = glue.clone();
+    window
+        .global::<ui::Staff>()
+        .on_cancel(move || c.run(|s| s.close_overlay()));
     g.on_attach_material(move |key| {
         glue.run(|s| {
             if let Some(kind) = material_kind(&key) {
