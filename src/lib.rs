@@ -7,5 +7,6 @@ pub mod config;
 pub mod dev_materials;
 pub mod idcard;
 pub mod logging;
+pub mod media_cli;
 pub mod store;
 pub mod walkthrough;

@@ -43,6 +43,11 @@ enum Command {
     },
     /// Print the wizard's state machine as text, walking two invented applicants.
     Walkthrough,
+    /// The capture pipeline on files: ID photo, certificate page, compression.
+    Media {
+        #[command(subcommand)]
+        what: MediaCommand,
+    },
     /// The ID card reader, for hall IT.
     Idcard {
         #[command(subcommand)]
@@ -60,6 +65,40 @@ enum Command {
     /// Read a staff PIN (4 to 8 digits) from standard input and print its hash for
     /// `staff_pin_hash` in kiosk.toml.
     StaffPinHash,
+}
+
+#[derive(Subcommand)]
+enum MediaCommand {
+    /// Check, crop and compress an ID photo (exit 1 when a check fails).
+    Photo {
+        input: PathBuf,
+        output: PathBuf,
+        /// Use the ID-card standard size 358x441 instead of 295x413.
+        #[arg(long)]
+        id_card_size: bool,
+    },
+    /// Deskew, crop and compress a certificate photo.
+    Doc {
+        input: PathBuf,
+        output: PathBuf,
+        #[arg(long, value_enum, default_value = "a4")]
+        kind: DocKindArg,
+    },
+    /// Fit an image into a byte range.
+    Compress {
+        input: PathBuf,
+        output: PathBuf,
+        #[arg(long)]
+        max_bytes: usize,
+        #[arg(long)]
+        min_bytes: Option<usize>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DocKindArg {
+    A4,
+    Card,
 }
 
 #[derive(Subcommand)]
@@ -248,6 +287,46 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => run(&config).map(|()| ExitCode::SUCCESS),
             Command::Walkthrough => walkthrough(&config).map(|()| ExitCode::SUCCESS),
+            Command::Media { what } => {
+                use kiosk::media_cli;
+                let outcome = match what {
+                    MediaCommand::Photo {
+                        input,
+                        output,
+                        id_card_size,
+                    } => {
+                        let options = if id_card_size {
+                            kiosk_media::PhotoOptions::id_card_358x441()
+                        } else {
+                            kiosk_media::PhotoOptions::default()
+                        };
+                        media_cli::photo(&input, &output, &options)
+                    }
+                    MediaCommand::Doc {
+                        input,
+                        output,
+                        kind,
+                    } => {
+                        let kind = match kind {
+                            DocKindArg::A4 => kiosk_media::DocKind::A4,
+                            DocKindArg::Card => kiosk_media::DocKind::Card,
+                        };
+                        media_cli::document(&input, &output, kind)
+                    }
+                    MediaCommand::Compress {
+                        input,
+                        output,
+                        max_bytes,
+                        min_bytes,
+                    } => media_cli::compress(&input, &output, max_bytes, min_bytes),
+                };
+                println!("{}", outcome.report);
+                Ok(if outcome.success {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
+            }
             Command::Idcard {
                 what:
                     IdcardCommand::Read {

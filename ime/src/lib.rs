@@ -55,8 +55,42 @@ pub fn initials(pinyin: &str) -> String {
     pinyin
         .split([' ', '\'', '-'])
         .filter_map(|s| s.chars().next())
+        .filter(char::is_ascii_alphabetic)
         .map(|c| c.to_ascii_lowercase())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_of_separated_pinyin() {
+        assert_eq!(initials("zhong'guo"), "zg");
+        assert_eq!(initials("Shi chang-jian du"), "scjd");
+        assert_eq!(initials("lü chun"), "lc");
+        assert_eq!(initials(""), "");
+    }
+
+    #[test]
+    fn phrase_lines() {
+        let p = quality::parse_phrases("# c\n\nschool\t云南大学\tyun nan da xue\nbroken line\n");
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].phrase, "云南大学");
+        assert_eq!(initials(&p[0].pinyin), "yndx");
+    }
+}
+
+/// Splits pinyin into syllables the way the engine does (its composition after typing the
+/// letters), e.g. `zhongguo` → `zhong guo`.
+pub fn syllables(engine: &mut dyn PinyinEngine, letters: &str) -> String {
+    engine.clear();
+    for c in letters.chars().filter(|c| c.is_ascii_alphabetic()) {
+        engine.type_key(c);
+    }
+    let split = engine.composition();
+    engine.clear();
+    split
 }
 
 /// Types `letters` into a clean composition and returns the first page of candidates.
@@ -72,8 +106,9 @@ pub fn first_page(engine: &mut dyn PinyinEngine, letters: &str) -> Vec<String> {
 
 /// The diagnostic `kiosk ime [--abbr] PINYIN...`: for each argument, the first page of
 /// candidates, best first, from a fresh session. With `abbr`, each argument is reduced to its
-/// initials first (syllables separated by `'`, `-` or spaces, e.g. `zhong'guo` → `zg`);
-/// otherwise separators are dropped and the letters typed as they are.
+/// initials first: syllables separated by `'`, `-` or spaces (`zhong'guo` → `zg`), or, without
+/// separators, split the way Rime splits them (`zhongguo` → `zhong guo` → `zg`). Without `abbr`,
+/// separators are dropped and the letters typed as they are.
 pub fn first_pages(
     config: &RimeConfig,
     inputs: &[String],
@@ -83,8 +118,10 @@ pub fn first_pages(
     let out = inputs
         .iter()
         .map(|arg| {
-            let letters = if abbr {
+            let letters = if abbr && arg.contains([' ', '\'', '-']) {
                 initials(arg)
+            } else if abbr {
+                initials(&syllables(&mut session, arg))
             } else {
                 arg.chars().filter(|c| c.is_ascii_alphabetic()).collect()
             };

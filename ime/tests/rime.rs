@@ -127,6 +127,10 @@ fn initials_and_the_diagnostic() {
         "{:?}",
         out[0].1
     );
+    // Without separators, Rime's own syllable split gives the initials.
+    let out = first_pages(&cfg, &["zhongnancaijingzhengfadaxue".into()], true).unwrap();
+    assert_eq!(out[0].0, "zncjzfdx");
+    assert_eq!(out[0].1[0], "中南财经政法大学");
 }
 
 #[test]

@@ -44,12 +44,13 @@ impl Table {
         Some(Codes { code, len })
     }
 
-    /// Decoding tables per code length (T.81 F.2.2.3): min code, max code, first index.
+    /// Decoding tables per code length (T.81 F.2.2.3) plus a 9-bit lookup table.
     fn decoder(&self) -> Decoder {
         let mut d = Decoder {
-            mincode: [0; 17],
             maxcode: [-1; 18],
             valptr: [0; 17],
+            mincode: [0; 17],
+            lut: vec![0u16; 1 << LUT_BITS],
             symbols: self.symbols.clone(),
         };
         let mut code: i32 = 0;
@@ -59,6 +60,16 @@ impl Table {
             if n > 0 {
                 d.valptr[l] = k;
                 d.mincode[l] = code;
+                if l <= LUT_BITS as usize {
+                    for i in 0..n {
+                        let c = (code as usize + i) << (LUT_BITS as usize - l);
+                        let entry = ((l as u16) << 8)
+                            | u16::from(self.symbols.get(k + i).copied().unwrap_or(0));
+                        for slot in &mut d.lut[c..c + (1 << (LUT_BITS as usize - l))] {
+                            *slot = entry;
+                        }
+                    }
+                }
                 code += n as i32;
                 k += n;
                 d.maxcode[l] = code - 1;
@@ -70,48 +81,74 @@ impl Table {
     }
 }
 
+const LUT_BITS: u32 = 9;
+
 struct Decoder {
-    mincode: [i32; 17],
     maxcode: [i32; 18],
     valptr: [usize; 17],
+    mincode: [i32; 17],
+    /// For each 9-bit prefix: code length << 8 | symbol, 0 when the code is longer.
+    lut: Vec<u16>,
     symbols: Vec<u8>,
 }
 
+/// MSB-first bit reader over unstuffed entropy-coded data; reads past the end as zeros but
+/// reports an error if more bits are consumed than exist.
 struct BitReader<'a> {
     data: &'a [u8],
     pos: usize,
-    acc: u32,
-    bits: u32,
+    acc: u64,
+    nbits: u32,
+    consumed: usize,
 }
 
 impl BitReader<'_> {
-    fn bit(&mut self) -> Option<u32> {
-        if self.bits == 0 {
-            let b = *self.data.get(self.pos)?;
+    fn refill(&mut self) {
+        while self.nbits <= 56 {
+            let b = self.data.get(self.pos).copied().unwrap_or(0);
             self.pos += 1;
-            self.acc = u32::from(b);
-            self.bits = 8;
+            self.acc |= u64::from(b) << (56 - self.nbits);
+            self.nbits += 8;
         }
-        self.bits -= 1;
-        Some((self.acc >> self.bits) & 1)
+    }
+
+    fn peek(&mut self, n: u32) -> u32 {
+        if self.nbits < n {
+            self.refill();
+        }
+        (self.acc >> (64 - n)) as u32
+    }
+
+    fn consume(&mut self, n: u32) -> Option<()> {
+        self.acc <<= n;
+        self.nbits -= n;
+        self.consumed += n as usize;
+        (self.consumed <= self.data.len() * 8).then_some(())
     }
 
     fn bits(&mut self, n: u32) -> Option<u32> {
-        let mut v = 0;
-        for _ in 0..n {
-            v = (v << 1) | self.bit()?;
+        if n == 0 {
+            return Some(0);
         }
+        let v = self.peek(n);
+        self.consume(n)?;
         Some(v)
     }
 
     fn decode(&mut self, d: &Decoder) -> Option<u8> {
-        let mut code = self.bit()? as i32;
-        for l in 1..=16 {
-            if code <= d.maxcode[l] && d.maxcode[l] >= 0 {
+        let entry = d.lut[self.peek(LUT_BITS) as usize];
+        if entry != 0 {
+            self.consume(u32::from(entry >> 8))?;
+            return Some(entry as u8);
+        }
+        let code16 = self.peek(16) as i32;
+        for l in (LUT_BITS as usize + 1)..=16 {
+            let code = code16 >> (16 - l);
+            if d.maxcode[l] >= 0 && code <= d.maxcode[l] {
+                self.consume(l as u32)?;
                 let idx = d.valptr[l] + (code - d.mincode[l]) as usize;
                 return d.symbols.get(idx).copied();
             }
-            code = (code << 1) | self.bit()? as i32;
         }
         None
     }
@@ -374,7 +411,8 @@ pub(crate) fn optimize(jpeg: &[u8]) -> Option<Vec<u8>> {
         data: &data,
         pos: 0,
         acc: 0,
-        bits: 0,
+        nbits: 0,
+        consumed: 0,
     };
     let mut syms: Vec<Sym> = Vec::with_capacity(data.len());
     let mut freq = [[0u32; 256]; 4];
