@@ -11,6 +11,10 @@ KIOSK_BUILD_PACKAGES=(
   libudev-dev       # the kiosk flavour (linuxkms feature): DRM/KMS and libinput
   libinput-dev
   libxkbcommon-dev
+  clang libclang-dev                # bindgen for librime-sys
+  librime-dev libzinnia-dev         # Chinese input: pinyin (librime) and handwriting (zinnia)
+  librime1 libzinnia0 rime-prelude rime-essay rime-data-luna-pinyin rime-data-pinyin-simp
+  libopencc-data tegaki-zinnia-simplified-chinese
 )
 
 as_root() {

@@ -31,6 +31,10 @@ pub enum AccountError {
     MobileMismatch,
     #[error("the account service is unavailable: {0}")]
     Unavailable(String),
+    #[error("the central server cannot be reached")]
+    Offline,
+    #[error("too many attempts; try again later")]
+    Throttled,
 }
 
 impl AccountError {
@@ -43,6 +47,8 @@ impl AccountError {
             AccountError::WrongSmsCode => "短信验证码不正确或已过期，请重新获取",
             AccountError::MobileMismatch => "手机号码与注册时绑定的号码不一致",
             AccountError::Unavailable(_) => "账户服务暂时不可用，请稍后再试或联系工作人员",
+            AccountError::Offline => "无法连接服务器，请稍后再试",
+            AccountError::Throttled => "尝试次数过多，请稍后再试或通过“忘记密码”重置",
         }
     }
 
@@ -56,6 +62,10 @@ impl AccountError {
             AccountError::MobileMismatch => "This is not the mobile number bound to the account",
             AccountError::Unavailable(_) => {
                 "The account service is unavailable; try again later or ask staff"
+            }
+            AccountError::Offline => "Cannot reach the server; please try again later",
+            AccountError::Throttled => {
+                "Too many attempts; try again later or reset the password"
             }
         }
     }
@@ -85,8 +95,24 @@ pub struct Registration<'a> {
     pub password: &'a str,
 }
 
+/// What an SMS code is for (the central server keeps codes per purpose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsPurpose {
+    Register,
+    ResetPassword,
+}
+
 pub trait Accounts {
     fn send_sms_code(&mut self, mobile: &str) -> Result<(), AccountError>;
+    /// Sends a code for a purpose; a reset code goes out only to the phone bound to `id_number`.
+    fn send_sms_code_for(
+        &mut self,
+        mobile: &str,
+        _purpose: SmsPurpose,
+        _id_number: &str,
+    ) -> Result<(), AccountError> {
+        self.send_sms_code(mobile)
+    }
     fn register(&mut self, registration: &Registration<'_>) -> Result<Profile, AccountError>;
     fn log_in(&mut self, id_number: &str, password: &str) -> Result<Profile, AccountError>;
     fn reset_password(

@@ -39,6 +39,9 @@ pub struct Config {
     pub key_file: Option<PathBuf>,
     /// The central server.
     pub server_url: String,
+    /// This kiosk's device token (`central device enrol` prints it once). With a server URL it
+    /// turns sync and the server's accounts on; without it the kiosk works alone.
+    pub device_token: Option<String>,
     pub devices: Devices,
     pub limits: MaterialLimits,
     /// Seconds without a touch before the "还在吗？" countdown.
@@ -55,6 +58,7 @@ impl Default for Config {
             data_dir: "/var/lib/kiosk".into(),
             key_file: None,
             server_url: "http://127.0.0.1:8780".into(),
+            device_token: None,
             devices: Devices::default(),
             limits: MaterialLimits::default(),
             idle_timeout_secs: 90,
@@ -82,6 +86,13 @@ impl Config {
         self.key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("kiosk.key"))
+    }
+
+    /// The server URL and device token when both are set: sync and remote accounts are on.
+    pub fn sync_target(&self) -> Option<(&str, &str)> {
+        let url = self.server_url.trim();
+        let token = self.device_token.as_deref().map(str::trim).unwrap_or("");
+        (!url.is_empty() && !token.is_empty()).then_some((url, token))
     }
 
     /// Loads `path` (or the system file if it exists, or the defaults), then applies the
@@ -122,6 +133,9 @@ impl Config {
         }
         if let Some(v) = env("KIOSK_SERVER_URL") {
             self.server_url = v;
+        }
+        if let Some(v) = env("KIOSK_DEVICE_TOKEN") {
+            self.device_token = Some(v).filter(|t| !t.trim().is_empty());
         }
         if let Some(v) = env("KIOSK_IDCARD_PORT") {
             self.devices.idcard = v.into();

@@ -9,4 +9,5 @@ pub mod idcard;
 pub mod logging;
 pub mod media_cli;
 pub mod store;
+pub mod sync;
 pub mod walkthrough;

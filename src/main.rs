@@ -12,6 +12,8 @@ use kiosk::app::session::Services;
 use kiosk::config::Config;
 use kiosk::dev_materials::FolderMaterials;
 use kiosk::store::Store;
+use kiosk::sync::SyncConfig;
+use kiosk::sync::accounts::RemoteAccounts;
 use kiosk_domain::catalog::IdType;
 use kiosk_domain::samples::Branch;
 use kiosk_domain::{Lang, idnumber, privacy, region, uscc};
@@ -47,6 +49,14 @@ enum Command {
     Media {
         #[command(subcommand)]
         what: MediaCommand,
+    },
+    /// Pinyin diagnostic: for each argument, the first page of candidates, best first.
+    Ime {
+        /// Treat the arguments as initials (简拼).
+        #[arg(long)]
+        abbr: bool,
+        #[arg(required = true)]
+        pinyin: Vec<String>,
     },
     /// The ID card reader, for hall IT.
     Idcard {
@@ -225,7 +235,16 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
     let store = open_store(config)?;
-    let accounts = LocalAccounts::new(open_store(config)?, DevSmsSender::default());
+    let accounts: Box<dyn kiosk::accounts::Accounts> = match config.sync_target() {
+        Some((url, token)) => Box::new(
+            RemoteAccounts::new(url, token, open_store(config)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.message_zh()))?,
+        ),
+        None => Box::new(LocalAccounts::new(
+            open_store(config)?,
+            DevSmsSender::default(),
+        )),
+    };
     let materials = config.dev_materials_dir.as_ref().map(|dir| {
         Box::new(FolderMaterials::new(dir, config.limits))
             as Box<dyn kiosk::app::session::MaterialSource>
@@ -239,18 +258,35 @@ fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
     };
     Ok(Services {
         store,
-        accounts: Box::new(accounts),
+        accounts,
         materials,
         limits: config.limits,
         idle_timeout_secs: config.idle_timeout_secs,
         today,
         card_reader,
         staff_pin_hash: config.staff_pin_hash.clone(),
+        pinyin: Some(Box::new(|| {
+            kiosk_ime::RimeSession::start(&kiosk_ime::RimeConfig::default())
+                .map(|s| Box::new(s) as Box<dyn kiosk_ime::PinyinEngine>)
+                .map_err(|e| e.to_string())
+        })),
     })
 }
 
 fn run(config: &Config) -> anyhow::Result<()> {
     let kiosk = Kiosk::new(services(config, true)?)?;
+    match config.sync_target() {
+        Some((url, token)) => {
+            let handle = kiosk::sync::spawn(
+                &config.data_dir,
+                &config.key_file(),
+                SyncConfig::new(url, token),
+            )?;
+            kiosk.session.borrow_mut().attach_sync(handle);
+            tracing::info!("sync with the central server on");
+        }
+        None => tracing::info!("no device token: sync off, local accounts"),
+    }
     tracing::info!("kiosk started");
     kiosk.run()?;
     Ok(())
@@ -287,6 +323,14 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => run(&config).map(|()| ExitCode::SUCCESS),
             Command::Walkthrough => walkthrough(&config).map(|()| ExitCode::SUCCESS),
+            Command::Ime { abbr, pinyin } => {
+                let pages = kiosk_ime::first_pages(&kiosk_ime::RimeConfig::default(), &pinyin, abbr)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                for (_, candidates) in pages {
+                    println!("{}", candidates.join(" "));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Media { what } => {
                 use kiosk::media_cli;
                 let outcome = match what {
@@ -371,12 +415,19 @@ fn main() -> ExitCode {
             }
             Command::StoreStatus => {
                 let store = open_store(&config)?;
+                let counts = store.outbox_counts()?;
                 println!(
                     "{}",
                     serde_json::json!({
                         "data_dir": config.data_dir,
                         "schema_version": kiosk::store::SCHEMA_VERSION,
                         "drafts": store.draft_count()?,
+                        "outbox": {
+                            "pending": counts.pending,
+                            "acked": counts.acked,
+                            "failed": counts.failed,
+                            "done": counts.done,
+                        },
                     })
                 );
                 Ok(ExitCode::SUCCESS)

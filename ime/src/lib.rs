@@ -60,27 +60,6 @@ pub fn initials(pinyin: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn initials_of_separated_pinyin() {
-        assert_eq!(initials("zhong'guo"), "zg");
-        assert_eq!(initials("Shi chang-jian du"), "scjd");
-        assert_eq!(initials("lü chun"), "lc");
-        assert_eq!(initials(""), "");
-    }
-
-    #[test]
-    fn phrase_lines() {
-        let p = quality::parse_phrases("# c\n\nschool\t云南大学\tyun nan da xue\nbroken line\n");
-        assert_eq!(p.len(), 1);
-        assert_eq!(p[0].phrase, "云南大学");
-        assert_eq!(initials(&p[0].pinyin), "yndx");
-    }
-}
-
 /// Splits pinyin into syllables the way the engine does (its composition after typing the
 /// letters), e.g. `zhongguo` → `zhong guo`.
 pub fn syllables(engine: &mut dyn PinyinEngine, letters: &str) -> String {
@@ -131,4 +110,25 @@ pub fn first_pages(
         .collect();
     session.end()?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_of_separated_pinyin() {
+        assert_eq!(initials("zhong'guo"), "zg");
+        assert_eq!(initials("Shi chang-jian du"), "scjd");
+        assert_eq!(initials("lü chun"), "lc");
+        assert_eq!(initials(""), "");
+    }
+
+    #[test]
+    fn phrase_lines() {
+        let p = quality::parse_phrases("# c\n\nschool\t云南大学\tyun nan da xue\nbroken line\n");
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].phrase, "云南大学");
+        assert_eq!(initials(&p[0].pinyin), "yndx");
+    }
 }

@@ -375,6 +375,10 @@ fn deploy(config: &RimeConfig) -> Result<PathBuf, Error> {
     create_private_dir(&work)?;
     // On failure the work directory stays for its logs (it holds no personal data).
     deploy_into(config, &work, &files)?;
+    // A deployment without its marker is incomplete (killed mid-way): replace it.
+    if final_dir.exists() && !build.join(MARKER).is_file() {
+        let _ = fs::remove_dir_all(&final_dir);
+    }
     // Another process may have won the race: then use theirs.
     let renamed = fs::rename(&work, &final_dir).is_ok();
     if renamed {
@@ -431,12 +435,19 @@ fn sweep_stale_sessions(session_root: &Path) {
 
 const SESSION_PREFIX: &str = "kiosk-ime-session-";
 
+/// glog's directory, fixed for the process (glog keeps the path from `setup`): errors only, which
+/// name files and schemas, never typed text.
+fn log_dir(config: &RimeConfig) -> Result<PathBuf, Error> {
+    let dir = config.cache_root.join("kiosk-ime-rime-log");
+    create_private_dir(&dir)?;
+    Ok(dir)
+}
+
 fn setup_once(config: &RimeConfig, user: &Path, build: &Path) -> Result<(), Error> {
     if SETUP_DONE.get().is_some() {
         return Ok(());
     }
-    let log_dir = user.join("log");
-    create_private_dir(&log_dir)?;
+    let log_dir = log_dir(config)?;
     let mut traits = Traits::new(&config.shared_data_dir, user, build, &log_dir)?;
     rime!(setup, &mut traits.raw);
     let _ = SETUP_DONE.set(());
@@ -451,8 +462,7 @@ fn deploy_into(config: &RimeConfig, work: &Path, files: &[(String, String)]) -> 
     let build = work.join("build");
     create_private_dir(&build)?;
     setup_once(config, work, &build)?;
-    let log_dir = work.join("log");
-    create_private_dir(&log_dir)?;
+    let log_dir = log_dir(config)?;
     let mut traits = Traits::new(&config.shared_data_dir, work, &build, &log_dir)?;
     rime!(initialize, &mut traits.raw);
     let started = rime!(start_maintenance, 1);
@@ -527,8 +537,7 @@ impl RimeSession {
             ended: true,
             _not_sync: PhantomData,
         };
-        let log_dir = session.user_dir.join("log");
-        create_private_dir(&log_dir)?;
+        let log_dir = log_dir(config)?;
         let mut traits = Traits::new(&config.shared_data_dir, &session.user_dir, &build, &log_dir)?;
         rime!(initialize, &mut traits.raw);
         session.ended = false;

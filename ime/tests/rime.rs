@@ -248,10 +248,11 @@ fn drop_also_wipes_the_user_directory() {
     assert!(!dir.exists());
 }
 
-/// Floors of the brief on the 54 TECH-NOTES phrases plus the domain phrases (full pinyin: the
-/// phrase first >= 98 %; initials: on the first page >= 80 %). Caveat: 38 of the 54 are domain
-/// words and are in the lexicon too. The held-out everyday words (not in the lexicon) are held
-/// to what they reach today (91.4 % and 62.1 %), as a regression guard.
+/// Floors of the brief: with full pinyin the phrase comes first in at least 98 % of cases; with
+/// the initials it is on the first page in at least 80 %. Checked on the whole fixture, on the 54
+/// TECH-NOTES phrases and on the 54 + domain phrases. Caveat: 38 of the 54 are domain words and
+/// are in the lexicon too. The held-out everyday words (not in the lexicon) are held to what they
+/// reach today (96.1 % and 68.6 %, the same as without the lexicon), as a regression guard.
 #[test]
 fn quality_floors() {
     let _g = lock();
@@ -264,6 +265,7 @@ fn quality_floors() {
             .collect()
     };
     let floor_set = pick(|c| c != "held-out");
+    let everything = pick(|_| true);
     let common = pick(|c| !c.starts_with("yn-") && c != "held-out");
     let held_out = pick(|c| c == "held-out");
     assert_eq!(common.len(), 54);
@@ -271,9 +273,10 @@ fn quality_floors() {
     assert!(held_out.len() >= 50);
     let mut s = start();
     let results = [
+        ("all", evaluate(&mut s, &everything), 98.0, 80.0),
         ("54 + domain", evaluate(&mut s, &floor_set), 98.0, 80.0),
         ("TECH-NOTES 54", evaluate(&mut s, &common), 98.0, 80.0),
-        ("held-out", evaluate(&mut s, &held_out), 90.0, 60.0),
+        ("held-out", evaluate(&mut s, &held_out), 95.0, 65.0),
     ];
     s.end().unwrap();
     for (name, score, full_floor, abbr_floor) in results {

@@ -12,6 +12,13 @@
 //!
 //! All input is untrusted: see [`decode`] for the limits. Errors carry English and plain
 //! Chinese messages ([`MediaError::en`], [`MediaError::zh`]).
+//!
+//! # Licence notices for binary distribution
+//! * `jpeg-encoder` is `(MIT OR Apache-2.0) AND IJG`: the IJG licence (GPL-compatible) asks
+//!   that the documentation of a binary state "this software is based in part on the work of
+//!   the Independent JPEG Group".
+//! * The embedded SeetaFace model (`model/`) is BSD-2-Clause: its copyright notice and licence
+//!   text (`model/LICENSE-SeetaFace-BSD-2-Clause.txt`) must ship with the binary.
 
 pub mod compress;
 pub mod decode;
@@ -61,8 +68,9 @@ pub fn compress_file(
     let limits = Limits {
         min_bytes,
         max_bytes,
-        min_width: img.width().min(64),
-        min_height: img.height().min(64),
+        // With a floor (the photo range) never go below the photo minimum 295x413.
+        min_width: img.width().min(if min_bytes.is_some() { 295 } else { 64 }),
+        min_height: img.height().min(if min_bytes.is_some() { 413 } else { 64 }),
         density_dpi: 0,
         min_quality: if min_bytes.is_some() { 1 } else { 50 },
     };

@@ -291,8 +291,10 @@ fn compress_to_range_and_compress_file_entry_points() {
         compress_file(&fixture_bytes("photo_good.jpg"), 20_000, Some(10_240)).expect("fits");
     assert_eq!(report.bytes, bytes.len());
     assert!(in_photo_range(bytes.len()));
-    // 640x720 has more pixels than 12 per byte of a 20 kB budget: downscaled first, aspect kept.
+    // 640x720 has more pixels than 12 per byte of a 20 kB budget: downscaled first, aspect
+    // kept, never below the photo minimum 295x413.
     assert!(report.width < 640 && report.height < 720);
+    assert!(report.width >= 295 && report.height >= 413);
     assert!((f64::from(report.width) / f64::from(report.height) - 640.0 / 720.0).abs() < 0.01);
 
     // A rotated upload comes out upright and without EXIF.

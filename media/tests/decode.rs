@@ -275,3 +275,32 @@ fn trailing_bytes_after_the_end_are_tolerated() {
     assert_eq!(chunks.first().map(|c| &c.0), Some(b"IHDR"));
     let _ = png_chunk(b"tEXt", b"k\0v");
 }
+
+mod mutations {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+        /// Flipped bytes and cuts anywhere: a typed error or an image, never a panic.
+        #[test]
+        fn damaged_files_never_panic(
+            png in any::<bool>(),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+            cut in proptest::option::of(any::<prop::sample::Index>()),
+        ) {
+            let mut bytes = if png { encode_png(&sample_rgb(48, 40)) } else { sample_jpeg(48, 40) };
+            for (at, v) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] ^= v;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c.index(bytes.len()));
+            }
+            match decode(&bytes) {
+                Ok(d) => prop_assert!(d.image.width() > 0 && d.image.width() <= 10_000),
+                Err(e) => prop_assert!(!e.zh().is_empty()),
+            }
+        }
+    }
+}

@@ -190,6 +190,18 @@ pub fn spec_of(field: Field) -> Spec {
     }
 }
 
+/// Fields typed in Chinese (the keyboard offers pinyin and handwriting there).
+pub fn accepts_chinese(field: Field) -> bool {
+    matches!(
+        field,
+        Field::Name
+            | Field::PostalAddress
+            | Field::EmployerName
+            | Field::QualificationSpecialty
+            | Field::Education(_, EducationField::School | EducationField::Major)
+    )
+}
+
 pub fn label(field: Field, lang: Lang) -> &'static str {
     let (zh, en) = spec_of(field).label;
     match lang {

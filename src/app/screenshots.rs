@@ -242,6 +242,15 @@ pub fn scenes() -> Vec<Scene> {
             },
         },
         Scene {
+            name: "22-pinyin-candidates",
+            setup: |s| {
+                employed(s, Step::Work);
+                let _ = s.visit.app.edit(|d| d.work.employment.employer_name = "云南".into());
+                s.activate(Field::EmployerName);
+                s.key("kunming");
+            },
+        },
+        Scene {
             name: "20-idle-countdown",
             setup: |s| {
                 employed(s, Step::Basic);

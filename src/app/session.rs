@@ -20,6 +20,7 @@ use crate::store::Store;
 use kiosk_domain::card_fill::{self, CARD_FIELDS, CardIdentity};
 use kiosk_domain::record::Basic;
 use kiosk_hardware::idcard::CardReaderDevice;
+use kiosk_ime::PinyinEngine;
 
 /// Where a captured material comes from: the cameras (a later issue) or, in development, files.
 pub trait MaterialSource {
@@ -47,7 +48,12 @@ pub struct Services {
     pub card_reader: Option<Box<dyn CardReaderDevice>>,
     /// Argon2 hash of the hall staff's PIN; without one, staff confirmation is unavailable.
     pub staff_pin_hash: Option<String>,
+    /// Starts a pinyin engine for one visit; without it the keyboard types letters only.
+    pub pinyin: Option<PinyinFactory>,
 }
+
+/// Starts one applicant's pinyin engine (its learning is wiped when the engine is dropped).
+pub type PinyinFactory = Box<dyn Fn() -> Result<Box<dyn PinyinEngine>, String>>;
 
 /// Seconds the "还在吗？" countdown runs before the session is wiped.
 pub const IDLE_COUNTDOWN_SECS: u32 = 30;
@@ -137,6 +143,10 @@ pub struct Visit {
     /// A card read before consent: held in memory, used only once the applicant has consented.
     pub pending_card: Option<CardIdentity>,
     pub staff_pin_failures: u32,
+    /// This visit's pinyin engine, started at the first Chinese field.
+    pub pinyin: Option<Box<dyn PinyinEngine>>,
+    /// The applicant switched the keyboard to English (中/英).
+    pub english_input: bool,
 }
 
 pub struct Session {
@@ -146,6 +156,8 @@ pub struct Session {
     /// Whether the ID card reader answers; `None` when no reader is configured.
     pub reader_online: Option<bool>,
     pub visit: Visit,
+    /// The sync worker, when a central server is configured.
+    sync: Option<crate::sync::SyncHandle>,
 }
 
 fn t(lang: Lang, zh: &str, en: &str) -> String {
@@ -164,7 +176,20 @@ impl Session {
             elder: false,
             reader_online: None,
             visit: Visit::default(),
+            sync: None,
         }
+    }
+
+    /// Connects the sync worker: submissions wake it, ended sessions let it delete what the
+    /// server has acknowledged.
+    pub fn attach_sync(&mut self, handle: crate::sync::SyncHandle) {
+        self.sync = Some(handle);
+    }
+
+    /// The sync indicator (queue length and connectivity, nothing personal); `None` without a
+    /// server.
+    pub fn sync_status(&self) -> Option<crate::sync::SyncStatus> {
+        self.sync.as_ref().map(|s| s.status())
     }
 
     pub fn progress(&self) -> Progress {
@@ -246,6 +271,16 @@ impl Session {
     /// Forgets everything about the applicant and returns to the welcome page. The draft saved in
     /// the encrypted store stays, so the applicant can log in again and resume.
     pub fn wipe(&mut self) {
+        // The applicant's session is over: what the server has acknowledged may now be deleted.
+        let id_number = self.visit.app.data().basic.id_number.clone();
+        if !id_number.trim().is_empty() {
+            if let Err(e) = self.services.store.outbox_end_session(&id_number) {
+                tracing::error!(error = %e, "recording the end of the session failed");
+            }
+            if let Some(sync) = &self.sync {
+                sync.wake();
+            }
+        }
         self.visit = Visit::default();
         self.lang = Lang::Zh;
         self.elder = false;
@@ -502,6 +537,8 @@ impl Session {
             );
             return;
         }
+        // What was being composed belongs to the field it was typed for.
+        self.commit_composition();
         self.visit.overlay = None;
         match forms::spec_of(field).kind {
             Kind::Text(_) | Kind::Secret(_) => {
@@ -584,6 +621,26 @@ impl Session {
             }
             return;
         }
+        if self.pinyin_active() {
+            for c in text.chars() {
+                let composing = self.composing();
+                let out = match self.engine() {
+                    // Space picks the first candidate, as on every pinyin keyboard.
+                    Some(engine) if c == ' ' && composing => engine.select(0),
+                    Some(engine) => engine.type_key(c),
+                    None => Some(c.to_string()),
+                };
+                if let Some(out) = out {
+                    self.insert(&out);
+                }
+            }
+            return;
+        }
+        self.insert(text);
+    }
+
+    /// Inserts text into the active field, within the field's length limit.
+    fn insert(&mut self, text: &str) {
         let limit = match self.visit.active {
             Some(Field::IdNumber) => 18,
             Some(Field::Mobile) => 11,
@@ -599,10 +656,86 @@ impl Session {
         });
     }
 
+    /// Whether keys go through the pinyin engine: a Chinese field, in Chinese mode.
+    pub fn pinyin_available(&self) -> bool {
+        self.services.pinyin.is_some() && self.visit.active.is_some_and(forms::accepts_chinese)
+    }
+
+    fn pinyin_active(&self) -> bool {
+        self.pinyin_available() && !self.visit.english_input
+    }
+
+    fn engine(&mut self) -> Option<&mut Box<dyn PinyinEngine>> {
+        if self.visit.pinyin.is_none() {
+            let factory = self.services.pinyin.as_ref()?;
+            match factory() {
+                Ok(engine) => self.visit.pinyin = Some(engine),
+                Err(e) => {
+                    tracing::error!(error = %e, "the pinyin engine did not start; typing letters");
+                    self.services.pinyin = None;
+                    return None;
+                }
+            }
+        }
+        self.visit.pinyin.as_mut()
+    }
+
+    /// Whether pinyin is being composed.
+    pub fn composing(&self) -> bool {
+        self.visit.pinyin.as_ref().is_some_and(|e| !e.composition().is_empty())
+    }
+
+    /// The composition and the current page of candidates, for the candidate bar.
+    pub fn candidate_bar(&self) -> (String, Vec<String>) {
+        match &self.visit.pinyin {
+            Some(e) if self.pinyin_active() => (e.composition(), e.candidates()),
+            _ => (String::new(), Vec::new()),
+        }
+    }
+
+    /// A tap on a candidate.
+    pub fn select_candidate(&mut self, index: usize) {
+        self.activity();
+        if let Some(text) = self.engine().and_then(|e| e.select(index)) {
+            self.insert(&text);
+        }
+    }
+
+    /// "‹" / "›" in the candidate bar.
+    pub fn page_candidates(&mut self, forward: bool) {
+        self.activity();
+        if let Some(e) = self.engine() {
+            if forward {
+                e.page_next();
+            } else {
+                e.page_prev();
+            }
+        }
+    }
+
+    /// Ends a composition by committing its letters as typed (the Return key's behaviour).
+    fn commit_composition(&mut self) {
+        if self.composing()
+            && let Some(raw) = self.visit.pinyin.as_mut().map(|e| e.commit_raw())
+        {
+            self.insert(&raw);
+        }
+    }
+
+    /// "中/英".
+    pub fn toggle_input_language(&mut self) {
+        self.activity();
+        self.commit_composition();
+        self.visit.english_input = !self.visit.english_input;
+    }
+
     pub fn backspace(&mut self) {
         self.activity();
         if let Some(Overlay::StaffPin { entered, .. }) = &mut self.visit.overlay {
             entered.pop();
+            return;
+        }
+        if self.pinyin_active() && self.visit.pinyin.as_mut().is_some_and(|e| e.backspace()) {
             return;
         }
         self.type_into(|s| {
@@ -616,6 +749,7 @@ impl Session {
             self.check_staff_pin(field, &entered);
             return;
         }
+        self.commit_composition();
         if let Some(field) = self.visit.active.take() {
             self.visit.touched.insert(field);
             if field == Field::IdNumber {
@@ -909,7 +1043,16 @@ impl Session {
             );
             return;
         }
-        match self.services.accounts.send_sms_code(&mobile) {
+        let purpose = match self.visit.account_mode {
+            AccountMode::ForgotPassword => crate::accounts::SmsPurpose::ResetPassword,
+            _ => crate::accounts::SmsPurpose::Register,
+        };
+        let id_number = self.visit.account.data.basic.id_number.clone();
+        match self
+            .services
+            .accounts
+            .send_sms_code_for(&mobile, purpose, &id_number)
+        {
             Ok(()) => {
                 let hint = self.services.accounts.development_sms_hint();
                 let (zh, en) = match &hint {
@@ -1088,9 +1231,24 @@ impl Session {
     pub fn submit(&mut self) {
         self.activity();
         let progress = self.progress();
+        let before = (self.visit.app.clone(), self.visit.wizard.clone());
         match self.visit.wizard.submit(&mut self.visit.app, &progress) {
             Ok(()) => {
-                self.save_draft();
+                // The draft and its outbox row are committed together; only then is the
+                // applicant told the submission is saved.
+                if let Err(e) = self.services.store.submit_to_outbox(&self.visit.app) {
+                    tracing::error!(error = %e, "writing the submission to the outbox failed");
+                    (self.visit.app, self.visit.wizard) = before;
+                    self.visit.banner = Some(Banner {
+                        text: e.message_zh().to_owned(),
+                        tone: Tone::Error,
+                    });
+                    return;
+                }
+                tracing::info!("submission committed to the outbox");
+                if let Some(sync) = &self.sync {
+                    sync.wake();
+                }
                 self.moved(Step::Review);
                 self.say(
                     Tone::Success,

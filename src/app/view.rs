@@ -118,6 +118,12 @@ pub struct View {
     pub reader_ok: bool,
     /// Digits entered so far in the staff PIN dialog, when it is open.
     pub staff_pin: Option<usize>,
+    /// Pinyin being composed and the current page of candidates.
+    pub composition: String,
+    pub candidates: Vec<String>,
+    /// The active field can be typed in Chinese; `chinese` when the keyboard is in Chinese mode.
+    pub chinese_available: bool,
+    pub chinese: bool,
 }
 
 fn t(lang: Lang, zh: &str, en: &str) -> String {
@@ -452,6 +458,10 @@ pub fn build(session: &Session) -> View {
             ),
         },
         reader_ok: session.reader_online == Some(true),
+        composition: session.candidate_bar().0,
+        candidates: session.candidate_bar().1,
+        chinese_available: session.pinyin_available(),
+        chinese: session.pinyin_available() && !visit.english_input,
         staff_pin: match &visit.overlay {
             Some(Overlay::StaffPin { entered, .. }) => Some(entered.len()),
             _ => None,

@@ -29,6 +29,37 @@ const MIGRATIONS: &[&str] = &[
          password_hash TEXT NOT NULL,
          created_at    INTEGER NOT NULL
      ) STRICT;",
+    // 3: the sync outbox. A row is written with the submitted draft in one transaction; its
+    // idempotency key is made once and never changes. `application_json` is the exact value
+    // sent (and hashed); it and `draft_id` are cleared when the local personal data is purged.
+    "CREATE TABLE outbox (
+         id               INTEGER PRIMARY KEY,
+         idempotency_key  TEXT NOT NULL UNIQUE,
+         draft_id         TEXT,
+         application_json TEXT,
+         content_sha256   TEXT NOT NULL,
+         state            TEXT NOT NULL CHECK (state IN ('pending', 'acked', 'done', 'failed')),
+         attempts         INTEGER NOT NULL DEFAULT 0,
+         next_attempt_at  INTEGER NOT NULL,
+         last_error       TEXT,
+         submission_id    TEXT,
+         review_json      TEXT,
+         next_poll_at     INTEGER,
+         session_over     INTEGER NOT NULL DEFAULT 0,
+         created_at       INTEGER NOT NULL,
+         acked_at         INTEGER,
+         done_at          INTEGER
+     ) STRICT;
+     CREATE INDEX outbox_by_state ON outbox(state, next_attempt_at);
+     CREATE INDEX outbox_by_draft ON outbox(draft_id);
+     CREATE TABLE outbox_materials (
+         outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+         position  INTEGER NOT NULL,
+         kind      TEXT NOT NULL,
+         sha256    TEXT NOT NULL,
+         blob_id   TEXT NOT NULL,
+         PRIMARY KEY (outbox_id, position)
+     ) STRICT;",
 ];
 
 /// The schema version this build writes.

@@ -72,6 +72,14 @@ pub fn start() -> Harness {
 
 /// The same, with an ID card reader.
 pub fn start_with_reader(card_reader: Option<Box<dyn CardReaderDevice>>) -> Harness {
+    start_with(card_reader, None)
+}
+
+/// The same, with an ID card reader and a pinyin engine.
+pub fn start_with(
+    card_reader: Option<Box<dyn CardReaderDevice>>,
+    pinyin: Option<kiosk::app::session::PinyinFactory>,
+) -> Harness {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
@@ -96,6 +104,7 @@ pub fn start_with_reader(card_reader: Option<Box<dyn CardReaderDevice>>) -> Harn
         today,
         card_reader,
         staff_pin_hash: Some(kiosk::accounts::hash_password(STAFF_PIN).expect("hash")),
+        pinyin,
     };
     let kiosk = Kiosk::new(services).expect("window");
     kiosk

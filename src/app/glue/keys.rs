@@ -16,5 +16,17 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
     g.on_key(move |text| c.run(|s| s.key(&text)));
     let c = glue.clone();
     g.on_backspace(move || c.run(|s| s.backspace()));
+    let c = glue.clone();
+    g.on_select_candidate(move |index| {
+        c.run(|s| {
+            if let Ok(index) = usize::try_from(index) {
+                s.select_candidate(index);
+            }
+        })
+    });
+    let c = glue.clone();
+    g.on_page(move |forward| c.run(|s| s.page_candidates(forward)));
+    let c = glue.clone();
+    g.on_toggle_language(move || c.run(|s| s.toggle_input_language()));
     g.on_done(move || glue.run(|s| s.close_keyboard()));
 }

@@ -200,6 +200,11 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
         Some(Keyboard::Phone) => ui::KeyboardKind::Phone,
     });
 
+    keys.set_composing(v.composition.as_str().into());
+    keys.set_candidates(strings(&v.candidates));
+    keys.set_chinese_available(v.chinese_available);
+    keys.set_chinese(v.chinese);
+
     let picker = window.global::<ui::Picker>();
     picker.set_open(v.picker.is_some());
     if let Some(p) = &v.picker {

@@ -1,0 +1,278 @@
+//! Applicant accounts on the central server (`/v1/sms/codes`, `/v1/accounts...`), called from the
+//! UI thread with short timeouts; the kiosk's device token goes in `Authorization: Bearer`.
+//!
+//! The server answers `GET /v1/accounts/me` with masked values only, so the full name and phone
+//! of the profile come from the registration made at this kiosk (cached in the encrypted store)
+//! or, when the server returns them, from `me`'s `name` / `mobile` / `id_type` members.
+
+use std::time::Duration;
+
+use kiosk_domain::catalog::IdType;
+use kiosk_domain::{contact, idnumber};
+use serde_json::{Value, json};
+
+use crate::accounts::{AccountError, Accounts, Profile, Registration, SmsPurpose};
+use crate::store::{Store, StoredAccount};
+
+/// Requests from the UI thread give up after this long.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Marks a cached profile: never a usable password hash.
+const REMOTE_MARK: &str = "remote";
+
+pub struct RemoteAccounts {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+    cache: Store,
+}
+
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+impl Reply {
+    fn has_issue(&self, code: &str) -> bool {
+        self.body["issues"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|i| i["code"] == code))
+    }
+
+    fn fields(&self) -> String {
+        self.body["issues"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|i| format!("{} {}", i["field"], i["code"]))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_else(|| self.body["error"].to_string())
+    }
+}
+
+fn id_type_key(id_type: IdType) -> String {
+    serde_json::to_value(id_type)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl RemoteAccounts {
+    /// `cache` is a connection to the kiosk's store (profiles registered here are kept there).
+    pub fn new(server_url: &str, device_token: &str, cache: Store) -> Result<Self, AccountError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| AccountError::Unavailable(e.to_string()))?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(UI_TIMEOUT)
+            .timeout(UI_TIMEOUT)
+            .build()
+            .map_err(|e| AccountError::Unavailable(e.to_string()))?;
+        Ok(RemoteAccounts {
+            base: server_url.trim_end_matches('/').to_owned(),
+            token: device_token.trim().to_owned(),
+            client,
+            runtime,
+            cache,
+        })
+    }
+
+    fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        session: Option<&str>,
+    ) -> Result<Reply, AccountError> {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(session) = session {
+            request = request.header("X-Applicant-Session", session);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let result = self.runtime.block_on(async move {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let text = response.text().await?;
+            Ok::<_, reqwest::Error>((status, text))
+        });
+        let (status, text) = result.map_err(|e| {
+            tracing::warn!(timeout = e.is_timeout(), "account service unreachable");
+            AccountError::Offline
+        })?;
+        let reply = Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        };
+        match reply.status {
+            429 => Err(AccountError::Throttled),
+            403 => {
+                tracing::error!("the server refused the device token");
+                Err(AccountError::Unavailable("device token refused".into()))
+            }
+            401 if reply.body["error"] == "unauthorized" => {
+                tracing::error!(status, "the server refused the device token");
+                Err(AccountError::Unavailable("device token refused".into()))
+            }
+            s if s >= 500 => Err(AccountError::Unavailable(format!("HTTP {s}"))),
+            _ => Ok(reply),
+        }
+    }
+
+    fn cached(&self, id_number: &str) -> Option<StoredAccount> {
+        self.cache.account(id_number).ok().flatten()
+    }
+}
+
+impl Accounts for RemoteAccounts {
+    fn send_sms_code(&mut self, mobile: &str) -> Result<(), AccountError> {
+        self.send_sms_code_for(mobile, SmsPurpose::Register, "")
+    }
+
+    fn send_sms_code_for(
+        &mut self,
+        mobile: &str,
+        purpose: SmsPurpose,
+        id_number: &str,
+    ) -> Result<(), AccountError> {
+        let purpose = match purpose {
+            SmsPurpose::Register => "register",
+            SmsPurpose::ResetPassword => "reset_password",
+        };
+        let reply = self.call(
+            reqwest::Method::POST,
+            "/v1/sms/codes",
+            Some(json!({ "mobile": mobile, "purpose": purpose, "id_number": id_number })),
+            None,
+        )?;
+        match reply.status {
+            200..=299 => Ok(()),
+            400 => Err(AccountError::MobileMismatch),
+            _ => Err(AccountError::Unavailable(format!("HTTP {}", reply.status))),
+        }
+    }
+
+    fn register(&mut self, r: &Registration<'_>) -> Result<Profile, AccountError> {
+        let reply = self.call(
+            reqwest::Method::POST,
+            "/v1/accounts",
+            Some(json!({
+                "id_type": r.id_type,
+                "id_number": r.id_number,
+                "name": r.name,
+                "mobile": r.mobile,
+                "sms_code": r.sms_code,
+                "password": r.password,
+                "password_confirm": r.password,
+            })),
+            None,
+        )?;
+        match reply.status {
+            200..=299 => {}
+            409 => return Err(AccountError::IdTaken),
+            400 if reply.has_issue("SmsCodeWrong") => return Err(AccountError::WrongSmsCode),
+            s => return Err(AccountError::Unavailable(format!("HTTP {s} {}", reply.fields()))),
+        }
+        let profile = Profile {
+            id_type: r.id_type,
+            id_number: idnumber::normalize(r.id_number),
+            name: r.name.trim().to_owned(),
+            mobile: contact::normalize_mobile(r.mobile).unwrap_or_else(|_| r.mobile.to_owned()),
+        };
+        let cached = StoredAccount {
+            id_number: profile.id_number.clone(),
+            id_type: id_type_key(profile.id_type),
+            name: profile.name.clone(),
+            mobile: profile.mobile.clone(),
+            password_hash: REMOTE_MARK.to_owned(),
+        };
+        if let Err(e) = self.cache.insert_account(&cached) {
+            tracing::warn!(error = %e, "caching the registered profile failed");
+        }
+        tracing::info!("account registered on the central server");
+        Ok(profile)
+    }
+
+    fn log_in(&mut self, id_number: &str, password: &str) -> Result<Profile, AccountError> {
+        let reply = self.call(
+            reqwest::Method::POST,
+            "/v1/accounts/login",
+            Some(json!({ "id_number": id_number, "password": password })),
+            None,
+        )?;
+        match reply.status {
+            200 => {}
+            401 | 400 | 404 => return Err(AccountError::WrongCredentials),
+            s => return Err(AccountError::Unavailable(format!("HTTP {s}"))),
+        }
+        if reply.body["phone_binding_required"] == true {
+            return Err(AccountError::Unavailable(
+                "phone binding is not supported by this kiosk yet".into(),
+            ));
+        }
+        let session = reply.body["session_token"].as_str().unwrap_or_default().to_owned();
+        let me = self.call(reqwest::Method::GET, "/v1/accounts/me", None, Some(&session))?;
+        let id_number = idnumber::normalize(id_number);
+        let from_server = match (me.body["name"].as_str(), me.body["mobile"].as_str()) {
+            (Some(name), Some(mobile)) if me.status == 200 => Some(Profile {
+                id_type: serde_json::from_value(me.body["id_type"].clone())
+                    .unwrap_or(IdType::ResidentIdCard),
+                id_number: id_number.clone(),
+                name: name.to_owned(),
+                mobile: mobile.to_owned(),
+            }),
+            _ => None,
+        };
+        let profile = from_server.or_else(|| {
+            self.cached(&id_number).map(|a| Profile {
+                id_type: serde_json::from_value(json!(a.id_type))
+                    .unwrap_or(IdType::ResidentIdCard),
+                id_number: a.id_number,
+                name: a.name,
+                mobile: a.mobile,
+            })
+        });
+        tracing::info!(profile = profile.is_some(), "log-in on the central server");
+        profile.ok_or_else(|| AccountError::Unavailable("profile not available".into()))
+    }
+
+    fn reset_password(
+        &mut self,
+        id_number: &str,
+        mobile: &str,
+        sms_code: &str,
+        new_password: &str,
+    ) -> Result<(), AccountError> {
+        let reply = self.call(
+            reqwest::Method::POST,
+            "/v1/accounts/password-reset",
+            Some(json!({
+                "id_number": id_number,
+                "mobile": mobile,
+                "sms_code": sms_code,
+                "new_password": new_password,
+                "new_password_confirm": new_password,
+            })),
+            None,
+        )?;
+        match reply.status {
+            200..=299 => Ok(()),
+            400 if reply.has_issue("SmsCodeWrong") => Err(AccountError::WrongSmsCode),
+            s => Err(AccountError::Unavailable(format!("HTTP {s} {}", reply.fields()))),
+        }
+    }
+
+    /// The server does not say who is registered (no such route, by design).
+    /// The page starts on log-in, where "注册" is one tap away.
+    fn is_registered(&mut self, _id_number: &str) -> Result<bool, AccountError> {
+        Ok(true)
+    }
+}

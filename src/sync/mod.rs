@@ -1,0 +1,495 @@
+//! Sync with the central server (issue 6): a transactional outbox in the encrypted store
+//! (`Store::submit_to_outbox` writes the submitted draft and its outbox row in one transaction)
+//! and a background worker that delivers it at least once to an idempotent receiver, so each
+//! submission reaches the server exactly once.
+//!
+//! The worker runs on its own thread with a tokio current-thread runtime and its own `Store`
+//! connection; it never touches the Slint thread. The UI reads a [`SyncStatus`] (counts and
+//! connectivity, nothing personal) through a [`SyncHandle`] and wakes the worker through it.
+//!
+//! Delivery: `PUT /v1/submissions/{key}` with the key made once at submission, capped
+//! exponential backoff with full jitter between attempts, `Retry-After` honoured; 408, 409
+//! (except `collection_approved`), 429 and 5xx are retried, any other 4xx marks the row failed
+//! with the server's message for staff. Acknowledged rows are polled
+//! (`GET /v1/submissions/{id}/status`) and the review status is brought into the draft. Once
+//! the server has acknowledged everything of an applicant and their session is over, the draft
+//! and material files are deleted (`secure_delete` is on).
+
+pub mod accounts;
+pub mod canonical;
+
+use std::path::Path;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use kiosk_domain::ReviewState;
+use serde_json::{Value, json};
+use thiserror::Error;
+
+use crate::store::{OutboxPayload, Store, StoreError, now_ms};
+
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error("sync store: {0}")]
+    Store(#[from] StoreError),
+    #[error("sync HTTP client: {0}")]
+    Client(String),
+    #[error("sync thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// How the worker talks to the server.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The server's base URL, e.g. `https://central.example` (no trailing slash needed).
+    pub server_url: String,
+    /// `ck1.<id>.<secret>` from `central device enrol`.
+    pub device_token: String,
+    pub connect_timeout: Duration,
+    /// Per request, uploads included.
+    pub request_timeout: Duration,
+    /// Backoff: attempt n waits random(0, min(cap, base * 2^n)).
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// How often review statuses are asked for.
+    pub poll_interval: Duration,
+    /// TEST ONLY (negative control): a new idempotency key on every retry, which breaks
+    /// exactly-once delivery. Never set in the kiosk.
+    #[doc(hidden)]
+    pub regenerate_key_each_attempt: bool,
+}
+
+impl SyncConfig {
+    pub fn new(server_url: &str, device_token: &str) -> SyncConfig {
+        SyncConfig {
+            server_url: server_url.trim_end_matches('/').to_owned(),
+            device_token: device_token.trim().to_owned(),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
+            backoff_base: Duration::from_secs(2),
+            backoff_cap: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(60),
+            regenerate_key_each_attempt: false,
+        }
+    }
+}
+
+/// What the UI may show: counts and connectivity, never personal data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// Submissions saved on the kiosk and not yet acknowledged by the server.
+    pub queued: u32,
+    /// Submissions the server refused (staff must look at them).
+    pub failed: u32,
+    /// Whether the last request reached the server; `None` before the first one.
+    pub online: Option<bool>,
+    /// Unix seconds of the last answer from the server.
+    pub last_contact: Option<i64>,
+}
+
+impl SyncStatus {
+    /// A short label for the header, e.g. "待上传 2 份 · 网络未连接".
+    pub fn label_zh(&self) -> String {
+        let mut parts = Vec::new();
+        if self.queued > 0 {
+            parts.push(format!("待上传 {} 份", self.queued));
+        }
+        if self.failed > 0 {
+            parts.push(format!("{} 份需工作人员处理", self.failed));
+        }
+        match self.online {
+            Some(false) => parts.push("网络未连接".to_owned()),
+            _ if parts.is_empty() => parts.push("已同步".to_owned()),
+            _ => {}
+        }
+        parts.join(" · ")
+    }
+}
+
+/// The UI's side of the worker: read the status, wake the worker.
+#[derive(Clone)]
+pub struct SyncHandle {
+    status: Arc<Mutex<SyncStatus>>,
+    wake: Sender<()>,
+}
+
+impl SyncHandle {
+    pub fn status(&self) -> SyncStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Something changed (a submission, a session ended): run now rather than at the next timer.
+    pub fn wake(&self) {
+        let _ = self.wake.send(());
+    }
+}
+
+/// Starts the worker thread on its own connection to the store in `data_dir`.
+pub fn spawn(data_dir: &Path, key_file: &Path, config: SyncConfig) -> Result<SyncHandle, SyncError> {
+    let mut store = Store::open(data_dir, key_file)?;
+    // No applicant session survives a restart of the kiosk.
+    store.outbox_end_all_sessions()?;
+    let (wake, wakes) = std::sync::mpsc::channel();
+    let status = Arc::new(Mutex::new(SyncStatus::default()));
+    let thread_status = status.clone();
+    std::thread::Builder::new()
+        .name("sync".into())
+        .spawn(move || match Worker::with_status(store, config, thread_status) {
+            Ok(worker) => worker.run_forever(&wakes),
+            Err(e) => tracing::error!(error = %e, "sync worker could not start"),
+        })
+        .map_err(SyncError::Thread)?;
+    Ok(SyncHandle { status, wake })
+}
+
+/// What one pass did (for tests and logs; nothing personal).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub attempts: u32,
+    pub acked: u32,
+    pub retried: u32,
+    pub failed: u32,
+    pub polled: u32,
+    pub purged: u32,
+}
+
+enum Answer {
+    Ok(Value),
+    Retry { wait: Option<Duration>, why: String },
+    Refused(String),
+}
+
+/// The sync worker. Synchronous on the outside: each HTTP exchange runs to completion in
+/// `block_on` on the worker's current-thread runtime, and the store is used only between them,
+/// so no connection is ever held across an `.await`.
+pub struct Worker {
+    store: Store,
+    config: SyncConfig,
+    client: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+    status: Arc<Mutex<SyncStatus>>,
+}
+
+impl Worker {
+    pub fn new(store: Store, config: SyncConfig) -> Result<Worker, SyncError> {
+        Self::with_status(store, config, Arc::default())
+    }
+
+    fn with_status(
+        store: Store,
+        config: SyncConfig,
+        status: Arc<Mutex<SyncStatus>>,
+    ) -> Result<Worker, SyncError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| SyncError::Client(e.to_string()))?;
+        // A fresh connection per exchange: submissions are rare and large, and a connection
+        // half-broken by the hall's network is never reused.
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| SyncError::Client(e.to_string()))?;
+        Ok(Worker {
+            store,
+            config,
+            client,
+            runtime,
+            status,
+        })
+    }
+
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn run_forever(mut self, wakes: &Receiver<()>) {
+        tracing::info!("sync worker started");
+        loop {
+            if let Err(e) = self.run_once() {
+                tracing::error!(error = %e, "sync pass failed");
+            }
+            let now = now_ms();
+            let poll = self.config.poll_interval.as_millis() as i64;
+            let next = match self.store.outbox_next_attempt_at() {
+                Ok(Some(at)) => (at - now).clamp(50, poll),
+                _ => poll,
+            };
+            match wakes.recv_timeout(Duration::from_millis(next.max(50) as u64)) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    tracing::info!("sync worker stopped");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One pass: sends every row that is due (each at most once), asks for due review
+    /// statuses, deletes what may be deleted, refreshes the status.
+    pub fn run_once(&mut self) -> Result<Pass, StoreError> {
+        let mut pass = Pass::default();
+        let started = now_ms();
+        let mut last = 0;
+        while let Some(payload) = self.store.outbox_next_due(started, last)? {
+            last = payload.id;
+            self.deliver(payload, &mut pass)?;
+        }
+        for (id, submission) in self.store.outbox_to_poll(now_ms())? {
+            pass.polled += 1;
+            match self.exchange(reqwest::Method::GET, &format!("/v1/submissions/{submission}/status"), None) {
+                Answer::Ok(body) => match serde_json::from_value::<ReviewState>(body["status"].clone()) {
+                    Ok(review) => {
+                        let next = now_ms() + self.config.poll_interval.as_millis() as i64;
+                        self.store.outbox_review(id, &review, next)?;
+                    }
+                    Err(_) => tracing::warn!(row = id, "status answer not understood"),
+                },
+                Answer::Retry { why, .. } | Answer::Refused(why) => {
+                    tracing::info!(row = id, %why, "status not available now");
+                }
+            }
+        }
+        pass.purged = self.store.outbox_purge()? as u32;
+        if pass.purged > 0 {
+            tracing::info!(drafts = pass.purged, "local personal data deleted after acknowledgement");
+        }
+        self.refresh_status()?;
+        Ok(pass)
+    }
+
+    /// Runs passes until nothing is pending (true) or `timeout` passes (false).
+    pub fn run_until_idle(&mut self, timeout: Duration) -> Result<bool, StoreError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            self.run_once()?;
+            if self.store.outbox_counts()?.pending == 0 {
+                return Ok(true);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            let wait = match self.store.outbox_next_attempt_at()? {
+                Some(at) => (at - now_ms()).clamp(0, 200),
+                None => 0,
+            };
+            std::thread::sleep(Duration::from_millis(wait as u64));
+        }
+    }
+
+    fn refresh_status(&mut self) -> Result<(), StoreError> {
+        let counts = self.store.outbox_counts()?;
+        if let Ok(mut status) = self.status.lock() {
+            status.queued = counts.pending as u32;
+            status.failed = counts.failed as u32;
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, payload: OutboxPayload, pass: &mut Pass) -> Result<(), StoreError> {
+        pass.attempts += 1;
+        let id = payload.id;
+        let body = match submission_body(&payload) {
+            Ok(body) => body,
+            Err(why) => {
+                tracing::error!(row = id, %why, "submission cannot be sent");
+                pass.failed += 1;
+                return self.store.outbox_failed(id, &why);
+            }
+        };
+        let key = if self.config.regenerate_key_each_attempt && payload.attempts > 0 {
+            let mut raw = [0u8; 16];
+            let _ = getrandom::fill(&mut raw);
+            canonical::hex(&raw)
+        } else {
+            payload.idempotency_key.clone()
+        };
+        match self.exchange(reqwest::Method::PUT, &format!("/v1/submissions/{key}"), Some(body)) {
+            Answer::Ok(answer) => {
+                let Some(submission) = answer["submission_id"].as_str() else {
+                    let wait = self.backoff(payload.attempts);
+                    pass.retried += 1;
+                    return self.store.outbox_retry_later(id, now_ms() + wait, "answer without submission_id");
+                };
+                let review = serde_json::from_value(answer["status"].clone())
+                    .unwrap_or(ReviewState::UnderReview);
+                let next_poll = now_ms() + self.config.poll_interval.as_millis() as i64;
+                self.store.outbox_acked(id, submission, &review, next_poll)?;
+                pass.acked += 1;
+                tracing::info!(row = id, attempts = payload.attempts + 1, "submission acknowledged by the server");
+            }
+            Answer::Retry { wait, why } => {
+                let backoff = self.backoff(payload.attempts);
+                let wait = wait.map_or(backoff, |w| (w.as_millis() as i64).max(backoff));
+                pass.retried += 1;
+                tracing::info!(row = id, attempts = payload.attempts + 1, wait_ms = wait, %why, "submission will be retried");
+                self.store.outbox_retry_later(id, now_ms() + wait, &why)?;
+            }
+            Answer::Refused(why) => {
+                pass.failed += 1;
+                tracing::warn!(row = id, %why, "submission refused by the server; kept for staff");
+                self.store.outbox_failed(id, &why)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Full jitter: random(0, min(cap, base * 2^attempts)) in ms.
+    fn backoff(&self, attempts: i64) -> i64 {
+        let base = self.config.backoff_base.as_millis() as u64;
+        let cap = self.config.backoff_cap.as_millis() as u64;
+        let ceiling = base.saturating_mul(1u64 << attempts.clamp(0, 30)).min(cap);
+        let mut raw = [0u8; 8];
+        let _ = getrandom::fill(&mut raw);
+        (u64::from_le_bytes(raw) % (ceiling + 1)) as i64
+    }
+
+    /// One request; classifies the answer. Connectivity goes into the status.
+    fn exchange(&mut self, method: reqwest::Method, path: &str, body: Option<String>) -> Answer {
+        let url = format!("{}{path}", self.config.server_url);
+        let mut request = self
+            .client
+            .request(method, url)
+            .bearer_auth(&self.config.device_token);
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let result = self.runtime.block_on(async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let text = response.text().await?;
+            Ok::<_, reqwest::Error>((status, retry_after, text))
+        });
+        let (status, retry_after, text) = match result {
+            Ok(answer) => answer,
+            Err(e) => {
+                self.set_online(false);
+                let why = if e.is_timeout() {
+                    "timeout"
+                } else if e.is_connect() {
+                    "cannot connect"
+                } else {
+                    "connection lost"
+                };
+                return Answer::Retry {
+                    wait: None,
+                    why: why.to_owned(),
+                };
+            }
+        };
+        self.set_online(true);
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let code = status.as_u16();
+        if status.is_success() {
+            return Answer::Ok(body);
+        }
+        let why = server_message(code, &body);
+        let retriable = code == 408
+            || code == 429
+            || status.is_server_error()
+            || (code == 409 && body["error"] != "collection_approved");
+        if retriable {
+            Answer::Retry {
+                wait: retry_after,
+                why,
+            }
+        } else {
+            Answer::Refused(why)
+        }
+    }
+
+    fn set_online(&self, online: bool) {
+        if let Ok(mut status) = self.status.lock() {
+            if status.online != Some(online) {
+                tracing::info!(online, "central server reachability");
+            }
+            status.online = Some(online);
+            if online {
+                status.last_contact = Some(now_ms() / 1000);
+            }
+        }
+    }
+}
+
+/// "HTTP 400 invalid: 请按提示修改标出的项目 [basic.mobile PhoneNotBound]": the server's code,
+/// message and the fields and codes of its findings (never values).
+fn server_message(code: u16, body: &Value) -> String {
+    let mut why = format!(
+        "HTTP {code} {}: {}",
+        body["error"].as_str().unwrap_or("-"),
+        body["message"].as_str().unwrap_or("")
+    );
+    if let Some(issues) = body["issues"].as_array() {
+        let list: Vec<String> = issues
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {}",
+                    i["field"].as_str().unwrap_or("?"),
+                    i["code"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        why.push_str(&format!(" [{}]", list.join("; ")));
+    }
+    why
+}
+
+/// The request body: the application exactly as hashed, the files in base64, the content hash.
+fn submission_body(payload: &OutboxPayload) -> Result<String, String> {
+    let application: Value = serde_json::from_str(&payload.application_json)
+        .map_err(|_| "本机保存的申请记录无法读取".to_owned())?;
+    let mut materials = Vec::with_capacity(payload.materials.len());
+    for (kind, sha256, bytes) in &payload.materials {
+        let bytes = bytes
+            .as_ref()
+            .ok_or_else(|| "本机材料文件缺失".to_owned())?;
+        if canonical::sha256_hex(bytes) != *sha256 {
+            return Err("本机材料文件已损坏".to_owned());
+        }
+        materials.push(json!({
+            "kind": kind,
+            "sha256": sha256,
+            "bytes_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+        }));
+    }
+    Ok(json!({
+        "application": application,
+        "materials": materials,
+        "content_sha256": payload.content_sha256,
+    })
+    .to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(SyncStatus::default().label_zh(), "已同步");
+        let s = SyncStatus {
+            queued: 2,
+            failed: 0,
+            online: Some(false),
+            last_contact: None,
+        };
+        assert_eq!(s.label_zh(), "待上传 2 份 · 网络未连接");
+    }
+}

@@ -1,0 +1,206 @@
+//! The kiosk's outbox and sync worker against the real central server, in-process: exactly
+//! once, review statuses back into the drafts, local data deleted after acknowledgement and the
+//! end of the session, nothing personal in the kiosk's logs.
+
+mod sync_support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kiosk::store::{OutboxState, StoreError};
+use kiosk::sync::{Worker, canonical};
+use kiosk_domain::ReviewState;
+use kiosk_server::store::Decision;
+use sync_support::{Applicant, Central, complete_draft, config, open_store, submit};
+
+/// Collects every log line written through it.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[test]
+fn submissions_reach_the_server_once_and_reviews_come_back() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let central = Central::start(&dir.path().join("central.db"));
+    let token = central.device("五华区政务服务大厅-1");
+    let people = [Applicant::new(1), Applicant::new(2)];
+    for who in &people {
+        central.register(who);
+    }
+    let kiosk_dir = dir.path().join("kiosk");
+    let mut store = open_store(&kiosk_dir);
+
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let started = std::time::Instant::now();
+    tracing::subscriber::with_default(subscriber, || {
+        let receipts: Vec<_> = people.iter().map(|who| submit(&mut store, who)).collect();
+        assert_ne!(receipts[0].idempotency_key, receipts[1].idempotency_key);
+        assert_eq!(receipts[0].idempotency_key.len(), 32, "128 random bits in hex");
+
+        let mut worker = Worker::new(open_store(&kiosk_dir), config(&central.url(), &token))
+            .expect("worker");
+        assert_eq!(worker.status().queued, 0, "no pass yet");
+        assert!(worker.run_until_idle(Duration::from_secs(20)).expect("runs"));
+        // Running again sends nothing twice.
+        let again = worker.run_once().expect("runs");
+        assert_eq!(again.attempts, 0);
+        let status = worker.status();
+        assert_eq!((status.queued, status.failed, status.online), (0, 0, Some(true)));
+
+        let on_server = central.submissions();
+        assert_eq!(on_server.len(), 2, "each submission stored once");
+        let rows = store.outbox_rows().expect("rows");
+        for (row, receipt) in rows.iter().zip(&receipts) {
+            assert_eq!(row.state, OutboxState::Acked);
+            assert_eq!(row.idempotency_key, receipt.idempotency_key, "the key never changes");
+            let matching: Vec<_> = on_server
+                .iter()
+                .filter(|s| s.idempotency_key == row.idempotency_key)
+                .collect();
+            assert_eq!(matching.len(), 1);
+            assert_eq!(matching[0].content_sha256, row.content_sha256, "same hash");
+            assert_eq!(row.submission_id.as_deref(), Some(matching[0].id.as_str()));
+            // The server's hash is the kiosk's canonical hash of what the server stored.
+            let stored: serde_json::Value =
+                serde_json::from_str(&matching[0].application_json).expect("json");
+            let materials: Vec<(String, String)> = kiosk_server::store::Store::materials(
+                &*central.store,
+                &matching[0].id,
+            )
+            .expect("materials")
+            .into_iter()
+            .map(|m| (m.kind, m.sha256))
+            .collect();
+            assert_eq!(canonical::content_sha256(&stored, &materials), row.content_sha256);
+        }
+        for who in &people {
+            let (app, _) = store.load_draft(&who.id_number).expect("reads").expect("draft");
+            assert_eq!(*app.review(), ReviewState::UnderReview, "审核中 came back");
+        }
+
+        // Reviewers decide; the kiosk polls and brings the decisions into the drafts.
+        let id_of = |who: &Applicant| {
+            on_server
+                .iter()
+                .find(|s| s.applicant == who.id_number)
+                .expect("stored")
+                .id
+                .clone()
+        };
+        let decide = |id: &str, decision: Decision| {
+            kiosk_server::review::decide(&*central.store, id, &decision, "reviewer:test")
+                .expect("store")
+                .expect("decided");
+        };
+        decide(&id_of(&people[0]), Decision::Approve);
+        let reason = "工作证明未盖章".to_owned();
+        decide(&id_of(&people[1]), Decision::Reject { reason: reason.clone() });
+        let pass = worker.run_once().expect("polls");
+        assert_eq!(pass.polled, 2);
+        let review = |who: &Applicant| {
+            store
+                .load_draft(&who.id_number)
+                .expect("reads")
+                .expect("the session is not over: the draft stays")
+                .0
+                .review()
+                .clone()
+        };
+        assert_eq!(review(&people[0]), ReviewState::Approved, "审核成功");
+        assert_eq!(review(&people[1]), ReviewState::Rejected { reason }, "审核失败 with reason");
+        assert_eq!(worker.run_once().expect("runs").polled, 0, "decided: no more polling");
+
+        // The sessions end: acknowledged submissions leave nothing personal on the kiosk.
+        assert!(store.material_count().expect("count") > 0);
+        for who in &people {
+            store.outbox_end_session(&who.id_number).expect("session ends");
+        }
+        let pass = worker.run_once().expect("purges");
+        assert_eq!(pass.purged, 2);
+        assert_eq!(store.draft_count().expect("count"), 0);
+        assert_eq!(store.material_count().expect("count"), 0);
+        let rows = store.outbox_rows().expect("rows");
+        assert!(rows.iter().all(|r| r.state == OutboxState::Done));
+        assert_eq!(central.submissions().len(), 2);
+    });
+    eprintln!("end to end: {:?}", started.elapsed());
+
+    let text = String::from_utf8(logs.0.lock().expect("logs").clone()).expect("utf-8 logs");
+    assert!(text.contains("submission acknowledged"), "the capture works:\n{text}");
+    for who in &people {
+        for secret in [&who.id_number, &who.name, &who.mobile, &token] {
+            assert!(!text.contains(secret.as_str()), "personal data or token in the logs:\n{text}");
+        }
+        // Nor the ID number's distinctive middle part.
+        assert!(!text.contains(&who.id_number[6..14]));
+    }
+}
+
+#[test]
+fn only_a_submitted_complete_draft_enters_the_outbox() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open_store(dir.path());
+    let who = Applicant::new(3);
+    let mut app = complete_draft(&mut store, &who);
+    assert!(matches!(store.submit_to_outbox(&app), Err(StoreError::NotSubmitted)));
+    sync_support::mark_submitted(&mut app);
+    // A material file that is not in the store: refused, nothing written.
+    let photo = app.data().materials[&kiosk_domain::MaterialKind::Photo][0].blob_id.clone();
+    store.delete_material(&photo).expect("delete");
+    assert!(matches!(store.submit_to_outbox(&app), Err(StoreError::MissingMaterial)));
+    assert!(store.outbox_rows().expect("rows").is_empty());
+}
+
+#[test]
+fn a_refused_submission_is_kept_for_staff_and_not_retried() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let central = Central::start(&dir.path().join("central.db"));
+    let token = central.device("hall-2");
+    // Not registered on the server: 400 with the account finding.
+    let who = Applicant::new(4);
+    let mut store = open_store(&dir.path().join("kiosk"));
+    submit(&mut store, &who);
+    let mut worker =
+        Worker::new(open_store(&dir.path().join("kiosk")), config(&central.url(), &token))
+            .expect("worker");
+    assert!(worker.run_until_idle(Duration::from_secs(10)).expect("runs"));
+    let rows = store.outbox_rows().expect("rows");
+    assert_eq!(rows[0].state, OutboxState::Failed);
+    let error = rows[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("HTTP 400") && error.contains("AccountNotFound"), "{error}");
+    assert_eq!(worker.status().failed, 1);
+    assert_eq!(worker.run_once().expect("runs").attempts, 0, "never retried");
+    // A wrong device token is refused too (401), and kept.
+    let mut store2 = open_store(&dir.path().join("kiosk2"));
+    submit(&mut store2, &Applicant::new(5));
+    let mut bad = Worker::new(open_store(&dir.path().join("kiosk2")), config(&central.url(), "ck1.x.y"))
+        .expect("worker");
+    bad.run_once().expect("runs");
+    assert_eq!(store2.outbox_rows().expect("rows")[0].state, OutboxState::Failed);
+    // The data stays on the kiosk for staff even after the session.
+    store.outbox_end_session(&who.id_number).expect("ends");
+    worker.run_once().expect("runs");
+    assert_eq!(store.draft_count().expect("count"), 1);
+}

@@ -1,0 +1,192 @@
+//! Shared by the sync tests: the real central server in-process (restartable on the same
+//! database), invented applicants registered on it, and submitted drafts in a kiosk store.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kiosk::store::{OutboxReceipt, Store};
+use kiosk_domain::samples::{self, Branch};
+use kiosk_domain::wizard::Progress;
+use kiosk_domain::{Application, Context, MaterialKind, Step, Wizard, idnumber};
+use kiosk_server::sqlite::SqliteStore;
+use kiosk_server::store::{NewAccount, Role, Store as _, SubmissionRow};
+
+/// A running `central` on 127.0.0.1 (its own multi-thread runtime on its own thread).
+pub struct Central {
+    pub db: PathBuf,
+    pub addr: SocketAddr,
+    pub store: Arc<SqliteStore>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Central {
+    pub fn start(db: &Path) -> Central {
+        let store = Arc::new(SqliteStore::open(db).expect("server db"));
+        let sms = Arc::new(kiosk_server::sms::FileSender::new(db.with_extension("sms")));
+        let state = kiosk_server::state(store.clone(), sms);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        runtime.spawn(async move {
+            let _ = kiosk_server::serve(listener, state, std::future::pending()).await;
+        });
+        Central {
+            db: db.to_owned(),
+            addr,
+            store,
+            runtime: Some(runtime),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops abruptly (connections dropped, no graceful shutdown) and starts again on the same
+    /// database, on a new port.
+    pub fn restart(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+        *self = Central::start(&self.db.clone());
+    }
+
+    pub fn device(&self, name: &str) -> String {
+        kiosk_server::auth::enrol(&*self.store, name, Role::Device, kiosk_server::util::now())
+            .expect("enrol")
+            .token
+    }
+
+    /// An account with a bound phone, as registration leaves it.
+    pub fn register(&self, who: &Applicant) {
+        let account = NewAccount {
+            id_type: "resident_id_card".into(),
+            id_number: who.id_number.clone(),
+            name: who.name.clone(),
+            mobile: Some(who.mobile.clone()),
+            password_hash: "$argon2id$not-used".into(),
+        };
+        self.store
+            .insert_account(&account, kiosk_server::util::now())
+            .expect("insert account");
+    }
+
+    pub fn submissions(&self) -> Vec<SubmissionRow> {
+        self.store.submissions(None).expect("list")
+    }
+}
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// An invented applicant: a distinct, valid ID number (the sample's birth date and gender).
+#[derive(Debug, Clone)]
+pub struct Applicant {
+    pub n: u32,
+    pub id_number: String,
+    pub name: String,
+    pub mobile: String,
+}
+
+impl Applicant {
+    pub fn new(n: u32) -> Applicant {
+        // Odd sequence numbers: the sample applicant is male, born 1990-03-07.
+        let first17 = format!("53010219900307{:03}", 2 * n + 1);
+        let check = idnumber::check_character(&first17).expect("check character");
+        Applicant {
+            n,
+            id_number: format!("{first17}{check}"),
+            name: ["钱七", "孙八", "周九", "吴十"][n as usize % 4].to_owned(),
+            mobile: format!("1390087{:04}", 1000 + n),
+        }
+    }
+}
+
+fn today() -> time::Date {
+    kiosk_server::util::today()
+}
+
+/// A fake JPEG of `size` bytes, distinct per applicant and kind.
+fn jpeg(size: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
+    bytes.extend((0..size - 4).map(|j| (j as u8).wrapping_mul(31) ^ seed));
+    bytes
+}
+
+/// Saves a complete draft with its material files in `store` (not submitted).
+pub fn complete_draft(store: &mut Store, who: &Applicant) -> Application {
+    let mut data = samples::complete(Branch::Employed);
+    data.basic.id_number = who.id_number.clone();
+    data.basic.name = who.name.clone();
+    data.basic.mobile = who.mobile.clone();
+    let mut app = Application::new();
+    app.edit(|d| *d = data.clone()).expect("editable");
+    store.save_draft(&app).expect("save draft");
+    let mut materials = data.materials.clone();
+    for (kind, files) in materials.iter_mut() {
+        for (i, file) in files.iter_mut().enumerate() {
+            let size = if *kind == MaterialKind::Photo { 15_000 } else { 2_000 };
+            let seed = (who.n as u8).wrapping_mul(7) ^ (kind.key().len() as u8) ^ (i as u8);
+            let stored = store
+                .put_material(&who.id_number, &jpeg(size, seed))
+                .expect("put material");
+            *file = kiosk_domain::record::MaterialFile {
+                width: file.width,
+                height: file.height,
+                ..stored
+            };
+        }
+    }
+    app.edit(|d| d.materials = materials).expect("editable");
+    store.save_draft(&app).expect("save draft");
+    app
+}
+
+/// Marks the draft submitted through the wizard, as the kiosk's submit button does.
+pub fn mark_submitted(app: &mut Application) {
+    let progress = Progress {
+        validation: Context::new(today()),
+        signed_in: true,
+    };
+    let mut wizard = Wizard::resume(app, &progress);
+    wizard
+        .go_to(Step::Summary, app, &progress)
+        .expect("every step complete");
+    wizard.submit(app, &progress).expect("submits");
+}
+
+/// A complete draft, submitted to the outbox (what the applicant sees as "已提交").
+pub fn submit(store: &mut Store, who: &Applicant) -> OutboxReceipt {
+    let mut app = complete_draft(store, who);
+    mark_submitted(&mut app);
+    store.submit_to_outbox(&app).expect("committed to the outbox")
+}
+
+pub fn open_store(dir: &Path) -> Store {
+    Store::open(dir, &dir.join("kiosk.key")).expect("kiosk store")
+}
+
+/// A quick worker configuration for tests.
+pub fn config(url: &str, token: &str) -> kiosk::sync::SyncConfig {
+    let mut config = kiosk::sync::SyncConfig::new(url, token);
+    config.connect_timeout = std::time::Duration::from_secs(2);
+    config.request_timeout = std::time::Duration::from_secs(5);
+    config.backoff_base = std::time::Duration::from_millis(20);
+    config.backoff_cap = std::time::Duration::from_millis(300);
+    config.poll_interval = std::time::Duration::ZERO;
+    config
+}

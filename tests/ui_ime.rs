@@ -1,0 +1,89 @@
+//! Chinese input on the on-screen keyboard with the real librime engine: type pinyin key by key,
+//! page the candidates, select, partial selection, 中/英, and a fresh engine for the next visit.
+//! One test only: librime allows one session per process.
+
+mod ui_support;
+
+use kiosk::app::ui::{self, Screen};
+use kiosk_ime::{PinyinEngine, RimeConfig, RimeSession};
+use slint::{ComponentHandle, Model};
+
+fn candidates(h: &ui_support::Harness) -> Vec<String> {
+    h.kiosk.window.global::<ui::Keys>().get_candidates().iter().map(|c| c.to_string()).collect()
+}
+
+#[test]
+fn type_a_phrase_in_pinyin_and_select_it() {
+    let factory: kiosk::app::session::PinyinFactory = Box::new(|| {
+        RimeSession::start(&RimeConfig::default())
+            .map(|s| Box::new(s) as Box<dyn PinyinEngine>)
+            .map_err(|e| e.to_string())
+    });
+    let h = ui_support::start_with(None, Some(factory));
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        s.visit.signed_in = true;
+        let _ = s.visit.app.edit(|d| *d = kiosk_domain::samples::complete(kiosk_domain::samples::Branch::Employed));
+        let _ = s.visit.app.edit(|d| d.work.employment.employer_name.clear());
+        let progress = s.progress();
+        let (app, wizard) = (&s.visit.app.clone(), &mut s.visit.wizard);
+        let _ = wizard.go_to(kiosk_domain::Step::Work, app, &progress);
+        s.visit.screen = kiosk::app::session::Screen::Step(kiosk_domain::Step::Work);
+    }
+    h.kiosk.refresh();
+    assert_eq!(h.screen(), Screen::Work);
+    h.tap("工作单位名称");
+    let keys = h.kiosk.window.global::<ui::Keys>();
+    assert!(keys.get_chinese(), "a Chinese field starts in Chinese mode");
+
+    // Key by key: the composition shows the pinyin, the bar at least 8 candidates.
+    h.type_keys("kunming");
+    assert!(keys.get_composing().contains("kun"), "{}", keys.get_composing());
+    let first = candidates(&h);
+    assert!(first.len() >= 8, "{first:?}");
+    assert_eq!(first[0], "昆明");
+    // Paging forward and back.
+    h.tap("下一页候选");
+    let second = candidates(&h);
+    assert_ne!(second, first);
+    h.tap("上一页候选");
+    assert_eq!(candidates(&h), first);
+    // Backspace edits the pinyin, not the field.
+    h.tap("删除");
+    assert!(!keys.get_composing().contains("ming"));
+    h.type_keys("g");
+    h.tap("候选：昆明");
+    assert_eq!(keys.get_composing(), "");
+
+    // A partial selection keeps composing the rest.
+    h.type_keys("kunmingshi");
+    if !candidates(&h).iter().any(|c| c == "昆明") {
+        h.tap("下一页候选");
+    }
+    h.tap("候选：昆明");
+    assert!(keys.get_composing().contains("shi"), "{}", keys.get_composing());
+    assert!(candidates(&h).iter().any(|c| c == "市"), "{:?}", candidates(&h));
+    h.tap("候选：市");
+    assert_eq!(keys.get_composing(), "");
+
+    // Space takes the first candidate.
+    h.type_keys("yunnancaijingdaxue");
+    let page = candidates(&h);
+    assert_eq!(page.first().map(String::as_str), Some("云南财经大学"), "{page:?}");
+    h.type_keys(" ");
+    // Digits and English go straight in; 中/英 switches.
+    h.tap("切换中英文");
+    assert!(!keys.get_chinese());
+    h.type_keys("abc");
+    h.tap("切换中英文");
+    h.tap("完成");
+    let value = h.find("工作单位名称").and_then(|e| e.accessible_value()).map(|v| v.to_string());
+    assert_eq!(value.as_deref(), Some("昆明昆明市云南财经大学abc"));
+
+    // The next visit gets a fresh engine: this one (and its learning) is gone.
+    assert!(h.kiosk.session.borrow().visit.pinyin.is_some());
+    h.kiosk.session.borrow_mut().wipe();
+    assert!(h.kiosk.session.borrow().visit.pinyin.is_none());
+    let again = RimeSession::start(&RimeConfig::default());
+    assert!(again.is_ok(), "the engine was released at the end of the visit");
+}
