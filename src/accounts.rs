@@ -64,9 +64,7 @@ impl AccountError {
                 "The account service is unavailable; try again later or ask staff"
             }
             AccountError::Offline => "Cannot reach the server; please try again later",
-            AccountError::Throttled => {
-                "Too many attempts; try again later or reset the password"
-            }
+            AccountError::Throttled => "Too many attempts; try again later or reset the password",
         }
     }
 }

@@ -265,6 +265,13 @@ fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
         today,
         card_reader,
         staff_pin_hash: config.staff_pin_hash.clone(),
+        handwriting: match kiosk_ime::handwriting::Recognizer::open_default() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "handwriting unavailable");
+                None
+            }
+        },
         pinyin: Some(Box::new(|| {
             kiosk_ime::RimeSession::start(&kiosk_ime::RimeConfig::default())
                 .map(|s| Box::new(s) as Box<dyn kiosk_ime::PinyinEngine>)

@@ -57,24 +57,38 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
     tracing::subscriber::with_default(subscriber, || {
         let receipts: Vec<_> = people.iter().map(|who| submit(&mut store, who)).collect();
         assert_ne!(receipts[0].idempotency_key, receipts[1].idempotency_key);
-        assert_eq!(receipts[0].idempotency_key.len(), 32, "128 random bits in hex");
+        assert_eq!(
+            receipts[0].idempotency_key.len(),
+            32,
+            "128 random bits in hex"
+        );
 
-        let mut worker = Worker::new(open_store(&kiosk_dir), config(&central.url(), &token))
-            .expect("worker");
+        let mut worker =
+            Worker::new(open_store(&kiosk_dir), config(&central.url(), &token)).expect("worker");
         assert_eq!(worker.status().queued, 0, "no pass yet");
-        assert!(worker.run_until_idle(Duration::from_secs(20)).expect("runs"));
+        assert!(
+            worker
+                .run_until_idle(Duration::from_secs(20))
+                .expect("runs")
+        );
         // Running again sends nothing twice.
         let again = worker.run_once().expect("runs");
         assert_eq!(again.attempts, 0);
         let status = worker.status();
-        assert_eq!((status.queued, status.failed, status.online), (0, 0, Some(true)));
+        assert_eq!(
+            (status.queued, status.failed, status.online),
+            (0, 0, Some(true))
+        );
 
         let on_server = central.submissions();
         assert_eq!(on_server.len(), 2, "each submission stored once");
         let rows = store.outbox_rows().expect("rows");
         for (row, receipt) in rows.iter().zip(&receipts) {
             assert_eq!(row.state, OutboxState::Acked);
-            assert_eq!(row.idempotency_key, receipt.idempotency_key, "the key never changes");
+            assert_eq!(
+                row.idempotency_key, receipt.idempotency_key,
+                "the key never changes"
+            );
             let matching: Vec<_> = on_server
                 .iter()
                 .filter(|s| s.idempotency_key == row.idempotency_key)
@@ -85,18 +99,22 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
             // The server's hash is the kiosk's canonical hash of what the server stored.
             let stored: serde_json::Value =
                 serde_json::from_str(&matching[0].application_json).expect("json");
-            let materials: Vec<(String, String)> = kiosk_server::store::Store::materials(
-                &*central.store,
-                &matching[0].id,
-            )
-            .expect("materials")
-            .into_iter()
-            .map(|m| (m.kind, m.sha256))
-            .collect();
-            assert_eq!(canonical::content_sha256(&stored, &materials), row.content_sha256);
+            let materials: Vec<(String, String)> =
+                kiosk_server::store::Store::materials(&*central.store, &matching[0].id)
+                    .expect("materials")
+                    .into_iter()
+                    .map(|m| (m.kind, m.sha256))
+                    .collect();
+            assert_eq!(
+                canonical::content_sha256(&stored, &materials),
+                row.content_sha256
+            );
         }
         for who in &people {
-            let (app, _) = store.load_draft(&who.id_number).expect("reads").expect("draft");
+            let (app, _) = store
+                .load_draft(&who.id_number)
+                .expect("reads")
+                .expect("draft");
             assert_eq!(*app.review(), ReviewState::UnderReview, "审核中 came back");
         }
 
@@ -116,7 +134,12 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
         };
         decide(&id_of(&people[0]), Decision::Approve);
         let reason = "工作证明未盖章".to_owned();
-        decide(&id_of(&people[1]), Decision::Reject { reason: reason.clone() });
+        decide(
+            &id_of(&people[1]),
+            Decision::Reject {
+                reason: reason.clone(),
+            },
+        );
         let pass = worker.run_once().expect("polls");
         assert_eq!(pass.polled, 2);
         let review = |who: &Applicant| {
@@ -129,13 +152,23 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
                 .clone()
         };
         assert_eq!(review(&people[0]), ReviewState::Approved, "审核成功");
-        assert_eq!(review(&people[1]), ReviewState::Rejected { reason }, "审核失败 with reason");
-        assert_eq!(worker.run_once().expect("runs").polled, 0, "decided: no more polling");
+        assert_eq!(
+            review(&people[1]),
+            ReviewState::Rejected { reason },
+            "审核失败 with reason"
+        );
+        assert_eq!(
+            worker.run_once().expect("runs").polled,
+            0,
+            "decided: no more polling"
+        );
 
         // The sessions end: acknowledged submissions leave nothing personal on the kiosk.
         assert!(store.material_count().expect("count") > 0);
         for who in &people {
-            store.outbox_end_session(&who.id_number).expect("session ends");
+            store
+                .outbox_end_session(&who.id_number)
+                .expect("session ends");
         }
         let pass = worker.run_once().expect("purges");
         assert_eq!(pass.purged, 2);
@@ -148,10 +181,16 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
     eprintln!("end to end: {:?}", started.elapsed());
 
     let text = String::from_utf8(logs.0.lock().expect("logs").clone()).expect("utf-8 logs");
-    assert!(text.contains("submission acknowledged"), "the capture works:\n{text}");
+    assert!(
+        text.contains("submission acknowledged"),
+        "the capture works:\n{text}"
+    );
     for who in &people {
         for secret in [&who.id_number, &who.name, &who.mobile, &token] {
-            assert!(!text.contains(secret.as_str()), "personal data or token in the logs:\n{text}");
+            assert!(
+                !text.contains(secret.as_str()),
+                "personal data or token in the logs:\n{text}"
+            );
         }
         // Nor the ID number's distinctive middle part.
         assert!(!text.contains(&who.id_number[6..14]));
@@ -164,12 +203,20 @@ fn only_a_submitted_complete_draft_enters_the_outbox() {
     let mut store = open_store(dir.path());
     let who = Applicant::new(3);
     let mut app = complete_draft(&mut store, &who);
-    assert!(matches!(store.submit_to_outbox(&app), Err(StoreError::NotSubmitted)));
+    assert!(matches!(
+        store.submit_to_outbox(&app),
+        Err(StoreError::NotSubmitted)
+    ));
     sync_support::mark_submitted(&mut app);
     // A material file that is not in the store: refused, nothing written.
-    let photo = app.data().materials[&kiosk_domain::MaterialKind::Photo][0].blob_id.clone();
+    let photo = app.data().materials[&kiosk_domain::MaterialKind::Photo][0]
+        .blob_id
+        .clone();
     store.delete_material(&photo).expect("delete");
-    assert!(matches!(store.submit_to_outbox(&app), Err(StoreError::MissingMaterial)));
+    assert!(matches!(
+        store.submit_to_outbox(&app),
+        Err(StoreError::MissingMaterial)
+    ));
     assert!(store.outbox_rows().expect("rows").is_empty());
 }
 
@@ -182,23 +229,42 @@ fn a_refused_submission_is_kept_for_staff_and_not_retried() {
     let who = Applicant::new(4);
     let mut store = open_store(&dir.path().join("kiosk"));
     submit(&mut store, &who);
-    let mut worker =
-        Worker::new(open_store(&dir.path().join("kiosk")), config(&central.url(), &token))
-            .expect("worker");
-    assert!(worker.run_until_idle(Duration::from_secs(10)).expect("runs"));
+    let mut worker = Worker::new(
+        open_store(&dir.path().join("kiosk")),
+        config(&central.url(), &token),
+    )
+    .expect("worker");
+    assert!(
+        worker
+            .run_until_idle(Duration::from_secs(10))
+            .expect("runs")
+    );
     let rows = store.outbox_rows().expect("rows");
     assert_eq!(rows[0].state, OutboxState::Failed);
     let error = rows[0].last_error.clone().unwrap_or_default();
-    assert!(error.contains("HTTP 400") && error.contains("AccountNotFound"), "{error}");
+    assert!(
+        error.contains("HTTP 400") && error.contains("AccountNotFound"),
+        "{error}"
+    );
     assert_eq!(worker.status().failed, 1);
-    assert_eq!(worker.run_once().expect("runs").attempts, 0, "never retried");
+    assert_eq!(
+        worker.run_once().expect("runs").attempts,
+        0,
+        "never retried"
+    );
     // A wrong device token is refused too (401), and kept.
     let mut store2 = open_store(&dir.path().join("kiosk2"));
     submit(&mut store2, &Applicant::new(5));
-    let mut bad = Worker::new(open_store(&dir.path().join("kiosk2")), config(&central.url(), "ck1.x.y"))
-        .expect("worker");
+    let mut bad = Worker::new(
+        open_store(&dir.path().join("kiosk2")),
+        config(&central.url(), "ck1.x.y"),
+    )
+    .expect("worker");
     bad.run_once().expect("runs");
-    assert_eq!(store2.outbox_rows().expect("rows")[0].state, OutboxState::Failed);
+    assert_eq!(
+        store2.outbox_rows().expect("rows")[0].state,
+        OutboxState::Failed
+    );
     // The data stays on the kiosk for staff even after the session.
     store.outbox_end_session(&who.id_number).expect("ends");
     worker.run_once().expect("runs");

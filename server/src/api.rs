@@ -937,12 +937,15 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
             "提交内容的哈希值与声明不符",
         ));
     }
-    if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
-        return if earlier.content_sha256 == content_sha256 {
+    let earlier_answer = |earlier: SubmissionRow| {
+        if earlier.content_sha256 == content_sha256 {
             replayed(&earlier.response_json)
         } else {
             Err(key_reused())
-        };
+        }
+    };
+    if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
+        return earlier_answer(earlier);
     }
     let mut uploads = Vec::with_capacity(body.materials.len());
     for m in &body.materials {
@@ -978,6 +981,11 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
     if let Some(applicant) = &applicant {
         // A locked collection is refused before its content is judged.
         if let Some(locked) = store.applicant_lock(applicant)? {
+            // A concurrent request with the same key may have committed since the lookup above:
+            // its answer is this request's answer, not a conflict.
+            if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
+                return earlier_answer(earlier);
+            }
             return Err(locked_error(applicant, &locked));
         }
         issues.extend(account_issues(store, &app, applicant)?);

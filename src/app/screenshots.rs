@@ -245,9 +245,35 @@ pub fn scenes() -> Vec<Scene> {
             name: "22-pinyin-candidates",
             setup: |s| {
                 employed(s, Step::Work);
-                let _ = s.visit.app.edit(|d| d.work.employment.employer_name = "云南".into());
+                let _ = s
+                    .visit
+                    .app
+                    .edit(|d| d.work.employment.employer_name = "云南".into());
                 s.activate(Field::EmployerName);
                 s.key("kunming");
+            },
+        },
+        Scene {
+            name: "23-handwriting",
+            setup: |s| {
+                employed(s, Step::Work);
+                let _ = s
+                    .visit
+                    .app
+                    .edit(|d| d.work.employment.employer_name = "云南".into());
+                s.activate(Field::EmployerName);
+                s.toggle_handwriting();
+                for (from, to) in [
+                    ((120.0, 150.0), (520.0, 150.0)),
+                    ((320.0, 40.0), (320.0, 300.0)),
+                ] {
+                    s.stroke_start(from.0, from.1, 640.0, 340.0);
+                    for i in 1..=12 {
+                        let t = i as f32 / 12.0;
+                        s.stroke_point(from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t);
+                    }
+                    s.stroke_end();
+                }
             },
         },
         Scene {

@@ -50,6 +50,8 @@ pub struct Services {
     pub staff_pin_hash: Option<String>,
     /// Starts a pinyin engine for one visit; without it the keyboard types letters only.
     pub pinyin: Option<PinyinFactory>,
+    /// Handwriting recognition; without it the keyboard offers no writing pad.
+    pub handwriting: Option<kiosk_ime::handwriting::Recognizer>,
 }
 
 /// Starts one applicant's pinyin engine (its learning is wiped when the engine is dropped).
@@ -147,6 +149,12 @@ pub struct Visit {
     pub pinyin: Option<Box<dyn PinyinEngine>>,
     /// The applicant switched the keyboard to English (中/英).
     pub english_input: bool,
+    /// The writing pad replaces the letter keys.
+    pub handwriting: bool,
+    /// Strokes on the writing pad (pad coordinates), and the pad's size.
+    pub strokes: Vec<Vec<(i32, i32)>>,
+    pub pad_size: (f32, f32),
+    pub written_candidates: Vec<String>,
 }
 
 pub struct Session {
@@ -682,11 +690,17 @@ impl Session {
 
     /// Whether pinyin is being composed.
     pub fn composing(&self) -> bool {
-        self.visit.pinyin.as_ref().is_some_and(|e| !e.composition().is_empty())
+        self.visit
+            .pinyin
+            .as_ref()
+            .is_some_and(|e| !e.composition().is_empty())
     }
 
     /// The composition and the current page of candidates, for the candidate bar.
     pub fn candidate_bar(&self) -> (String, Vec<String>) {
+        if self.handwriting_active() {
+            return (String::new(), self.visit.written_candidates.clone());
+        }
         match &self.visit.pinyin {
             Some(e) if self.pinyin_active() => (e.composition(), e.candidates()),
             _ => (String::new(), Vec::new()),
@@ -696,6 +710,13 @@ impl Session {
     /// A tap on a candidate.
     pub fn select_candidate(&mut self, index: usize) {
         self.activity();
+        if self.handwriting_active() {
+            if let Some(text) = self.visit.written_candidates.get(index).cloned() {
+                self.insert(&text);
+                self.clear_pad();
+            }
+            return;
+        }
         if let Some(text) = self.engine().and_then(|e| e.select(index)) {
             self.insert(&text);
         }
@@ -720,6 +741,77 @@ impl Session {
         {
             self.insert(&raw);
         }
+    }
+
+    pub fn handwriting_available(&self) -> bool {
+        self.services.handwriting.is_some() && self.visit.active.is_some_and(forms::accepts_chinese)
+    }
+
+    pub fn handwriting_active(&self) -> bool {
+        self.handwriting_available() && self.visit.handwriting
+    }
+
+    /// "手写" / "拼音": the writing pad instead of the letter keys, or back.
+    pub fn toggle_handwriting(&mut self) {
+        self.activity();
+        self.commit_composition();
+        self.visit.handwriting = !self.visit.handwriting && self.handwriting_available();
+        self.clear_pad();
+    }
+
+    pub fn clear_pad(&mut self) {
+        self.visit.strokes.clear();
+        self.visit.written_candidates.clear();
+    }
+
+    /// A finger touches the pad (`width`/`height`: the pad's size, for recognition).
+    pub fn stroke_start(&mut self, x: f32, y: f32, width: f32, height: f32) {
+        self.activity();
+        self.visit.pad_size = (width.max(1.0), height.max(1.0));
+        self.visit.strokes.push(vec![(x as i32, y as i32)]);
+    }
+
+    /// The finger moves; points closer than 4 px to the last one are skipped.
+    pub fn stroke_point(&mut self, x: f32, y: f32) {
+        if let Some(stroke) = self.visit.strokes.last_mut() {
+            let (x, y) = (x as i32, y as i32);
+            let far = stroke
+                .last()
+                .is_none_or(|(lx, ly)| (lx - x).abs() + (ly - y).abs() >= 4);
+            if far {
+                stroke.push((x, y));
+            }
+        }
+    }
+
+    /// The finger lifts: recognise what is written so far.
+    pub fn stroke_end(&mut self) {
+        self.activity();
+        let Some(recognizer) = self.services.handwriting.as_ref() else {
+            return;
+        };
+        let size = self.visit.pad_size.0.max(self.visit.pad_size.1) as u32;
+        match recognizer.candidates(&self.visit.strokes, size) {
+            Ok(candidates) => self.visit.written_candidates = candidates,
+            Err(e) => tracing::warn!(error = %e, "handwriting recognition failed"),
+        }
+    }
+
+    /// The strokes as SVG path commands, for drawing the ink.
+    pub fn ink(&self) -> String {
+        let mut path = String::new();
+        for stroke in &self.visit.strokes {
+            for (i, (x, y)) in stroke.iter().enumerate() {
+                let cmd = if i == 0 { 'M' } else { 'L' };
+                path.push_str(&format!("{cmd}{x} {y} "));
+            }
+            if stroke.len() == 1
+                && let Some((x, y)) = stroke.first()
+            {
+                path.push_str(&format!("L{} {} ", x + 1, y + 1));
+            }
+        }
+        path
     }
 
     /// "中/英".
@@ -1231,7 +1323,7 @@ impl Session {
     pub fn submit(&mut self) {
         self.activity();
         let progress = self.progress();
-        let before = (self.visit.app.clone(), self.visit.wizard.clone());
+        let before = (self.visit.app.clone(), self.visit.wizard);
         match self.visit.wizard.submit(&mut self.visit.app, &progress) {
             Ok(()) => {
                 // The draft and its outbox row are committed together; only then is the

@@ -124,6 +124,10 @@ pub struct View {
     /// The active field can be typed in Chinese; `chinese` when the keyboard is in Chinese mode.
     pub chinese_available: bool,
     pub chinese: bool,
+    pub handwriting_available: bool,
+    pub handwriting: bool,
+    /// The writing pad's ink, as SVG path commands.
+    pub ink: String,
 }
 
 fn t(lang: Lang, zh: &str, en: &str) -> String {
@@ -462,6 +466,9 @@ pub fn build(session: &Session) -> View {
         candidates: session.candidate_bar().1,
         chinese_available: session.pinyin_available(),
         chinese: session.pinyin_available() && !visit.english_input,
+        handwriting_available: session.handwriting_available(),
+        handwriting: session.handwriting_active(),
+        ink: session.ink(),
         staff_pin: match &visit.overlay {
             Some(Overlay::StaffPin { entered, .. }) => Some(entered.len()),
             _ => None,

@@ -424,10 +424,16 @@ impl Store {
             if stored.as_deref() != Some(file.sha256.as_str()) {
                 return Err(StoreError::MissingMaterial);
             }
-            files.push((kind.key().to_owned(), file.sha256.clone(), file.blob_id.clone()));
+            files.push((
+                kind.key().to_owned(),
+                file.sha256.clone(),
+                file.blob_id.clone(),
+            ));
         }
-        let declared: Vec<(String, String)> =
-            files.iter().map(|(k, h, _)| (k.clone(), h.clone())).collect();
+        let declared: Vec<(String, String)> = files
+            .iter()
+            .map(|(k, h, _)| (k.clone(), h.clone()))
+            .collect();
         let content_sha256 = crate::sync::canonical::content_sha256(&application, &declared);
         let outbox_id: i64 = tx.query_row(
             "INSERT INTO outbox (idempotency_key, draft_id, application_json, content_sha256,
@@ -486,7 +492,9 @@ impl Store {
              WHERE m.outbox_id = ?1 ORDER BY m.position",
         )?;
         payload.materials = stmt
-            .query_map(params![payload.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .query_map(params![payload.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
             .collect::<Result<_, _>>()?;
         Ok(Some(payload))
     }
@@ -619,8 +627,10 @@ impl Store {
 
     /// No session survives a restart: called when the sync worker starts.
     pub fn outbox_end_all_sessions(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute("UPDATE outbox SET session_over = 1 WHERE session_over = 0", [])?;
+        self.conn.execute(
+            "UPDATE outbox SET session_over = 1 WHERE session_over = 0",
+            [],
+        )?;
         Ok(())
     }
 

@@ -179,7 +179,12 @@ impl Accounts for RemoteAccounts {
             200..=299 => {}
             409 => return Err(AccountError::IdTaken),
             400 if reply.has_issue("SmsCodeWrong") => return Err(AccountError::WrongSmsCode),
-            s => return Err(AccountError::Unavailable(format!("HTTP {s} {}", reply.fields()))),
+            s => {
+                return Err(AccountError::Unavailable(format!(
+                    "HTTP {s} {}",
+                    reply.fields()
+                )));
+            }
         }
         let profile = Profile {
             id_type: r.id_type,
@@ -218,8 +223,16 @@ impl Accounts for RemoteAccounts {
                 "phone binding is not supported by this kiosk yet".into(),
             ));
         }
-        let session = reply.body["session_token"].as_str().unwrap_or_default().to_owned();
-        let me = self.call(reqwest::Method::GET, "/v1/accounts/me", None, Some(&session))?;
+        let session = reply.body["session_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let me = self.call(
+            reqwest::Method::GET,
+            "/v1/accounts/me",
+            None,
+            Some(&session),
+        )?;
         let id_number = idnumber::normalize(id_number);
         let from_server = match (me.body["name"].as_str(), me.body["mobile"].as_str()) {
             (Some(name), Some(mobile)) if me.status == 200 => Some(Profile {
@@ -233,8 +246,7 @@ impl Accounts for RemoteAccounts {
         };
         let profile = from_server.or_else(|| {
             self.cached(&id_number).map(|a| Profile {
-                id_type: serde_json::from_value(json!(a.id_type))
-                    .unwrap_or(IdType::ResidentIdCard),
+                id_type: serde_json::from_value(json!(a.id_type)).unwrap_or(IdType::ResidentIdCard),
                 id_number: a.id_number,
                 name: a.name,
                 mobile: a.mobile,
@@ -266,7 +278,10 @@ impl Accounts for RemoteAccounts {
         match reply.status {
             200..=299 => Ok(()),
             400 if reply.has_issue("SmsCodeWrong") => Err(AccountError::WrongSmsCode),
-            s => Err(AccountError::Unavailable(format!("HTTP {s} {}", reply.fields()))),
+            s => Err(AccountError::Unavailable(format!(
+                "HTTP {s} {}",
+                reply.fields()
+            ))),
         }
     }
 

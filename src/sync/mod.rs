@@ -127,7 +127,11 @@ impl SyncHandle {
 }
 
 /// Starts the worker thread on its own connection to the store in `data_dir`.
-pub fn spawn(data_dir: &Path, key_file: &Path, config: SyncConfig) -> Result<SyncHandle, SyncError> {
+pub fn spawn(
+    data_dir: &Path,
+    key_file: &Path,
+    config: SyncConfig,
+) -> Result<SyncHandle, SyncError> {
     let mut store = Store::open(data_dir, key_file)?;
     // No applicant session survives a restart of the kiosk.
     store.outbox_end_all_sessions()?;
@@ -136,10 +140,12 @@ pub fn spawn(data_dir: &Path, key_file: &Path, config: SyncConfig) -> Result<Syn
     let thread_status = status.clone();
     std::thread::Builder::new()
         .name("sync".into())
-        .spawn(move || match Worker::with_status(store, config, thread_status) {
-            Ok(worker) => worker.run_forever(&wakes),
-            Err(e) => tracing::error!(error = %e, "sync worker could not start"),
-        })
+        .spawn(
+            move || match Worker::with_status(store, config, thread_status) {
+                Ok(worker) => worker.run_forever(&wakes),
+                Err(e) => tracing::error!(error = %e, "sync worker could not start"),
+            },
+        )
         .map_err(SyncError::Thread)?;
     Ok(SyncHandle { status, wake })
 }
@@ -245,14 +251,20 @@ impl Worker {
         }
         for (id, submission) in self.store.outbox_to_poll(now_ms())? {
             pass.polled += 1;
-            match self.exchange(reqwest::Method::GET, &format!("/v1/submissions/{submission}/status"), None) {
-                Answer::Ok(body) => match serde_json::from_value::<ReviewState>(body["status"].clone()) {
-                    Ok(review) => {
-                        let next = now_ms() + self.config.poll_interval.as_millis() as i64;
-                        self.store.outbox_review(id, &review, next)?;
+            match self.exchange(
+                reqwest::Method::GET,
+                &format!("/v1/submissions/{submission}/status"),
+                None,
+            ) {
+                Answer::Ok(body) => {
+                    match serde_json::from_value::<ReviewState>(body["status"].clone()) {
+                        Ok(review) => {
+                            let next = now_ms() + self.config.poll_interval.as_millis() as i64;
+                            self.store.outbox_review(id, &review, next)?;
+                        }
+                        Err(_) => tracing::warn!(row = id, "status answer not understood"),
                     }
-                    Err(_) => tracing::warn!(row = id, "status answer not understood"),
-                },
+                }
                 Answer::Retry { why, .. } | Answer::Refused(why) => {
                     tracing::info!(row = id, %why, "status not available now");
                 }
@@ -260,7 +272,10 @@ impl Worker {
         }
         pass.purged = self.store.outbox_purge()? as u32;
         if pass.purged > 0 {
-            tracing::info!(drafts = pass.purged, "local personal data deleted after acknowledgement");
+            tracing::info!(
+                drafts = pass.purged,
+                "local personal data deleted after acknowledgement"
+            );
         }
         self.refresh_status()?;
         Ok(pass)
@@ -312,19 +327,32 @@ impl Worker {
         } else {
             payload.idempotency_key.clone()
         };
-        match self.exchange(reqwest::Method::PUT, &format!("/v1/submissions/{key}"), Some(body)) {
+        match self.exchange(
+            reqwest::Method::PUT,
+            &format!("/v1/submissions/{key}"),
+            Some(body),
+        ) {
             Answer::Ok(answer) => {
                 let Some(submission) = answer["submission_id"].as_str() else {
                     let wait = self.backoff(payload.attempts);
                     pass.retried += 1;
-                    return self.store.outbox_retry_later(id, now_ms() + wait, "answer without submission_id");
+                    return self.store.outbox_retry_later(
+                        id,
+                        now_ms() + wait,
+                        "answer without submission_id",
+                    );
                 };
                 let review = serde_json::from_value(answer["status"].clone())
                     .unwrap_or(ReviewState::UnderReview);
                 let next_poll = now_ms() + self.config.poll_interval.as_millis() as i64;
-                self.store.outbox_acked(id, submission, &review, next_poll)?;
+                self.store
+                    .outbox_acked(id, submission, &review, next_poll)?;
                 pass.acked += 1;
-                tracing::info!(row = id, attempts = payload.attempts + 1, "submission acknowledged by the server");
+                tracing::info!(
+                    row = id,
+                    attempts = payload.attempts + 1,
+                    "submission acknowledged by the server"
+                );
             }
             Answer::Retry { wait, why } => {
                 let backoff = self.backoff(payload.attempts);

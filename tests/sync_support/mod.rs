@@ -139,7 +139,11 @@ pub fn complete_draft(store: &mut Store, who: &Applicant) -> Application {
     let mut materials = data.materials.clone();
     for (kind, files) in materials.iter_mut() {
         for (i, file) in files.iter_mut().enumerate() {
-            let size = if *kind == MaterialKind::Photo { 15_000 } else { 2_000 };
+            let size = if *kind == MaterialKind::Photo {
+                15_000
+            } else {
+                2_000
+            };
             let seed = (who.n as u8).wrapping_mul(7) ^ (kind.key().len() as u8) ^ (i as u8);
             let stored = store
                 .put_material(&who.id_number, &jpeg(size, seed))
@@ -173,7 +177,9 @@ pub fn mark_submitted(app: &mut Application) {
 pub fn submit(store: &mut Store, who: &Applicant) -> OutboxReceipt {
     let mut app = complete_draft(store, who);
     mark_submitted(&mut app);
-    store.submit_to_outbox(&app).expect("committed to the outbox")
+    store
+        .submit_to_outbox(&app)
+        .expect("committed to the outbox")
 }
 
 pub fn open_store(dir: &Path) -> Store {

@@ -105,6 +105,7 @@ pub fn start_with(
         card_reader,
         staff_pin_hash: Some(kiosk::accounts::hash_password(STAFF_PIN).expect("hash")),
         pinyin,
+        handwriting: None,
     };
     let kiosk = Kiosk::new(services).expect("window");
     kiosk

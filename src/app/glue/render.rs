@@ -204,6 +204,9 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     keys.set_candidates(strings(&v.candidates));
     keys.set_chinese_available(v.chinese_available);
     keys.set_chinese(v.chinese);
+    keys.set_handwriting_available(v.handwriting_available);
+    keys.set_handwriting(v.handwriting);
+    keys.set_ink(v.ink.as_str().into());
 
     let picker = window.global::<ui::Picker>();
     picker.set_open(v.picker.is_some());
