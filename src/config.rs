@@ -42,6 +42,9 @@ pub struct Config {
     /// This kiosk's device token (`central device enrol` prints it once). With a server URL it
     /// turns sync and the server's accounts on; without it the kiosk works alone.
     pub device_token: Option<String>,
+    /// Development only: the file `central serve --sms-file` writes codes to; with it the
+    /// development screen shows the last code sent, as it does with local accounts.
+    pub dev_sms_file: Option<PathBuf>,
     pub devices: Devices,
     pub limits: MaterialLimits,
     /// Seconds without a touch before the "还在吗？" countdown.
@@ -59,6 +62,7 @@ impl Default for Config {
             key_file: None,
             server_url: "http://127.0.0.1:8780".into(),
             device_token: None,
+            dev_sms_file: None,
             devices: Devices::default(),
             limits: MaterialLimits::default(),
             idle_timeout_secs: 90,
@@ -137,6 +141,9 @@ impl Config {
         if let Some(v) = env("KIOSK_DEVICE_TOKEN") {
             self.device_token = Some(v).filter(|t| !t.trim().is_empty());
         }
+        if let Some(v) = env("KIOSK_DEV_SMS_FILE") {
+            self.dev_sms_file = Some(v.into());
+        }
         if let Some(v) = env("KIOSK_IDCARD_PORT") {
             self.devices.idcard = v.into();
         }
@@ -186,6 +193,22 @@ mod tests {
         assert_eq!(config.devices.idcard, PathBuf::from("/dev/ttyUSB0"));
         assert_eq!(config.devices.camera, PathBuf::from("/dev/kiosk/camera"));
         assert_eq!(config.key_file(), PathBuf::from("/srv/kiosk/kiosk.key"));
+    }
+
+    #[test]
+    fn sync_needs_a_device_token() {
+        let mut config = Config::default();
+        assert_eq!(config.sync_target(), None);
+        let env = |name: &str| (name == "KIOSK_DEVICE_TOKEN").then(|| " ck1.1.abc ".to_owned());
+        config.apply_env(env).expect("env");
+        assert_eq!(
+            config.sync_target(),
+            Some(("http://127.0.0.1:8780", "ck1.1.abc"))
+        );
+        config.server_url.clear();
+        assert_eq!(config.sync_target(), None);
+        let file = Config::from_toml("device_token = \"ck1.2.def\"").expect("parses");
+        assert_eq!(file.device_token.as_deref(), Some("ck1.2.def"));
     }
 
     #[test]

@@ -72,6 +72,9 @@ enum Command {
     Bureaus,
     /// Open the encrypted store and print its state (no personal data).
     StoreStatus,
+    /// The sync outbox, one JSON line per submission (no personal data): state, attempts,
+    /// the server's message for refused ones, the review status.
+    Outbox,
     /// Read a staff PIN (4 to 8 digits) from standard input and print its hash for
     /// `staff_pin_hash` in kiosk.toml.
     StaffPinHash,
@@ -238,7 +241,8 @@ fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
     let accounts: Box<dyn kiosk::accounts::Accounts> = match config.sync_target() {
         Some((url, token)) => Box::new(
             RemoteAccounts::new(url, token, open_store(config)?)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", e.message_zh()))?,
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.message_zh()))?
+                .with_dev_sms_file(config.dev_sms_file.clone()),
         ),
         None => Box::new(LocalAccounts::new(
             open_store(config)?,
@@ -331,8 +335,9 @@ fn main() -> ExitCode {
             Command::Run => run(&config).map(|()| ExitCode::SUCCESS),
             Command::Walkthrough => walkthrough(&config).map(|()| ExitCode::SUCCESS),
             Command::Ime { abbr, pinyin } => {
-                let pages = kiosk_ime::first_pages(&kiosk_ime::RimeConfig::default(), &pinyin, abbr)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let pages =
+                    kiosk_ime::first_pages(&kiosk_ime::RimeConfig::default(), &pinyin, abbr)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                 for (_, candidates) in pages {
                     println!("{}", candidates.join(" "));
                 }
@@ -418,6 +423,24 @@ fn main() -> ExitCode {
                     anyhow::bail!("a staff PIN has 4 to 8 digits");
                 }
                 println!("{}", kiosk::accounts::hash_password(pin)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Outbox => {
+                let store = open_store(&config)?;
+                for row in store.outbox_rows()? {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "id": row.id,
+                            "state": row.state.as_str(),
+                            "attempts": row.attempts,
+                            "last_error": row.last_error,
+                            "submission_id": row.submission_id,
+                            "review": row.review,
+                            "content_sha256": row.content_sha256,
+                        })
+                    );
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Command::StoreStatus => {

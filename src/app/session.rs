@@ -1235,6 +1235,14 @@ impl Session {
         self.visit.signed_in = true;
         self.visit.account = AccountForm::default();
         let draft = self.services.store.load_draft(&profile.id_number);
+        // Back at the screen: what the server already has must not be deleted under this visit.
+        if let Err(e) = self
+            .services
+            .store
+            .outbox_reopen_session(&profile.id_number)
+        {
+            tracing::error!(error = %e, "reopening the applicant's outbox session failed");
+        }
         let mut app = match draft {
             Ok(Some((app, _))) => app,
             Ok(None) => Application::new(),

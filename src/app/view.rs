@@ -128,6 +128,8 @@ pub struct View {
     pub handwriting: bool,
     /// The writing pad's ink, as SVG path commands.
     pub ink: String,
+    /// The discreet sync indicator (queue and connectivity); empty without a server.
+    pub sync_status: String,
 }
 
 fn t(lang: Lang, zh: &str, en: &str) -> String {
@@ -469,6 +471,16 @@ pub fn build(session: &Session) -> View {
         handwriting_available: session.handwriting_available(),
         handwriting: session.handwriting_active(),
         ink: session.ink(),
+        sync_status: session
+            .sync_status()
+            .map(|s| {
+                if lang == Lang::Zh {
+                    s.label_zh()
+                } else {
+                    s.label_en()
+                }
+            })
+            .unwrap_or_default(),
         staff_pin: match &visit.overlay {
             Some(Overlay::StaffPin { entered, .. }) => Some(entered.len()),
             _ => None,

@@ -596,20 +596,13 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let before: Option<Option<String>> = tx
-            .query_row(
-                "SELECT review_json FROM outbox WHERE id = ?1 AND state = 'acked'",
-                params![id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        tx.execute(
-            "UPDATE outbox SET review_json = ?2, next_poll_at = ?3 WHERE id = ?1",
+        let n = tx.execute(
+            "UPDATE outbox SET review_json = ?2, next_poll_at = ?3 WHERE id = ?1 AND state = 'acked'",
             params![id, review_json, next_poll_at_ms],
         )?;
-        if let Some(before) = before
-            && before.as_deref() != Some(review_json.as_str())
-        {
+        // Applied at every poll (it is idempotent): a draft saved meanwhile by the session
+        // gets the server's status back.
+        if n == 1 {
             apply_review_to_draft(&tx, id, review)?;
         }
         tx.commit()?;
@@ -620,6 +613,16 @@ impl Store {
     pub fn outbox_end_session(&mut self, id_number: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE outbox SET session_over = 1 WHERE draft_id = ?1",
+            params![idnumber::normalize(id_number)],
+        )?;
+        Ok(())
+    }
+
+    /// The applicant is back at the screen (logged in again): keep their data until this
+    /// session ends too.
+    pub fn outbox_reopen_session(&mut self, id_number: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE outbox SET session_over = 0 WHERE draft_id = ?1 AND state != 'done'",
             params![idnumber::normalize(id_number)],
         )?;
         Ok(())
@@ -770,6 +773,9 @@ fn apply_review_to_draft(
     };
     let mut app: Application =
         serde_json::from_str(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if app.review() == review {
+        return Ok(());
+    }
     if let Err(e) = app.apply_review(review.clone()) {
         tracing::warn!(error = %e, "review status not applied to the draft");
         return Ok(());

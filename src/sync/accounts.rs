@@ -2,8 +2,9 @@
 //! UI thread with short timeouts; the kiosk's device token goes in `Authorization: Bearer`.
 //!
 //! The server answers `GET /v1/accounts/me` with masked values only, so the full name and phone
-//! of the profile come from the registration made at this kiosk (cached in the encrypted store)
-//! or, when the server returns them, from `me`'s `name` / `mobile` / `id_type` members.
+//! of the profile come from `me`'s `name` / `mobile` / `id_type` members when the server returns
+//! them, else from the registration made at this kiosk (cached in the encrypted store), else from
+//! the applicant's draft on this kiosk; otherwise log-in reports the service unavailable.
 
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ pub struct RemoteAccounts {
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
     cache: Store,
+    dev_sms_file: Option<std::path::PathBuf>,
 }
 
 struct Reply {
@@ -78,7 +80,14 @@ impl RemoteAccounts {
             client,
             runtime,
             cache,
+            dev_sms_file: None,
         })
+    }
+
+    /// Development: show the last code the server's development sender wrote to `path`.
+    pub fn with_dev_sms_file(mut self, path: Option<std::path::PathBuf>) -> Self {
+        self.dev_sms_file = path;
+        self
     }
 
     fn call(
@@ -244,14 +253,27 @@ impl Accounts for RemoteAccounts {
             }),
             _ => None,
         };
-        let profile = from_server.or_else(|| {
-            self.cached(&id_number).map(|a| Profile {
-                id_type: serde_json::from_value(json!(a.id_type)).unwrap_or(IdType::ResidentIdCard),
-                id_number: a.id_number,
-                name: a.name,
-                mobile: a.mobile,
+        let from_draft = || {
+            let (app, _) = self.cache.load_draft(&id_number).ok().flatten()?;
+            let basic = &app.data().basic;
+            (!basic.name.trim().is_empty() && !basic.mobile.trim().is_empty()).then(|| Profile {
+                id_type: basic.id_type.unwrap_or(IdType::ResidentIdCard),
+                id_number: id_number.clone(),
+                name: basic.name.trim().to_owned(),
+                mobile: basic.mobile.trim().to_owned(),
             })
-        });
+        };
+        let profile = from_server
+            .or_else(|| {
+                self.cached(&id_number).map(|a| Profile {
+                    id_type: serde_json::from_value(json!(a.id_type))
+                        .unwrap_or(IdType::ResidentIdCard),
+                    id_number: a.id_number,
+                    name: a.name,
+                    mobile: a.mobile,
+                })
+            })
+            .or_else(from_draft);
         tracing::info!(profile = profile.is_some(), "log-in on the central server");
         profile.ok_or_else(|| AccountError::Unavailable("profile not available".into()))
     }
@@ -283,6 +305,12 @@ impl Accounts for RemoteAccounts {
                 reply.fields()
             ))),
         }
+    }
+
+    fn development_sms_hint(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.dev_sms_file.as_ref()?).ok()?;
+        let line = text.lines().rev().find(|l| l.starts_with("code "))?;
+        line.split(' ').nth(2).map(str::to_owned)
     }
 
     /// The server does not say who is registered (no such route, by design).

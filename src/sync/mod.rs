@@ -106,6 +106,23 @@ impl SyncStatus {
         }
         parts.join(" · ")
     }
+
+    /// The same label in English.
+    pub fn label_en(&self) -> String {
+        let mut parts = Vec::new();
+        if self.queued > 0 {
+            parts.push(format!("{} to upload", self.queued));
+        }
+        if self.failed > 0 {
+            parts.push(format!("{} need staff", self.failed));
+        }
+        match self.online {
+            Some(false) => parts.push("offline".to_owned()),
+            _ if parts.is_empty() => parts.push("synced".to_owned()),
+            _ => {}
+        }
+        parts.join(" · ")
+    }
 }
 
 /// The UI's side of the worker: read the status, wake the worker.
@@ -220,16 +237,19 @@ impl Worker {
     fn run_forever(mut self, wakes: &Receiver<()>) {
         tracing::info!("sync worker started");
         loop {
-            if let Err(e) = self.run_once() {
-                tracing::error!(error = %e, "sync pass failed");
+            // A bug in one pass must not end sync for the life of the kiosk.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_once())) {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "sync pass failed"),
+                Err(_) => tracing::error!("sync pass panicked"),
             }
             let now = now_ms();
-            let poll = self.config.poll_interval.as_millis() as i64;
+            let poll = (self.config.poll_interval.as_millis() as i64).max(50);
             let next = match self.store.outbox_next_attempt_at() {
                 Ok(Some(at)) => (at - now).clamp(50, poll),
                 _ => poll,
             };
-            match wakes.recv_timeout(Duration::from_millis(next.max(50) as u64)) {
+            match wakes.recv_timeout(Duration::from_millis(next as u64)) {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     tracing::info!("sync worker stopped");

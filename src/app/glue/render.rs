@@ -189,6 +189,7 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     g.set_review_detail(v.review.detail.as_str().into());
     g.set_can_submit(v.can_submit);
     g.set_reader_status(v.reader_status.as_str().into());
+    g.set_sync_status(v.sync_status.as_str().into());
     g.set_reader_ok(v.reader_ok);
 
     let keys = window.global::<ui::Keys>();

@@ -1,0 +1,81 @@
+//! What the applicant waits for on the kiosk itself: saving a draft (SQLCipher, fsync), building
+//! the view after a touch, and repainting a whole 1920x1080 page with the software renderer.
+//! Run: `cargo bench -p kiosk --bench kiosk`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kiosk::accounts::{DevSmsSender, LocalAccounts};
+use kiosk::app::Kiosk;
+use kiosk::app::session::Services;
+use kiosk::store::Store;
+use kiosk_domain::samples::{self, Branch};
+use kiosk_domain::{Application, MaterialLimits, Step};
+use slint::ComponentHandle;
+
+fn services(dir: &std::path::Path) -> Services {
+    let key = dir.join("kiosk.key");
+    Services {
+        store: Store::open(dir, &key).expect("store"),
+        accounts: Box::new(LocalAccounts::new(
+            Store::open(dir, &key).expect("store"),
+            DevSmsSender::default(),
+        )),
+        materials: None,
+        limits: MaterialLimits::default(),
+        idle_timeout_secs: 90,
+        today: || time::macros::date!(2026 - 11 - 28),
+        card_reader: None,
+        staff_pin_hash: None,
+        pinyin: None,
+        handwriting: None,
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = Store::open(dir.path(), &dir.path().join("kiosk.key")).expect("store");
+    let mut app = Application::new();
+    let _ = app.edit(|d| *d = samples::complete(Branch::Employed));
+    c.bench_function("save_draft (SQLCipher, WAL, synchronous=FULL)", |b| {
+        b.iter(|| store.save_draft(&app).expect("save"))
+    });
+
+    let ui_dir = tempfile::tempdir().expect("temp dir");
+    let window = kiosk::app::screenshots::install_platform().expect("platform");
+    let kiosk = Kiosk::new(services(ui_dir.path())).expect("window");
+    kiosk.window.show().expect("show");
+    {
+        let mut s = kiosk.session.borrow_mut();
+        s.visit.signed_in = true;
+        let _ = s
+            .visit
+            .app
+            .edit(|d| *d = samples::complete(Branch::Employed));
+        let progress = s.progress();
+        let app = s.visit.app.clone();
+        let _ = s.visit.wizard.go_to(Step::Work, &app, &progress);
+        s.visit.screen = kiosk::app::session::Screen::Step(Step::Work);
+    }
+    c.bench_function("view::build, work page", |b| {
+        b.iter(|| kiosk::app::view::build(&kiosk.session.borrow()))
+    });
+    c.bench_function("touch → redraw globals (inline option), work page", |b| {
+        b.iter(|| {
+            kiosk
+                .session
+                .borrow_mut()
+                .choose_inline(kiosk_domain::Field::HeadOfAccounting, 0);
+            kiosk.refresh();
+        })
+    });
+    c.bench_function(
+        "full repaint 1920x1080, work page (software renderer)",
+        |b| b.iter(|| kiosk::app::screenshots::render(&window, 1920, 1080)),
+    );
+}
+
+criterion_group! {
+    name = kiosk_benches;
+    config = Criterion::default().sample_size(20);
+    targets = benches
+}
+criterion_main!(kiosk_benches);

@@ -1,0 +1,112 @@
+//! The session's side of sync: "已提交" only after the outbox commit, the indicator, and the end
+//! of the session handed to sync. Driven on the session directly, with the UI harness.
+
+mod sync_support;
+mod ui_support;
+
+use std::time::{Duration, Instant};
+
+use kiosk::app::session::{Screen, Tone};
+use kiosk::store::OutboxState;
+use kiosk_domain::wizard::Progress;
+use kiosk_domain::{Context, MaterialKind, ReviewState, Step, Wizard};
+use sync_support::{Applicant, complete_draft, open_store};
+
+/// Puts a signed-in applicant with a complete draft on the summary page.
+fn on_summary(h: &ui_support::Harness, who: &Applicant) {
+    let mut s = h.kiosk.session.borrow_mut();
+    let app = complete_draft(&mut s.services.store, who);
+    let progress = Progress {
+        validation: Context::new(kiosk_server::util::today()),
+        signed_in: true,
+    };
+    let mut wizard = Wizard::resume(&app, &progress);
+    wizard
+        .go_to(Step::Summary, &app, &progress)
+        .expect("complete");
+    s.visit.app = app;
+    s.visit.signed_in = true;
+    s.visit.wizard = wizard;
+    s.visit.screen = Screen::Step(Step::Summary);
+}
+
+#[test]
+fn submit_commits_to_the_outbox_and_the_indicator_shows_the_queue() {
+    let h = ui_support::start();
+    let data = h.dir.path().join("data");
+    // A server nobody answers on: the submission waits in the outbox.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let handle = kiosk::sync::spawn(
+        &data,
+        &data.join("kiosk.key"),
+        sync_support::config(&format!("http://127.0.0.1:{port}"), "ck1.a.b"),
+    )
+    .expect("worker");
+    h.kiosk.session.borrow_mut().attach_sync(handle);
+    assert_eq!(
+        h.kiosk.session.borrow().sync_status().map(|s| s.queued),
+        Some(0)
+    );
+
+    let who = Applicant::new(30);
+    on_summary(&h, &who);
+    h.kiosk.session.borrow_mut().submit();
+    {
+        let s = h.kiosk.session.borrow();
+        let banner = s.visit.banner.clone().expect("banner");
+        assert_eq!(banner.tone, Tone::Success);
+        assert!(banner.text.contains("已提交"), "{}", banner.text);
+        assert_eq!(s.visit.screen, Screen::Step(Step::Review));
+    }
+    let store = open_store(&data);
+    let rows = store.outbox_rows().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, OutboxState::Pending);
+    let (draft, _) = store
+        .load_draft(&who.id_number)
+        .expect("reads")
+        .expect("draft");
+    assert_eq!(*draft.review(), ReviewState::Submitted);
+
+    // The worker tried, and the indicator says so (and nothing more).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let status = h.kiosk.session.borrow().sync_status().expect("sync on");
+        if status.online == Some(false) || Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!((status.queued, status.online), (1, Some(false)));
+    assert_eq!(status.label_zh(), "待上传 1 份 · 网络未连接");
+
+    // The session ends: sync is told, the unacknowledged draft stays.
+    h.kiosk.session.borrow_mut().wipe();
+    assert!(store.outbox_rows().expect("rows")[0].session_over);
+    assert_eq!(store.draft_count().expect("count"), 1);
+}
+
+#[test]
+fn a_failed_commit_is_not_reported_as_saved() {
+    let h = ui_support::start();
+    let who = Applicant::new(31);
+    on_summary(&h, &who);
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        let photo = s.visit.app.data().materials[&MaterialKind::Photo][0]
+            .blob_id
+            .clone();
+        s.services.store.delete_material(&photo).expect("delete");
+        s.submit();
+        let banner = s.visit.banner.clone().expect("banner");
+        assert_eq!(banner.tone, Tone::Error);
+        assert!(!banner.text.contains("已提交"), "{}", banner.text);
+        assert_eq!(s.visit.screen, Screen::Step(Step::Summary));
+        assert!(s.visit.app.review().is_editable(), "not marked submitted");
+    }
+    let data = h.dir.path().join("data");
+    assert!(open_store(&data).outbox_rows().expect("rows").is_empty());
+}
