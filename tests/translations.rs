@@ -93,3 +93,32 @@ fn every_ui_string_has_an_english_translation() {
         );
     }
 }
+
+/// Colours live in the theme global only: pages and widgets name tokens, never literals.
+#[test]
+fn no_colour_literal_outside_the_theme() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    slint_files(&root.join("ui"), &mut files);
+    let mut offenders = Vec::new();
+    for file in files.iter().filter(|f| !f.ends_with("theme.slint")) {
+        let source = std::fs::read_to_string(file).expect("read slint");
+        for (n, line) in source.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            let literal = code.match_indices('#').any(|(i, _)| {
+                let hex = code[i + 1..]
+                    .chars()
+                    .take_while(char::is_ascii_hexdigit)
+                    .count();
+                matches!(hex, 3 | 4 | 6 | 8)
+            });
+            if literal || code.contains("rgb(") || code.contains("rgba(") {
+                offenders.push(format!("{}:{}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "colour literals outside theme.slint: {offenders:?}"
+    );
+}
