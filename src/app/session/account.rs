@@ -1,0 +1,213 @@
+//! Log in, register, forgot password; resuming the draft of the applicant who signed in.
+
+use super::*;
+
+impl Session {
+    pub fn set_account_mode(&mut self, mode: AccountMode) {
+        self.activity();
+        self.visit.account_mode = mode;
+        self.visit.active = None;
+        self.visit.show_all_errors = false;
+        self.visit.banner = None;
+        self.visit.account.password.clear();
+        self.visit.account.password_confirm.clear();
+        self.visit.account.sms_code.clear();
+    }
+
+    /// The fields of the account page in the current mode.
+    pub fn account_fields(&self) -> Vec<Field> {
+        match self.visit.account_mode {
+            AccountMode::LogIn => vec![Field::IdNumber, Field::Password],
+            AccountMode::Register => vec![
+                Field::IdType,
+                Field::IdNumber,
+                Field::Name,
+                Field::Mobile,
+                Field::SmsCode,
+                Field::Password,
+                Field::PasswordConfirm,
+            ],
+            AccountMode::ForgotPassword => vec![
+                Field::IdNumber,
+                Field::Mobile,
+                Field::SmsCode,
+                Field::Password,
+                Field::PasswordConfirm,
+            ],
+        }
+    }
+
+    /// Findings on the account page's fields for the current mode.
+    pub fn account_issues(&self) -> Vec<Issue> {
+        let today = (self.services.today)();
+        let mut basic = self.visit.account.data.basic.clone();
+        if basic.id_type.is_none() {
+            basic.id_type = Some(IdType::ResidentIdCard);
+        }
+        let a = &self.visit.account;
+        let fields = self.account_fields();
+        validate::registration(&basic, &a.password, &a.password_confirm, &a.sms_code, today)
+            .into_iter()
+            .filter(|i| fields.contains(&i.field))
+            .filter(|i| {
+                !(self.visit.account_mode == AccountMode::LogIn
+                    && i.code == IssueCode::PasswordRule)
+            })
+            .collect()
+    }
+
+    /// "获取验证码".
+    pub fn send_sms_code(&mut self) {
+        self.activity();
+        let mobile = self.visit.account.data.basic.mobile.clone();
+        if kiosk_domain::contact::normalize_mobile(&mobile).is_err() {
+            self.visit.touched.insert(Field::Mobile);
+            self.say(
+                Tone::Error,
+                "请先输入正确的手机号码",
+                "Enter a valid mobile number first",
+            );
+            return;
+        }
+        let purpose = match self.visit.account_mode {
+            AccountMode::ForgotPassword => crate::accounts::SmsPurpose::ResetPassword,
+            _ => crate::accounts::SmsPurpose::Register,
+        };
+        let id_number = self.visit.account.data.basic.id_number.clone();
+        match self
+            .services
+            .accounts
+            .send_sms_code_for(&mobile, purpose, &id_number)
+        {
+            Ok(()) => {
+                let hint = self.services.accounts.development_sms_hint();
+                let (zh, en) = match &hint {
+                    Some(code) => (
+                        format!("验证码已发送（开发模式：{code}）"),
+                        format!("Code sent (development mode: {code})"),
+                    ),
+                    None => (
+                        "验证码已发送，请查看手机短信".to_owned(),
+                        "The code was sent by SMS".to_owned(),
+                    ),
+                };
+                self.say(Tone::Success, &zh, &en);
+            }
+            Err(e) => self.account_failed(&e),
+        }
+    }
+
+    pub(super) fn account_failed(&mut self, e: &AccountError) {
+        self.visit.banner = Some(Banner {
+            text: match self.lang {
+                Lang::Zh => e.message_zh(),
+                Lang::En => e.message_en(),
+            }
+            .to_owned(),
+            tone: Tone::Error,
+        });
+    }
+
+    /// "登录" / "注册" / "重置密码".
+    pub fn account_submit(&mut self) {
+        self.activity();
+        self.visit.active = None;
+        if !self.account_issues().is_empty() {
+            self.visit.show_all_errors = true;
+            self.say(
+                Tone::Error,
+                "请按提示修改标红的项目后继续",
+                "Please correct the items marked in red",
+            );
+            return;
+        }
+        let b = self.visit.account.data.basic.clone();
+        let a = &self.visit.account;
+        let result = match self.visit.account_mode {
+            AccountMode::LogIn => self.services.accounts.log_in(&b.id_number, &a.password),
+            AccountMode::Register => self.services.accounts.register(&Registration {
+                id_type: b.id_type.unwrap_or(IdType::ResidentIdCard),
+                id_number: &b.id_number,
+                name: &b.name,
+                mobile: &b.mobile,
+                sms_code: &a.sms_code,
+                password: &a.password,
+            }),
+            AccountMode::ForgotPassword => {
+                match self.services.accounts.reset_password(
+                    &b.id_number,
+                    &b.mobile,
+                    &a.sms_code,
+                    &a.password,
+                ) {
+                    Ok(()) => {
+                        self.set_account_mode(AccountMode::LogIn);
+                        self.say(
+                            Tone::Success,
+                            "密码已重置，请用新密码登录",
+                            "Password reset: log in with the new password",
+                        );
+                    }
+                    Err(e) => self.account_failed(&e),
+                }
+                return;
+            }
+        };
+        match result {
+            Ok(profile) => self.signed_in_as(profile),
+            Err(e) => {
+                if matches!(e, AccountError::IdTaken) {
+                    self.visit.account_mode = AccountMode::LogIn;
+                }
+                self.account_failed(&e);
+            }
+        }
+    }
+
+    pub(super) fn signed_in_as(&mut self, profile: crate::accounts::Profile) {
+        let progress_before = self.visit.app.data().clone();
+        self.visit.signed_in = true;
+        self.visit.account = AccountForm::default();
+        let draft = self.services.store.load_draft(&profile.id_number);
+        // Back at the screen: what the server already has must not be deleted under this visit.
+        if let Err(e) = self
+            .services
+            .store
+            .outbox_reopen_session(&profile.id_number)
+        {
+            tracing::error!(error = %e, "reopening the applicant's outbox session failed");
+        }
+        let mut app = match draft {
+            Ok(Some((app, _))) => app,
+            Ok(None) => Application::new(),
+            Err(e) => {
+                tracing::error!(error = %e, "loading the draft failed");
+                Application::new()
+            }
+        };
+        let _ = app.edit(|d| {
+            // This visit's consent is the one that counts; earlier answers fill what is missing.
+            d.consent = progress_before.consent.clone();
+            if d.eligibility.holds_qualification.is_none() {
+                d.eligibility = progress_before.eligibility.clone();
+            }
+            d.basic.id_type = Some(profile.id_type);
+            d.basic.id_number = profile.id_number.clone();
+            d.basic.name = profile.name.clone();
+            d.basic.mobile = profile.mobile.clone();
+            if d.qualification.held.is_none() {
+                d.qualification.held = d.eligibility.holds_qualification;
+            }
+        });
+        self.visit.app = app;
+        let progress = self.progress();
+        self.visit.wizard = Wizard::resume(&self.visit.app, &progress);
+        let step = self.visit.wizard.current();
+        self.moved(step);
+        self.say(Tone::Success, "登录成功", "Logged in");
+        if let Some(card) = self.visit.pending_card.take() {
+            self.card_for_applicant(card);
+        }
+        self.save_draft();
+    }
+}

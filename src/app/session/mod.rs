@@ -1,0 +1,569 @@
+//! One applicant's session at the kiosk: the record, the wizard, the account form, which field is
+//! being typed, open pickers, the idle countdown. Every touch on the screen becomes one method call
+//! here; the Slint glue then shows [`super::view::View`]. No Slint in this file.
+
+mod account;
+mod card;
+mod choices;
+mod staff;
+mod typing;
+
+use std::collections::BTreeSet;
+
+use kiosk_domain::catalog::{IdType, MaterialKind};
+use kiosk_domain::record::{ApplicationData, Consent};
+use kiosk_domain::region::{self, DivisionCode, Region};
+use kiosk_domain::wizard::{MoveError, step_issues};
+use kiosk_domain::{
+    Application, Context, Field, Issue, IssueCode, Lang, MaterialLimits, Progress, Step, Wizard,
+    idnumber, validate,
+};
+use time::{Date, Month};
+
+use crate::accounts::{AccountError, Accounts, Registration};
+use crate::app::forms::{self, Keyboard, Kind, PickList};
+use crate::store::Store;
+use kiosk_domain::card_fill::{self, CARD_FIELDS, CardIdentity};
+use kiosk_domain::record::Basic;
+use kiosk_hardware::idcard::CardReaderDevice;
+use kiosk_ime::PinyinEngine;
+
+/// Where a captured material comes from: the cameras (a later issue) or, in development, files.
+pub trait MaterialSource {
+    /// Produces the file for `kind`, already checked and compressed to its limit.
+    fn capture(&mut self, kind: MaterialKind) -> Result<Captured, String>;
+}
+
+pub struct Captured {
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What the session needs from the rest of the kiosk.
+pub struct Services {
+    pub store: Store,
+    pub accounts: Box<dyn Accounts>,
+    /// Present in development mode only (attach a material from a file).
+    pub materials: Option<Box<dyn MaterialSource>>,
+    pub limits: MaterialLimits,
+    pub idle_timeout_secs: u32,
+    /// "Today" for validation, in China Standard Time.
+    pub today: fn() -> Date,
+    /// The ID card reader, when one is configured.
+    pub card_reader: Option<Box<dyn CardReaderDevice>>,
+    /// Argon2 hash of the hall staff's PIN; without one, staff confirmation is unavailable.
+    pub staff_pin_hash: Option<String>,
+    /// Starts a pinyin engine for one visit; without it the keyboard types letters only.
+    pub pinyin: Option<PinyinFactory>,
+    /// Handwriting recognition; without it the keyboard offers no writing pad.
+    pub handwriting: Option<kiosk_ime::handwriting::Recognizer>,
+}
+
+/// Starts one applicant's pinyin engine (its learning is wiped when the engine is dropped).
+pub type PinyinFactory = Box<dyn Fn() -> Result<Box<dyn PinyinEngine>, String>>;
+
+/// Seconds the "还在吗？" countdown runs before the session is wiped.
+pub const IDLE_COUNTDOWN_SECS: u32 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Screen {
+    #[default]
+    Welcome,
+    Step(Step),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccountMode {
+    #[default]
+    LogIn,
+    Register,
+    ForgotPassword,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Error,
+    Success,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    pub text: String,
+    pub tone: Tone,
+}
+
+/// The stage of the two-level region and bureau picker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerStage {
+    Flat(PickList),
+    Prefectures { with_outside: bool },
+    Counties(DivisionCode),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Picker {
+        field: Field,
+        stage: PickerStage,
+    },
+    Date {
+        field: Field,
+        initial: Date,
+    },
+    /// A member of staff confirms a value that fails its check (an early credit code).
+    StaffPin {
+        field: Field,
+        entered: String,
+    },
+}
+
+/// Wrong staff PINs allowed in one visit.
+pub const STAFF_PIN_ATTEMPTS: u32 = 5;
+
+/// The account page's own fields (registration data lives in `data.basic`).
+#[derive(Default)]
+pub struct AccountForm {
+    pub data: ApplicationData,
+    pub password: String,
+    pub password_confirm: String,
+    pub sms_code: String,
+}
+
+/// Everything about the applicant at the screen. Wiping the session replaces it whole, so nothing
+/// added here can be forgotten by the wipe.
+#[derive(Default)]
+pub struct Visit {
+    pub screen: Screen,
+    pub app: Application,
+    pub wizard: Wizard,
+    pub signed_in: bool,
+    pub account_mode: AccountMode,
+    pub account: AccountForm,
+    pub active: Option<Field>,
+    pub show_all_errors: bool,
+    pub touched: BTreeSet<Field>,
+    pub banner: Option<Banner>,
+    pub overlay: Option<Overlay>,
+    pub quiet_secs: u32,
+    pub countdown: Option<u32>,
+    /// A card read before consent: held in memory, used only once the applicant has consented.
+    pub pending_card: Option<CardIdentity>,
+    pub staff_pin_failures: u32,
+    /// This visit's pinyin engine, started at the first Chinese field.
+    pub pinyin: Option<Box<dyn PinyinEngine>>,
+    /// The applicant switched the keyboard to English (中/英).
+    pub english_input: bool,
+    /// The writing pad replaces the letter keys.
+    pub handwriting: bool,
+    /// Strokes on the writing pad (pad coordinates), and the pad's size.
+    pub strokes: Vec<Vec<(i32, i32)>>,
+    pub pad_size: (f32, f32),
+    pub written_candidates: Vec<String>,
+}
+
+pub struct Session {
+    pub services: Services,
+    pub lang: Lang,
+    pub elder: bool,
+    /// Whether the ID card reader answers; `None` when no reader is configured.
+    pub reader_online: Option<bool>,
+    pub visit: Visit,
+    /// The sync worker, when a central server is configured.
+    sync: Option<crate::sync::SyncHandle>,
+}
+
+fn t(lang: Lang, zh: &str, en: &str) -> String {
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+    .to_owned()
+}
+
+impl Session {
+    pub fn new(services: Services) -> Self {
+        Session {
+            services,
+            lang: Lang::Zh,
+            elder: false,
+            reader_online: None,
+            visit: Visit::default(),
+            sync: None,
+        }
+    }
+
+    /// Connects the sync worker: submissions wake it, ended sessions let it delete what the
+    /// server has acknowledged.
+    pub fn attach_sync(&mut self, handle: crate::sync::SyncHandle) {
+        self.sync = Some(handle);
+    }
+
+    /// The sync indicator (queue length and connectivity, nothing personal); `None` without a
+    /// server.
+    pub fn sync_status(&self) -> Option<crate::sync::SyncStatus> {
+        self.sync.as_ref().map(|s| s.status())
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            validation: Context {
+                today: (self.services.today)(),
+                limits: self.services.limits,
+            },
+            signed_in: self.visit.signed_in,
+        }
+    }
+
+    pub fn current_step(&self) -> Option<Step> {
+        match self.visit.screen {
+            Screen::Welcome => None,
+            Screen::Step(step) => Some(step),
+        }
+    }
+
+    fn on_account_page(&self) -> bool {
+        self.visit.screen == Screen::Step(Step::Account)
+    }
+
+    /// The record the visible form edits: the account form on the account page.
+    pub fn form_data(&self) -> &ApplicationData {
+        if self.on_account_page() {
+            &self.visit.account.data
+        } else {
+            self.visit.app.data()
+        }
+    }
+
+    fn say(&mut self, tone: Tone, zh: &str, en: &str) {
+        self.visit.banner = Some(Banner {
+            text: t(self.lang, zh, en),
+            tone,
+        });
+    }
+
+    fn edit(&mut self, change: impl FnOnce(&mut ApplicationData)) {
+        if self.on_account_page() {
+            change(&mut self.visit.account.data);
+            return;
+        }
+        if let Err(e) = self.visit.app.edit(change) {
+            self.visit.banner = Some(Banner {
+                text: e.message(self.lang).to_owned(),
+                tone: Tone::Error,
+            });
+        }
+    }
+
+    /// Any touch: resets the idle clock and dismisses the countdown.
+    pub fn activity(&mut self) {
+        self.visit.quiet_secs = 0;
+        self.visit.countdown = None;
+    }
+
+    /// Called once a second. Returns true when the session was wiped.
+    pub fn tick(&mut self) -> bool {
+        if self.visit.screen == Screen::Welcome {
+            return false;
+        }
+        if let Some(left) = self.visit.countdown {
+            if left <= 1 {
+                self.wipe();
+                return true;
+            }
+            self.visit.countdown = Some(left - 1);
+            return false;
+        }
+        self.visit.quiet_secs += 1;
+        if self.visit.quiet_secs >= self.services.idle_timeout_secs {
+            self.visit.countdown = Some(IDLE_COUNTDOWN_SECS);
+        }
+        false
+    }
+
+    /// Forgets everything about the applicant and returns to the welcome page. The draft saved in
+    /// the encrypted store stays, so the applicant can log in again and resume.
+    pub fn wipe(&mut self) {
+        // The applicant's session is over: what the server has acknowledged may now be deleted.
+        let id_number = self.visit.app.data().basic.id_number.clone();
+        if !id_number.trim().is_empty() {
+            if let Err(e) = self.services.store.outbox_end_session(&id_number) {
+                tracing::error!(error = %e, "recording the end of the session failed");
+            }
+            if let Some(sync) = &self.sync {
+                sync.wake();
+            }
+        }
+        self.visit = Visit::default();
+        self.lang = Lang::Zh;
+        self.elder = false;
+        tracing::info!("session wiped");
+    }
+
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+        self.visit.banner = None;
+    }
+
+    pub fn start(&mut self) {
+        self.activity();
+        self.visit.screen = Screen::Step(Step::Notice);
+        self.visit.wizard = Wizard::start();
+    }
+
+    pub fn set_consent(&mut self, accepted: bool) {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.edit(|d| {
+            d.consent = accepted.then(|| Consent {
+                notice_version: kiosk_domain::NOTICE_VERSION.to_owned(),
+                accepted_at: now,
+            })
+        });
+    }
+
+    fn save_draft(&mut self) {
+        if self.visit.app.data().basic.id_number.trim().is_empty() {
+            return;
+        }
+        if let Err(e) = self.services.store.save_draft(&self.visit.app) {
+            tracing::error!(error = %e, "saving the draft failed");
+            self.visit.banner = Some(Banner {
+                text: e.message_zh().to_owned(),
+                tone: Tone::Error,
+            });
+        }
+    }
+
+    fn moved(&mut self, step: Step) {
+        self.visit.screen = Screen::Step(step);
+        self.visit.active = None;
+        self.visit.overlay = None;
+        self.visit.show_all_errors = false;
+        self.visit.touched.clear();
+        self.visit.banner = None;
+        if step == Step::Account
+            && !self.visit.signed_in
+            && let Some(card) = self.visit.pending_card.clone()
+        {
+            self.card_on_account_page(card);
+        }
+    }
+
+    /// "下一步": validates the page and moves on, saving the draft.
+    pub fn next(&mut self) {
+        self.activity();
+        match self.visit.screen {
+            Screen::Welcome => self.start(),
+            Screen::Step(Step::Account) => self.account_submit(),
+            Screen::Step(Step::Summary) => self.submit(),
+            Screen::Step(Step::Review) => self.wipe(),
+            Screen::Step(_) => {
+                let progress = self.progress();
+                match self.visit.wizard.next(&self.visit.app, &progress) {
+                    Ok(step) => {
+                        self.save_draft();
+                        self.moved(step);
+                    }
+                    Err(MoveError::Incomplete(issues)) => self.refused(&issues),
+                    Err(e) => {
+                        self.visit.banner = Some(Banner {
+                            text: e.to_string(),
+                            tone: Tone::Error,
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    fn refused(&mut self, issues: &[Issue]) {
+        self.visit.show_all_errors = true;
+        self.visit.active = None;
+        if issues
+            .iter()
+            .any(|i| i.code == IssueCode::NotRequiredToCollect)
+        {
+            let eligibility = kiosk_domain::eligibility::assess(&self.visit.app.data().eligibility);
+            let text = match eligibility {
+                kiosk_domain::eligibility::Eligibility::NotRequired => {
+                    eligibility.explanation(self.lang)
+                }
+                _ => IssueCode::NotRequiredToCollect.message(self.lang),
+            };
+            self.visit.banner = Some(Banner {
+                text: text.to_owned(),
+                tone: Tone::Info,
+            });
+        } else {
+            self.say(
+                Tone::Error,
+                "请按提示修改标红的项目后继续",
+                "Please correct the items marked in red",
+            );
+        }
+    }
+
+    /// "上一步": never loses anything.
+    pub fn back(&mut self) {
+        self.activity();
+        match self.visit.screen {
+            Screen::Welcome => {}
+            Screen::Step(Step::Notice) => self.wipe(),
+            Screen::Step(_) => {
+                let progress = self.progress();
+                let step = self.visit.wizard.back(&self.visit.app, &progress);
+                self.save_draft();
+                self.moved(step);
+            }
+        }
+    }
+
+    /// "修改" on the summary, or a tap on the progress bar.
+    pub fn go_to(&mut self, step: Step) {
+        self.activity();
+        let progress = self.progress();
+        match self.visit.wizard.go_to(step, &self.visit.app, &progress) {
+            Ok(step) => self.moved(step),
+            Err(MoveError::Locked(e)) => {
+                self.visit.banner = Some(Banner {
+                    text: e.message(self.lang).to_owned(),
+                    tone: Tone::Error,
+                })
+            }
+            Err(_) => self.say(
+                Tone::Error,
+                "请先完成前面的步骤",
+                "Please complete the earlier steps first",
+            ),
+        }
+    }
+
+    pub fn is_read_only(&self, field: Field) -> bool {
+        let from_card = self.form_data().basic.from_id_card && CARD_FIELDS.contains(&field);
+        let from_account = !self.on_account_page()
+            && self.visit.signed_in
+            && matches!(
+                field,
+                Field::Name | Field::IdType | Field::IdNumber | Field::Mobile
+            );
+        from_card || from_account
+    }
+
+    /// Development mode: attach the material from a file.
+    pub fn attach_material(&mut self, kind: MaterialKind) {
+        self.activity();
+        let Some(source) = self.services.materials.as_mut() else {
+            self.say(
+                Tone::Info,
+                "拍摄功能即将上线，请联系工作人员",
+                "Capture is not available yet; please ask staff",
+            );
+            return;
+        };
+        let captured = match source.capture(kind) {
+            Ok(c) => c,
+            Err(reason) => {
+                tracing::warn!(%reason, "material capture failed");
+                self.say(
+                    Tone::Error,
+                    "材料获取失败，请重试",
+                    "Capturing the material failed; please try again",
+                );
+                return;
+            }
+        };
+        let id = self.visit.app.data().basic.id_number.clone();
+        self.save_draft();
+        match self.services.store.put_material(&id, &captured.bytes) {
+            Ok(mut file) => {
+                file.width = captured.width;
+                file.height = captured.height;
+                let single = matches!(
+                    kind,
+                    MaterialKind::Photo | MaterialKind::IdCardFront | MaterialKind::IdCardBack
+                );
+                self.edit(|d| {
+                    let files = d.materials.entry(kind).or_default();
+                    if single {
+                        files.clear();
+                    }
+                    files.push(file);
+                });
+                self.save_draft();
+            }
+            Err(e) => {
+                self.visit.banner = Some(Banner {
+                    text: e.message_zh().to_owned(),
+                    tone: Tone::Error,
+                });
+            }
+        }
+    }
+
+    pub fn submit(&mut self) {
+        self.activity();
+        let progress = self.progress();
+        let before = (self.visit.app.clone(), self.visit.wizard);
+        match self.visit.wizard.submit(&mut self.visit.app, &progress) {
+            Ok(()) => {
+                // The draft and its outbox row are committed together; only then is the
+                // applicant told the submission is saved.
+                if let Err(e) = self.services.store.submit_to_outbox(&self.visit.app) {
+                    tracing::error!(error = %e, "writing the submission to the outbox failed");
+                    (self.visit.app, self.visit.wizard) = before;
+                    self.visit.banner = Some(Banner {
+                        text: e.message_zh().to_owned(),
+                        tone: Tone::Error,
+                    });
+                    return;
+                }
+                tracing::info!("submission committed to the outbox");
+                if let Some(sync) = &self.sync {
+                    sync.wake();
+                }
+                self.moved(Step::Review);
+                self.say(
+                    Tone::Success,
+                    "已提交，信息已加密保存",
+                    "Submitted and saved, encrypted",
+                );
+            }
+            Err(MoveError::EarlierStepIncomplete(step)) => {
+                self.say(
+                    Tone::Error,
+                    "还有未完成的步骤，请先完成",
+                    "Some steps are incomplete",
+                );
+                self.go_to(step);
+            }
+            Err(e) => {
+                self.visit.banner = Some(Banner {
+                    text: e.to_string(),
+                    tone: Tone::Error,
+                })
+            }
+        }
+    }
+
+    /// Findings to show on the visible page, after the rules for when to show them.
+    pub fn visible_issues(&self) -> Vec<Issue> {
+        let Some(step) = self.current_step() else {
+            return Vec::new();
+        };
+        let all = if step == Step::Account {
+            self.account_issues()
+        } else {
+            step_issues(step, &self.visit.app, &self.progress())
+        };
+        all.into_iter()
+            .filter(|i| {
+                self.visit.show_all_errors
+                    || (self.visit.touched.contains(&i.field)
+                        && self.visit.active != Some(i.field)
+                        && i.code != IssueCode::Required
+                        && i.code != IssueCode::RequiredOnceStarted)
+            })
+            .collect()
+    }
+}
