@@ -59,6 +59,13 @@ fn register_and_log_in_on_the_server() {
         .log_in(&who.id_number, "secret123")
         .expect("logs in");
     assert!(logged_in == profile, "the profile registered here");
+    // Another kiosk of the hall, which never saw this applicant, gets the profile from the server.
+    let other_store = open_store(&dir.path().join("other-kiosk"));
+    let mut other = RemoteAccounts::new(&central.url(), &token, other_store).expect("client");
+    let elsewhere = other
+        .log_in(&who.id_number, "secret123")
+        .expect("logs in elsewhere");
+    assert!(elsewhere == profile, "the same profile on another kiosk");
     assert!(matches!(
         accounts.log_in(&who.id_number, "wrong1234"),
         Err(AccountError::WrongCredentials)

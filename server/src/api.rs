@@ -722,7 +722,13 @@ async fn me(
         let account = applicant_session(&*state.store, token)?;
         Ok(json_response(
             StatusCode::OK,
+            // The applicant's own data, for the kiosk at which they just logged in (it fills
+            // the form, locked); the masked forms are for staff screens.
             &json!({
+                "id_type": account.id_type,
+                "id_number": account.id_number,
+                "name": account.name,
+                "mobile": account.mobile,
                 "id_number_masked": mask_id_number(&account.id_number),
                 "name_masked": mask_name(&account.name),
                 "mobile_masked": account.mobile.as_deref().map(mask_mobile),
