@@ -49,7 +49,15 @@ fn register_and_log_in_on_the_server() {
         sms_code: &code,
         password: "secret123",
     };
+    assert!(
+        !accounts.is_registered(&who.id_number).expect("asks"),
+        "not yet"
+    );
     let profile = accounts.register(&registration).expect("registered");
+    assert!(
+        accounts.is_registered(&who.id_number).expect("asks"),
+        "a card read now opens log-in"
+    );
     assert_eq!(profile.id_number, who.id_number);
     assert!(matches!(
         accounts.register(&registration),

@@ -56,6 +56,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/accounts/password-reset"),
     ("post", "/v1/accounts/phone"),
     ("get", "/v1/accounts/me"),
+    ("get", "/v1/accounts/registered/{id_number}"),
     ("put", "/v1/submissions/{idempotency_key}"),
     ("get", "/v1/submissions/{id}/status"),
     ("get", "/v1/review/submissions"),
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/password-reset", post(reset_password))
         .route("/v1/accounts/phone", post(bind_phone))
         .route("/v1/accounts/me", get(me))
+        .route("/v1/accounts/registered/{id_number}", get(registered))
         .route("/v1/submissions", put(missing_key))
         .route("/v1/submissions/", put(missing_key))
         .route("/v1/submissions/{key}", put(submit))
@@ -708,6 +710,24 @@ async fn bind_phone(
             "phone bound"
         );
         Ok(json_response(StatusCode::OK, &json!({ "bound": true })))
+    })
+    .await
+}
+
+/// Whether an ID number has an account: after an ID card read the kiosk opens log-in or
+/// registration. Device callers only.
+async fn registered(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    Path(id_number): Path<String>,
+) -> ApiResult {
+    blocking(move || {
+        let id_number = idnumber::normalize(&id_number);
+        let registered = state.store.account_by_id_number(&id_number)?.is_some();
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({ "registered": registered }),
+        ))
     })
     .await
 }

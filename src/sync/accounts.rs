@@ -315,7 +315,12 @@ impl Accounts for RemoteAccounts {
 
     /// The server does not say who is registered (no such route, by design).
     /// The page starts on log-in, where "注册" is one tap away.
-    fn is_registered(&mut self, _id_number: &str) -> Result<bool, AccountError> {
-        Ok(true)
+    fn is_registered(&mut self, id_number: &str) -> Result<bool, AccountError> {
+        let path = format!("/v1/accounts/registered/{}", idnumber::normalize(id_number));
+        let reply = self.call(reqwest::Method::GET, &path, None, None)?;
+        match reply.status {
+            200 => Ok(reply.body["registered"] == true),
+            s => Err(AccountError::Unavailable(format!("HTTP {s}"))),
+        }
     }
 }
