@@ -1,0 +1,3 @@
+//! What the kiosk and the central server must agree on byte for byte.
+
+pub mod canonical;
