@@ -30,7 +30,7 @@ impl Default for Devices {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Holds the encrypted store; created 0700 at first start.
@@ -53,6 +53,25 @@ pub struct Config {
     pub dev_materials_dir: Option<PathBuf>,
     /// Argon2 hash of the hall staff's PIN (`kiosk staff-pin-hash` makes one).
     pub staff_pin_hash: Option<String>,
+}
+
+/// Debug output names the secrets without showing them (the device token, the PIN hash).
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |s: &Option<String>| if s.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("key_file", &self.key_file)
+            .field("server_url", &self.server_url)
+            .field("device_token", &secret(&self.device_token))
+            .field("dev_sms_file", &self.dev_sms_file)
+            .field("devices", &self.devices)
+            .field("limits", &self.limits)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("dev_materials_dir", &self.dev_materials_dir)
+            .field("staff_pin_hash", &secret(&self.staff_pin_hash))
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -209,6 +228,21 @@ mod tests {
         assert_eq!(config.sync_target(), None);
         let file = Config::from_toml("device_token = \"ck1.2.def\"").expect("parses");
         assert_eq!(file.device_token.as_deref(), Some("ck1.2.def"));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let config = Config {
+            device_token: Some("ck1.abc.s3cr3t".into()),
+            staff_pin_hash: Some("$argon2id$v=19$hash".into()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("argon2id"),
+            "{shown}"
+        );
+        assert!(shown.contains("device_token: \"<set>\""));
     }
 
     #[test]
