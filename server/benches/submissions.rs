@@ -1,0 +1,120 @@
+//! Throughput and latency of `PUT /v1/submissions/{key}` with realistic submissions (one 20 KB
+//! photo and five ~200 KB materials, as an employed applicant sends) from many kiosks at once,
+//! on the SQLite store. Run: `cargo bench -p kiosk-server --bench submissions`.
+//! Prints a table; the figures go to `docs/benchmarks.md`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::{Applicant, Server, envelope, key};
+use kiosk_domain::samples::{self, Branch};
+use kiosk_domain::{Application, MaterialKind};
+use kiosk_server::util;
+use serde_json::{Value, json};
+
+const KIOSKS: usize = 16;
+const PER_KIOSK: usize = 12;
+
+/// An employed applicant's submission with file sizes as the kiosk produces them.
+fn realistic(who: &Applicant) -> Value {
+    let mut data = samples::complete(Branch::Employed);
+    data.basic.id_number = who.id_number.clone();
+    data.basic.name = who.name.clone();
+    data.basic.mobile = who.mobile.clone();
+    let mut uploads = Vec::new();
+    for (kind, files) in data.materials.iter_mut() {
+        for file in files.iter_mut() {
+            let size = if *kind == MaterialKind::Photo {
+                19_500
+            } else {
+                195_000
+            };
+            let seed = kind.key().len() as u8;
+            let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
+            bytes.extend(
+                (0..size - 4).map(|j: usize| (j as u8).wrapping_mul(31) ^ seed ^ (j >> 8) as u8),
+            );
+            file.bytes = bytes.len() as u64;
+            file.sha256 = util::sha256_hex(&bytes);
+            uploads.push(json!({
+                "kind": kind,
+                "sha256": file.sha256,
+                "bytes_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+            }));
+        }
+    }
+    let mut app = Application::new();
+    let _ = app.edit(|d| *d = data);
+    envelope(serde_json::to_value(&app).unwrap_or(Value::Null), uploads)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let server = Server::start();
+    let devices: Vec<String> = (0..KIOSKS)
+        .map(|k| server.device(&format!("hall-{k}")))
+        .collect();
+    // Accounts first (not timed): a submission needs a registered applicant with a bound phone.
+    let mut work: Vec<Vec<Value>> = vec![Vec::new(); KIOSKS];
+    for n in 0..KIOSKS * PER_KIOSK {
+        let who = Applicant::new(n as u32);
+        let registered = server.register(&devices[n % KIOSKS], &who);
+        assert_eq!(registered.status, 201, "{registered:?}");
+        work[n % KIOSKS].push(realistic(&who));
+    }
+    let body_bytes = serde_json::to_vec(&work[0][0])
+        .map(|b| b.len())
+        .unwrap_or(0);
+
+    let started = Instant::now();
+    let mut latencies: Vec<Duration> = std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .iter()
+            .zip(&devices)
+            .map(|(bodies, device)| {
+                let server = &server;
+                scope.spawn(move || {
+                    bodies
+                        .iter()
+                        .map(|body| {
+                            let t = Instant::now();
+                            let path = format!("/v1/submissions/{}", key());
+                            let answer = server.put(&path, device, body);
+                            assert_eq!(answer.status, 200, "{answer:?}");
+                            t.elapsed()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let wall = started.elapsed();
+    latencies.sort();
+    let n = latencies.len();
+    let secs = wall.as_secs_f64();
+    println!("| store | kiosks | submissions | body | throughput | p50 | p99 | max |");
+    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| SQLite (WAL) | {KIOSKS} | {n} | {:.2} MB | {:.1} /s ({:.1} MB/s) | {:.0} ms | {:.0} ms | {:.0} ms |",
+        body_bytes as f64 / 1e6,
+        n as f64 / secs,
+        n as f64 * body_bytes as f64 / 1e6 / secs,
+        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies
+            .last()
+            .map(|d| d.as_secs_f64() * 1e3)
+            .unwrap_or(0.0),
+    );
+}
