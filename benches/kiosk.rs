@@ -43,18 +43,11 @@ fn benches(c: &mut Criterion) {
     let window = kiosk::app::screenshots::install_platform().expect("platform");
     let kiosk = Kiosk::new(services(ui_dir.path())).expect("window");
     kiosk.window.show().expect("show");
-    {
-        let mut s = kiosk.session.borrow_mut();
-        s.visit.signed_in = true;
-        let _ = s
-            .visit
-            .app
-            .edit(|d| *d = samples::complete(Branch::Employed));
-        let progress = s.progress();
-        let app = s.visit.app.clone();
-        let _ = s.visit.wizard.go_to(Step::Work, &app, &progress);
-        s.visit.screen = kiosk::app::session::Screen::Step(Step::Work);
-    }
+    kiosk::app::screenshots::at(
+        &mut kiosk.session.borrow_mut(),
+        Step::Work,
+        Branch::Employed,
+    );
     c.bench_function("view::build, work page", |b| {
         b.iter(|| kiosk::app::view::build(&kiosk.session.borrow()))
     });

@@ -30,18 +30,15 @@ fn type_a_phrase_in_pinyin_and_select_it() {
         Some(kiosk_ime::handwriting::Recognizer::open_default().expect("zinnia model"));
     {
         let mut s = h.kiosk.session.borrow_mut();
-        s.visit.signed_in = true;
-        let _ = s.visit.app.edit(|d| {
-            *d = kiosk_domain::samples::complete(kiosk_domain::samples::Branch::Employed)
-        });
+        kiosk::app::screenshots::at(
+            &mut s,
+            kiosk_domain::Step::Work,
+            kiosk_domain::samples::Branch::Employed,
+        );
         let _ = s
             .visit
             .app
             .edit(|d| d.work.employment.employer_name.clear());
-        let progress = s.progress();
-        let (app, wizard) = (&s.visit.app.clone(), &mut s.visit.wizard);
-        let _ = wizard.go_to(kiosk_domain::Step::Work, app, &progress);
-        s.visit.screen = kiosk::app::session::Screen::Step(kiosk_domain::Step::Work);
     }
     h.kiosk.refresh();
     assert_eq!(h.screen(), Screen::Work);

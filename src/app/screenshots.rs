@@ -66,7 +66,9 @@ pub struct Scene {
     pub setup: fn(&mut Session),
 }
 
-fn at(session: &mut Session, step: Step, branch: Branch) {
+/// Puts an invented, complete, signed-in applicant of `branch` on `step` (screenshots, UI tests,
+/// benches).
+pub fn at(session: &mut Session, step: Step, branch: Branch) {
     session.visit.signed_in = true;
     let _ = session.visit.app.edit(|d| *d = samples::complete(branch));
     let progress = session.progress();
