@@ -4,7 +4,7 @@
 //! The folder holds `<kind>.jpg` or `<kind>.png` (kind as in `MaterialKind::key`, e.g.
 //! `photo.jpg`, `id_card_front.png`), or falls back to `photo.*` and `document.*`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kiosk_domain::MaterialLimits;
 use kiosk_domain::catalog::MaterialKind;
@@ -39,24 +39,12 @@ impl FolderMaterials {
     }
 }
 
-fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    const MAX_INPUT: u64 = 64 * 1024 * 1024;
-    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    if len > MAX_INPUT {
-        return Err(format!(
-            "{} is larger than {MAX_INPUT} bytes",
-            path.display()
-        ));
-    }
-    std::fs::read(path).map_err(|e| e.to_string())
-}
-
 impl MaterialSource for FolderMaterials {
     fn capture(&mut self, kind: MaterialKind) -> Result<Captured, String> {
         let path = self
             .find(kind)
             .ok_or_else(|| format!("no file for {} in {}", kind.key(), self.dir.display()))?;
-        let input = read_limited(&path)?;
+        let input = crate::media_cli::read_limited(&path).map_err(|e| e.to_string())?;
         let (max, min) = if kind == MaterialKind::Photo {
             (
                 self.limits.photo_max_bytes as usize,

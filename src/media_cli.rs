@@ -12,22 +12,38 @@ pub struct Outcome {
     pub success: bool,
 }
 
-const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest input file read, whatever it claims to hold.
+pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("无法读取文件 {path}：{source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("文件过大（{len} 字节），超过 {MAX_INPUT_BYTES} 字节的上限")]
+    TooLarge { len: u64 },
+}
+
+/// Reads an image file, refusing one over [`MAX_INPUT_BYTES`] before reading it.
+pub fn read_limited(path: &Path) -> Result<Vec<u8>, InputError> {
+    let failed = |source| InputError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(failed)?.len();
+    if len > MAX_INPUT_BYTES {
+        return Err(InputError::TooLarge { len });
+    }
+    std::fs::read(path).map_err(failed)
+}
 
 fn read_input(path: &Path) -> Result<Vec<u8>, Outcome> {
-    let fail = |message: String| Outcome {
-        report: json!({ "ok": false, "error": "input", "message": message }),
+    read_limited(path).map_err(|e| Outcome {
+        report: json!({ "ok": false, "error": "input", "message": e.to_string() }),
         success: false,
-    };
-    let len = std::fs::metadata(path)
-        .map_err(|e| fail(format!("无法读取文件 {}：{e}", path.display())))?
-        .len();
-    if len > MAX_INPUT_BYTES {
-        return Err(fail(format!(
-            "文件过大（{len} 字节），超过 {MAX_INPUT_BYTES} 字节的上限"
-        )));
-    }
-    std::fs::read(path).map_err(|e| fail(format!("无法读取文件 {}：{e}", path.display())))
+    })
 }
 
 fn media_failure(e: &MediaError) -> Outcome {

@@ -1,6 +1,5 @@
 //! Small helpers: randomness, hashing, hex, clocks.
 
-use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime, UtcOffset};
 
 /// Bytes from the operating system's random source.
@@ -11,21 +10,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(Sha256::digest(bytes).as_slice())
-}
+pub use kiosk_wire::canonical::{hex, sha256_hex};
 
 /// Whether `s` is 64 lower-case hex digits.
 pub fn is_sha256_hex(s: &str) -> bool {

@@ -4,10 +4,10 @@
 use kiosk_domain::catalog::{Choice, MaterialKind};
 use kiosk_domain::materials::required_materials;
 use kiosk_domain::record::ReviewState;
-use kiosk_domain::{Field, Lang, Step};
+use kiosk_domain::{Field, Issue, Lang, Step};
 
 use super::forms::{self, Keyboard, Kind};
-use super::session::{AccountMode, Banner, Overlay, PickerStage, Screen, Session};
+use super::session::{AccountMode, Banner, Overlay, PickerStage, Screen, Session, t};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldKindView {
@@ -132,21 +132,17 @@ pub struct View {
     pub sync_status: String,
 }
 
-fn t(lang: Lang, zh: &str, en: &str) -> String {
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
-    .to_owned()
-}
-
-fn field_view(session: &Session, field: Field, heading: Option<(&str, &str)>) -> FieldView {
+fn field_view(
+    session: &Session,
+    issues: &[Issue],
+    field: Field,
+    heading: Option<(&str, &str)>,
+) -> FieldView {
     let lang = session.lang;
     let visit = &session.visit;
     let data = session.form_data();
     let spec = forms::spec_of(field);
     let active = visit.active == Some(field);
-    let issues = session.visible_issues();
     let error = issues
         .iter()
         .find(|i| i.field == field)
@@ -398,15 +394,17 @@ pub fn build(session: &Session) -> View {
     let visit = &session.visit;
     let lang = session.lang;
     let step = session.current_step();
+    // Validated once per view, not once per field.
+    let issues = session.visible_issues();
     let fields = match step {
         Some(Step::Account) => session
             .account_fields()
             .into_iter()
-            .map(|f| field_view(session, f, None))
+            .map(|f| field_view(session, &issues, f, None))
             .collect(),
         Some(s) => forms::page_fields(s, session.visit.app.data())
             .into_iter()
-            .map(|(heading, f)| field_view(session, f, heading))
+            .map(|(heading, f)| field_view(session, &issues, f, heading))
             .collect(),
         None => Vec::new(),
     };
@@ -423,6 +421,7 @@ pub fn build(session: &Session) -> View {
         }),
         _ => None,
     };
+    let (composition, candidates) = session.candidate_bar();
     View {
         screen: visit.screen,
         step_number,
@@ -464,8 +463,8 @@ pub fn build(session: &Session) -> View {
             ),
         },
         reader_ok: session.reader_online == Some(true),
-        composition: session.candidate_bar().0,
-        candidates: session.candidate_bar().1,
+        composition,
+        candidates,
         chinese_available: session.pinyin_available(),
         chinese: session.pinyin_available() && !visit.english_input,
         handwriting_available: session.handwriting_available(),
@@ -491,27 +490,4 @@ pub fn build(session: &Session) -> View {
 /// Material kind by its key, for the glue.
 pub fn material_kind(key: &str) -> Option<MaterialKind> {
     MaterialKind::ALL.iter().copied().find(|k| k.key() == key)
-}
-
-/// Every string the view holds, for the privacy test of the wipe.
-pub fn all_text(view: &View) -> Vec<String> {
-    let mut out = vec![view.step_title.clone(), view.intro.clone()];
-    for f in &view.fields {
-        out.extend([
-            f.label.clone(),
-            f.value.clone(),
-            f.error.clone(),
-            f.note.clone(),
-        ]);
-    }
-    out.extend(view.banner.iter().map(|b| b.text.clone()));
-    for s in &view.summary {
-        out.extend(
-            s.rows
-                .iter()
-                .flat_map(|r| [r.label.clone(), r.value.clone()]),
-        );
-    }
-    out.push(view.review.detail.clone());
-    out
 }

@@ -174,7 +174,8 @@ pub struct Session {
     sync: Option<crate::sync::SyncHandle>,
 }
 
-fn t(lang: Lang, zh: &str, en: &str) -> String {
+/// The text in the session's language.
+pub(crate) fn t(lang: Lang, zh: &str, en: &str) -> String {
     match lang {
         Lang::Zh => zh,
         Lang::En => en,
