@@ -20,6 +20,7 @@ fn services(dir: &std::path::Path) -> Services {
             DevSmsSender::default(),
         )),
         materials: None,
+        cameras: None,
         limits: MaterialLimits::default(),
         idle_timeout_secs: 90,
         today: || time::macros::date!(2026 - 11 - 28),

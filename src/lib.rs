@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod capture;
 pub mod config;
 pub mod dev_materials;
 pub mod idcard;
@@ -10,4 +11,5 @@ pub mod logging;
 pub mod media_cli;
 pub mod store;
 pub mod sync;
+pub mod systemd;
 pub mod walkthrough;

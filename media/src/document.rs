@@ -105,15 +105,23 @@ pub fn process_document(
     kind: DocKind,
     corners: Option<[Point; 4]>,
 ) -> Result<(Vec<u8>, DocReport)> {
-    let img = decode(input)?.image;
+    process_document_image(&decode(input)?.image, kind, corners)
+}
+
+/// [`process_document`] on an image already in memory (a camera frame).
+pub fn process_document_image(
+    img: &RgbImage,
+    kind: DocKind,
+    corners: Option<[Point; 4]>,
+) -> Result<(Vec<u8>, DocReport)> {
     let (quad, source) = match corners {
         Some(c) => {
             validate_corners(&c, img.width(), img.height())?;
             (c, CornerSource::User)
         }
-        None => (detect_page(&img)?, CornerSource::Detected),
+        None => (detect_page(img)?, CornerSource::Detected),
     };
-    let page = rectify(&img, &quad, kind)?;
+    let page = rectify(img, &quad, kind)?;
     let portrait = page.height() >= page.width();
     let limits = Limits {
         density_dpi: kind.dpi(),

@@ -36,10 +36,11 @@ use serde::Serialize;
 
 pub use compress::{Chroma, Encoded, Limits, compress, compress_to_range, encode_jpeg};
 pub use decode::{DecodeLimits, Decoded, SourceFormat, decode_with_limits, probe};
-pub use document::{CornerSource, DocKind, DocReport, process_document};
+pub use document::{CornerSource, DocKind, DocReport, process_document, process_document_image};
 pub use error::{MediaError, Result};
 pub use geometry::Point;
-pub use photo::{Check, PhotoOptions, PhotoReport, process_photo};
+pub use image::RgbImage;
+pub use photo::{Check, PhotoOptions, PhotoReport, process_photo, process_photo_image};
 pub use preview::{Frame, FrameFormat, frame_to_rgba};
 
 /// The outcome of [`compress_file`].

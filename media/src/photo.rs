@@ -161,8 +161,12 @@ pub struct PhotoReport {
 /// checks' messages tell the applicant what to change. Errors are for undecodable input and for
 /// a photo that cannot be brought into the byte range.
 pub fn process_photo(input: &[u8], opts: &PhotoOptions) -> Result<(Vec<u8>, PhotoReport)> {
+    process_photo_image(&decode(input)?.image, opts)
+}
+
+/// [`process_photo`] on an image already in memory (a camera frame).
+pub fn process_photo_image(img: &RgbImage, opts: &PhotoOptions) -> Result<(Vec<u8>, PhotoReport)> {
     opts.validate()?;
-    let img = decode(input)?.image;
     let (w, h) = img.dimensions();
     if w < 100 || h < 100 {
         return Err(MediaError::TooSmall {
@@ -172,7 +176,7 @@ pub fn process_photo(input: &[u8], opts: &PhotoOptions) -> Result<(Vec<u8>, Phot
             min_height: opts.height,
         });
     }
-    let analysis = analyze_photo(&img, opts)?;
+    let analysis = analyze_photo(img, opts)?;
     let mut report = PhotoReport {
         ok: false,
         bytes: 0,

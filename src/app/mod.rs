@@ -22,7 +22,7 @@ use slint::ComponentHandle;
 pub struct Kiosk {
     pub window: ui::KioskWindow,
     pub session: Rc<RefCell<Session>>,
-    _timers: [slint::Timer; 2],
+    _timers: [slint::Timer; 3],
 }
 
 impl Kiosk {
@@ -37,9 +37,11 @@ impl Kiosk {
         glue::keys::setup(&window, &session);
         glue::pickers::setup(&window, &session);
         glue::prefs::setup(&window, &session);
+        glue::watchdog::setup(&window);
         let timers = [
             glue::idle::setup(&window, &session),
             glue::idcard::setup(&window, &session),
+            glue::capture::setup(&window, &session),
         ];
         glue::render::refresh(&window, &session.borrow());
         Ok(Kiosk {

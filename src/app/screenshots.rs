@@ -14,7 +14,8 @@ use slint::platform::{Platform, WindowAdapter};
 use slint::{ComponentHandle, PhysicalSize};
 
 use super::Kiosk;
-use super::session::{AccountMode, Screen, Services, Session};
+use super::session::{AccountMode, CaptureStage, Screen, Services, Session};
+use kiosk_media::Point;
 
 struct ScreenshotPlatform {
     window: Rc<MinimalSoftwareWindow>,
@@ -77,6 +78,14 @@ pub fn at(session: &mut Session, step: Step, branch: Branch) {
         .wizard
         .go_to(step, &session.visit.app, &progress);
     session.visit.screen = Screen::Step(step);
+}
+
+/// The camera screen for `kind` at `stage`.
+fn capturing(session: &mut Session, kind: MaterialKind, stage: CaptureStage) {
+    session.open_capture(kind);
+    if let Some(c) = session.visit.capture.as_mut() {
+        c.stage = stage;
+    }
 }
 
 fn employed(session: &mut Session, step: Step) {
@@ -279,6 +288,69 @@ pub fn scenes() -> Vec<Scene> {
             },
         },
         Scene {
+            name: "24-capture-photo-countdown",
+            setup: |s| {
+                employed(s, Step::Materials);
+                capturing(s, MaterialKind::Photo, CaptureStage::Countdown(2));
+            },
+        },
+        Scene {
+            name: "25-capture-photo-rejected",
+            setup: |s| {
+                employed(s, Step::Materials);
+                capturing(
+                    s,
+                    MaterialKind::Photo,
+                    CaptureStage::Rejected(vec![
+                        (
+                            "离镜头太远，头部太小，请靠近镜头一点".into(),
+                            "Move so that your head fills the guide: not too close, not too far."
+                                .into(),
+                        ),
+                        (
+                            "背景不是白色，请在白色背景布前拍摄".into(),
+                            "The background must be white: sit in front of the white backdrop."
+                                .into(),
+                        ),
+                    ]),
+                );
+            },
+        },
+        Scene {
+            name: "26-capture-page-review",
+            setup: |s| {
+                employed(s, Step::Materials);
+                capturing(
+                    s,
+                    MaterialKind::QualificationCertificate,
+                    CaptureStage::Review {
+                        width: 1240,
+                        height: 1754,
+                    },
+                );
+            },
+        },
+        Scene {
+            name: "27-capture-page-corners",
+            setup: |s| {
+                employed(s, Step::Materials);
+                capturing(
+                    s,
+                    MaterialKind::WorkCertificate,
+                    CaptureStage::PlaceCorners {
+                        width: 1600,
+                        height: 1200,
+                        corners: [
+                            Point::new(380.0, 130.0),
+                            Point::new(1190.0, 110.0),
+                            Point::new(1200.0, 1100.0),
+                            Point::new(360.0, 1090.0),
+                        ],
+                    },
+                );
+            },
+        },
+        Scene {
             name: "20-idle-countdown",
             setup: |s| {
                 employed(s, Step::Basic);
@@ -286,6 +358,45 @@ pub fn scenes() -> Vec<Scene> {
             },
         },
     ]
+}
+
+/// The camera screen's picture for a scene: the sample camera frames of `docs/dev-materials`,
+/// and for a finished page the real pipeline's output (cameras do not run while rendering).
+pub fn show_sample_picture(kiosk: &Kiosk) {
+    let session = kiosk.session.borrow();
+    let Some(capture) = session.visit.capture.as_ref() else {
+        return;
+    };
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dev-materials");
+    let file = if capture.kind == MaterialKind::Photo {
+        "photo.jpg"
+    } else {
+        "doccam-page.jpg"
+    };
+    let Ok(still) = std::fs::read(samples.join(file))
+        .map_err(|e| e.to_string())
+        .and_then(|b| kiosk_media::decode::decode(&b).map_err(|e| e.en()))
+        .map(|d| d.image)
+    else {
+        tracing::warn!("sample camera frame missing");
+        return;
+    };
+    let picture = match capture.stage {
+        CaptureStage::Review { .. } => match crate::capture::process::process(
+            capture.kind,
+            &still,
+            None,
+            &session.services.limits,
+        ) {
+            crate::capture::process::Outcome::Accepted { shown, .. } => shown,
+            _ => return,
+        },
+        _ => crate::capture::feed::RgbaFrame::from_rgb(&still),
+    };
+    kiosk
+        .window
+        .global::<super::ui::Capture>()
+        .set_frame(super::glue::capture::image(&picture));
 }
 
 /// A screen layout: name, width, height.
@@ -310,6 +421,7 @@ pub fn render_all(out: &Path, services: Services) -> anyhow::Result<Vec<PathBuf>
                         (scene.setup)(&mut s);
                     }
                     kiosk.refresh();
+                    show_sample_picture(&kiosk);
                     let pixels = render(&window, width, height);
                     let mode = if elder { "elder" } else { "normal" };
                     let lang = if lang == Lang::Zh { "zh" } else { "en" };

@@ -80,6 +80,19 @@ pub fn start_with(
     card_reader: Option<Box<dyn CardReaderDevice>>,
     pinyin: Option<kiosk::app::session::PinyinFactory>,
 ) -> Harness {
+    start_kiosk(card_reader, pinyin, None)
+}
+
+/// A kiosk that takes its materials with these cameras (no development files).
+pub fn start_with_cameras(cameras: kiosk::capture::Cameras) -> Harness {
+    start_kiosk(None, None, Some(cameras))
+}
+
+fn start_kiosk(
+    card_reader: Option<Box<dyn CardReaderDevice>>,
+    pinyin: Option<kiosk::app::session::PinyinFactory>,
+    cameras: Option<kiosk::capture::Cameras>,
+) -> Harness {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
@@ -95,10 +108,14 @@ pub fn start_with(
     let services = Services {
         store,
         accounts: Box::new(accounts),
-        materials: Some(Box::new(FolderMaterials::new(
-            materials,
-            MaterialLimits::default(),
-        ))),
+        materials: match cameras {
+            Some(_) => None,
+            None => Some(Box::new(FolderMaterials::new(
+                materials,
+                MaterialLimits::default(),
+            ))),
+        },
+        cameras,
         limits: MaterialLimits::default(),
         idle_timeout_secs: 90,
         today,

@@ -1,11 +1,13 @@
 //! Slint glue: each module wires one global's callbacks to the session and redraws.
 
+pub mod capture;
 pub mod idcard;
 pub mod idle;
 pub mod keys;
 pub mod pickers;
 pub mod prefs;
 pub mod render;
+pub mod watchdog;
 pub mod wizard;
 
 use std::cell::RefCell;

@@ -120,6 +120,7 @@ fn sync_fields(g: &ui::Wizard<'_>, fields: &[view::FieldView]) {
 }
 
 pub fn refresh(window: &KioskWindow, session: &Session) {
+    super::capture::render(window, session);
     let v: View = view::build(session);
     let g = window.global::<ui::Wizard>();
     g.set_screen(screen(v.screen));

@@ -3,6 +3,7 @@
 //! here; the Slint glue then shows [`super::view::View`]. No Slint in this file.
 
 mod account;
+mod capture;
 mod card;
 mod choices;
 mod staff;
@@ -28,7 +29,9 @@ use kiosk_domain::record::Basic;
 use kiosk_hardware::idcard::CardReaderDevice;
 use kiosk_ime::PinyinEngine;
 
-/// Where a captured material comes from: the cameras (a later issue) or, in development, files.
+pub use capture::{Capture, CaptureAction, CaptureStage, PHOTO_COUNTDOWN};
+
+/// Development mode without cameras: materials attached from files.
 pub trait MaterialSource {
     /// Produces the file for `kind`, already checked and compressed to its limit.
     fn capture(&mut self, kind: MaterialKind) -> Result<Captured, String>;
@@ -44,8 +47,11 @@ pub struct Captured {
 pub struct Services {
     pub store: Store,
     pub accounts: Box<dyn Accounts>,
-    /// Present in development mode only (attach a material from a file).
+    /// Present in development mode only (attach a material from a file); wins over cameras.
     pub materials: Option<Box<dyn MaterialSource>>,
+    /// The front and document cameras; without them (and without development files) materials
+    /// cannot be taken.
+    pub cameras: Option<crate::capture::Cameras>,
     pub limits: MaterialLimits,
     pub idle_timeout_secs: u32,
     /// "Today" for validation, in China Standard Time.
@@ -161,6 +167,8 @@ pub struct Visit {
     pub strokes: Vec<Vec<(i32, i32)>>,
     pub pad_size: (f32, f32),
     pub written_candidates: Vec<String>,
+    /// The camera screen, while a material is being taken.
+    pub capture: Option<Capture>,
 }
 
 pub struct Session {
@@ -451,15 +459,19 @@ impl Session {
         from_card || from_account
     }
 
-    /// Development mode: attach the material from a file.
+    /// "拍摄" on a material: the camera screen, or in development mode a file.
     pub fn attach_material(&mut self, kind: MaterialKind) {
         self.activity();
         let Some(source) = self.services.materials.as_mut() else {
-            self.say(
-                Tone::Info,
-                "拍摄功能即将上线，请联系工作人员",
-                "Capture is not available yet; please ask staff",
-            );
+            if self.has_cameras() {
+                self.open_capture(kind);
+            } else {
+                self.say(
+                    Tone::Error,
+                    "本机未配置摄像头，请联系工作人员",
+                    "This kiosk has no camera configured; please ask staff",
+                );
+            }
             return;
         };
         let captured = match source.capture(kind) {
@@ -474,6 +486,12 @@ impl Session {
                 return;
             }
         };
+        self.store_material(kind, captured);
+    }
+
+    /// Saves a checked, compressed file with the draft (one file for the photo and the ID card
+    /// sides, pages add up for the others).
+    fn store_material(&mut self, kind: MaterialKind, captured: Captured) {
         let id = self.visit.app.data().basic.id_number.clone();
         self.save_draft();
         match self.services.store.put_material(&id, &captured.bytes) {

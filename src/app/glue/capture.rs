@@ -1,0 +1,292 @@
+//! The camera screen's glue: opens the camera while the screen is up, copies the newest converted
+//! frame into the picture, runs the 3-2-1, and processes the still on a worker thread. The camera
+//! is closed, and the picture cleared, as soon as the screen goes (including an idle wipe).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::Duration;
+
+use kiosk_domain::catalog::{Choice, MaterialKind};
+use kiosk_hardware::camera::CameraSpec;
+use kiosk_media::Point;
+use slint::{ComponentHandle, Image, Rgba8Pixel, SharedPixelBuffer, Timer, TimerMode};
+
+use super::{Glue, render};
+use crate::app::session::{CaptureAction, CaptureStage, Session, t};
+use crate::app::ui::{self, KioskWindow};
+use crate::capture::feed::{CameraFeed, RgbaFrame};
+use crate::capture::process::{self, Outcome};
+
+/// How often the newest frame is shown (the camera thread converts at its own pace).
+pub const FRAME_POLL: Duration = Duration::from_millis(33);
+
+struct Rig {
+    feed: Option<(CameraSpec, CameraFeed)>,
+    /// The still being processed or whose corners are being placed.
+    still: Option<Arc<RgbaFrame>>,
+    results: Receiver<Outcome>,
+    sender: Sender<Outcome>,
+    showing: bool,
+}
+
+/// The frame as a Slint image (one copy).
+pub fn image(frame: &RgbaFrame) -> Image {
+    let buffer =
+        SharedPixelBuffer::<Rgba8Pixel>::clone_from_slice(&frame.rgba, frame.width, frame.height);
+    Image::from_rgba8(buffer)
+}
+
+/// Redraws the `Capture` global from the session (the picture itself is set by the poll).
+pub fn render(window: &KioskWindow, session: &Session) {
+    let g = window.global::<ui::Capture>();
+    let Some(capture) = session.visit.capture.as_ref() else {
+        if g.get_open() {
+            g.set_open(false);
+            g.set_advice(Default::default());
+            g.set_frame(Image::default());
+        }
+        return;
+    };
+    let lang = session.lang;
+    g.set_open(true);
+    g.set_photo(capture.kind == MaterialKind::Photo);
+    g.set_title(
+        t(
+            lang,
+            &format!("拍摄：{}", capture.kind.label(lang)),
+            &format!("Take a picture: {}", capture.kind.label(lang)),
+        )
+        .into(),
+    );
+    let (stage, advice, message, corners) = match &capture.stage {
+        CaptureStage::Live => (ui::CaptureStage::Live, vec![], String::new(), vec![]),
+        CaptureStage::Countdown(n) => {
+            g.set_countdown(i32::from(*n));
+            (ui::CaptureStage::Countdown, vec![], String::new(), vec![])
+        }
+        CaptureStage::Processing => (ui::CaptureStage::Processing, vec![], String::new(), vec![]),
+        CaptureStage::Review { .. } => (ui::CaptureStage::Review, vec![], String::new(), vec![]),
+        CaptureStage::Rejected(advice) => (
+            ui::CaptureStage::Rejected,
+            advice.iter().map(|(zh, en)| t(lang, zh, en)).collect(),
+            String::new(),
+            vec![],
+        ),
+        CaptureStage::PlaceCorners { corners, .. } => (
+            ui::CaptureStage::Corners,
+            vec![],
+            String::new(),
+            corners
+                .iter()
+                .map(|p| ui::CornerData {
+                    x: p.x as f32,
+                    y: p.y as f32,
+                })
+                .collect(),
+        ),
+        CaptureStage::Failed(zh, en) => (ui::CaptureStage::Failed, vec![], t(lang, zh, en), vec![]),
+    };
+    g.set_stage(stage);
+    g.set_message(message.into());
+    g.set_advice(slint::ModelRc::new(slint::VecModel::from(
+        advice
+            .into_iter()
+            .map(slint::SharedString::from)
+            .collect::<Vec<_>>(),
+    )));
+    g.set_corners(slint::ModelRc::new(slint::VecModel::from(corners)));
+}
+
+impl Rig {
+    /// Starts processing the still (the newest frame, or the kept one with corners).
+    fn process(&mut self, session: &mut Session, action: CaptureAction) -> Option<Image> {
+        let corners: Option<[Point; 4]> = match action {
+            CaptureAction::Nothing => return None,
+            CaptureAction::TakeStill => {
+                self.still = self.feed.as_ref().and_then(|(_, f)| f.newest());
+                None
+            }
+            CaptureAction::UseCorners(c) => Some(c),
+        };
+        let (Some(still), Some(capture)) = (self.still.clone(), session.visit.capture.as_ref())
+        else {
+            session.capture_camera_failed(
+                "没有拍到画面，请点“重拍”再试一次",
+                "No picture was taken; tap Retake to try again",
+            );
+            return None;
+        };
+        let kind = capture.kind;
+        let limits = session.services.limits;
+        let sender = self.sender.clone();
+        let shown = image(&still);
+        let spawned = std::thread::Builder::new()
+            .name("capture".into())
+            .spawn(move || {
+                let outcome = process::process(kind, &still.to_rgb(), corners, &limits);
+                // The screen may have closed meanwhile: then nobody listens, which is fine.
+                let _ = sender.send(outcome);
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start processing the still");
+            session
+                .capture_camera_failed("处理照片失败，请重拍", "Processing failed; please retake");
+        }
+        Some(shown)
+    }
+
+    /// Keeps the camera open exactly while the screen shows its live picture or its results.
+    fn follow(&mut self, session: &mut Session, window: &KioskWindow) -> bool {
+        let g = window.global::<ui::Capture>();
+        let Some(capture) = session.visit.capture.as_ref() else {
+            let had = self.feed.take().is_some() || self.still.take().is_some();
+            // Drop answers for a screen that is gone.
+            while self.results.try_recv().is_ok() {}
+            if self.showing {
+                g.set_frame(Image::default());
+                self.showing = false;
+            }
+            return had;
+        };
+        let spec = session
+            .services
+            .cameras
+            .as_ref()
+            .map(|c| c.for_kind(capture.kind).clone());
+        let live = matches!(
+            capture.stage,
+            CaptureStage::Live | CaptureStage::Countdown(_)
+        );
+        if let Some(spec) = spec
+            && self.feed.as_ref().is_none_or(|(s, _)| *s != spec)
+        {
+            self.feed = Some((spec.clone(), CameraFeed::start(spec)));
+        }
+        let mut changed = false;
+        if let Ok(mut outcome) = self.results.try_recv() {
+            match &mut outcome {
+                Outcome::Accepted { shown, .. } => {
+                    g.set_frame(image(shown));
+                    self.still = None;
+                }
+                Outcome::PlaceCorners { .. } => {}
+                _ => self.still = None,
+            }
+            session.capture_processed(outcome);
+            changed = true;
+        }
+        if let Some((_, feed)) = self.feed.as_ref() {
+            if let Some(error) = feed.error() {
+                if live {
+                    session.capture_camera_failed(
+                        error.zh(),
+                        "The camera is not available; please ask staff",
+                    );
+                    self.feed = None;
+                    changed = true;
+                }
+            } else if live && let Some(frame) = feed.take_fresh() {
+                g.set_frame(image(&frame));
+                self.showing = true;
+            }
+        }
+        changed
+    }
+}
+
+pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) -> Timer {
+    let (sender, results) = mpsc::channel();
+    let rig = Rc::new(RefCell::new(Rig {
+        feed: None,
+        still: None,
+        results,
+        sender,
+        showing: false,
+    }));
+    let glue = Glue::new(window, session);
+    let g = window.global::<ui::Capture>();
+    let countdown = Rc::new(Timer::default());
+
+    let act = {
+        let (glue, rig, weak) = (glue.clone(), Rc::clone(&rig), window.as_weak());
+        move |f: &dyn Fn(&mut Session) -> CaptureAction| {
+            let (rig, weak) = (Rc::clone(&rig), weak.clone());
+            glue.run(move |s| {
+                let action = f(s);
+                if let Some(shown) = rig.borrow_mut().process(s, action)
+                    && let Some(window) = weak.upgrade()
+                {
+                    window.global::<ui::Capture>().set_frame(shown);
+                }
+            });
+        }
+    };
+    {
+        let (act, countdown, session) = (act.clone(), Rc::clone(&countdown), Rc::clone(session));
+        let tick = act.clone();
+        g.on_shoot(move || {
+            act(&|s| s.capture_shoot());
+            let is_counting = matches!(
+                session.borrow().visit.capture.as_ref().map(|c| &c.stage),
+                Some(CaptureStage::Countdown(_))
+            );
+            if is_counting {
+                let tick = tick.clone();
+                countdown.start(TimerMode::Repeated, Duration::from_secs(1), move || {
+                    tick(&|s| s.capture_tick());
+                });
+            }
+        });
+    }
+    {
+        let act = act.clone();
+        g.on_confirm_corners(move || act(&|s| s.capture_confirm_corners()));
+    }
+    {
+        let glue = glue.clone();
+        g.on_retake(move || glue.run(|s| s.capture_retake()));
+    }
+    {
+        let glue = glue.clone();
+        g.on_accept(move || glue.run(|s| s.capture_accept()));
+    }
+    {
+        let glue = glue.clone();
+        g.on_close(move || glue.run(|s| s.capture_close()));
+    }
+    {
+        let glue = glue.clone();
+        g.on_move_corner(move |i, x, y| {
+            glue.run(|s| s.capture_move_corner(i as usize, f64::from(x), f64::from(y)))
+        });
+    }
+
+    let poll = Timer::default();
+    {
+        let (weak, session, countdown) = (window.as_weak(), Rc::clone(session), countdown);
+        poll.start(TimerMode::Repeated, FRAME_POLL, move || {
+            let Some(window) = weak.upgrade() else {
+                return;
+            };
+            let Ok(mut s) = session.try_borrow_mut() else {
+                return;
+            };
+            let changed = rig.borrow_mut().follow(&mut s, &window);
+            let counting = matches!(
+                s.visit.capture.as_ref().map(|c| &c.stage),
+                Some(CaptureStage::Countdown(_))
+            );
+            drop(s);
+            if !counting && countdown.running() {
+                countdown.stop();
+            }
+            if changed {
+                render::refresh(&window, &session.borrow());
+            }
+        });
+    }
+    // The countdown timer lives on in the callbacks; the poll is kept by the caller.
+    poll
+}
