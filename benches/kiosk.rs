@@ -1,5 +1,7 @@
 //! What the applicant waits for on the kiosk itself: saving a draft (SQLCipher, fsync), building
-//! the view after a touch, and repainting a whole 1920x1080 page with the software renderer.
+//! the view after a touch, repainting a whole 1920x1080 page with the software renderer, and a
+//! camera frame on its way to the preview (converted on the camera thread, copied on the UI
+//! thread).
 //! Run: `cargo bench -p kiosk --bench kiosk`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -9,6 +11,7 @@ use kiosk::app::session::Services;
 use kiosk::store::Store;
 use kiosk_domain::samples::{self, Branch};
 use kiosk_domain::{Application, MaterialLimits, Step};
+use kiosk_hardware::camera::{CameraFrame, PixelFormat};
 use slint::ComponentHandle;
 
 fn services(dir: &std::path::Path) -> Services {
@@ -65,6 +68,21 @@ fn benches(c: &mut Criterion) {
         "full repaint 1920x1080, work page (software renderer)",
         |b| b.iter(|| kiosk::app::screenshots::render(&window, 1920, 1080)),
     );
+
+    // A 1280x720 YUYV frame of a front camera.
+    let yuyv = CameraFrame {
+        format: PixelFormat::Yuyv,
+        width: 1280,
+        height: 720,
+        data: (0..1280 * 720 * 2).map(|i| (i * 7 % 251) as u8).collect(),
+    };
+    c.bench_function("camera thread: YUYV 1280x720 → RGBA", |b| {
+        b.iter(|| kiosk::capture::feed::convert(&yuyv).expect("convert"))
+    });
+    let rgba = kiosk::capture::feed::convert(&yuyv).expect("convert");
+    c.bench_function("UI thread: RGBA 1280x720 → preview image", |b| {
+        b.iter(|| kiosk::app::glue::capture::image(&rgba))
+    });
 }
 
 criterion_group! {

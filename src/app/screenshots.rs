@@ -247,7 +247,7 @@ pub fn scenes() -> Vec<Scene> {
                     .edit(|d| d.work.employment.employer_credit_code = "91350100M000100Y44".into());
                 s.next();
                 s.visit.overlay = Some(super::session::Overlay::StaffPin {
-                    field: Field::EmployerCreditCode,
+                    field: Some(Field::EmployerCreditCode),
                     entered: "12".into(),
                 });
             },
@@ -349,6 +349,17 @@ pub fn scenes() -> Vec<Scene> {
                     },
                 );
             },
+        },
+        Scene {
+            name: "28-staff-pin",
+            setup: |s| {
+                s.open_staff_mode();
+                s.key("24");
+            },
+        },
+        Scene {
+            name: "29-staff-panel",
+            setup: |s| s.visit.staff_panel = true,
         },
         Scene {
             name: "20-idle-countdown",

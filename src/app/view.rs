@@ -118,6 +118,10 @@ pub struct View {
     pub reader_ok: bool,
     /// Digits entered so far in the staff PIN dialog, when it is open.
     pub staff_pin: Option<usize>,
+    /// The PIN opens staff mode (rather than confirming a field).
+    pub staff_pin_for_mode: bool,
+    /// The staff panel's lines, when it is open.
+    pub staff_panel: Option<Vec<super::session::HealthRow>>,
     /// Pinyin being composed and the current page of candidates.
     pub composition: String,
     pub candidates: Vec<String>,
@@ -484,6 +488,8 @@ pub fn build(session: &Session) -> View {
             Some(Overlay::StaffPin { entered, .. }) => Some(entered.len()),
             _ => None,
         },
+        staff_pin_for_mode: matches!(visit.overlay, Some(Overlay::StaffPin { field: None, .. })),
+        staff_panel: visit.staff_panel.then(|| session.staff_health()),
     }
 }
 

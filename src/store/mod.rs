@@ -533,6 +533,14 @@ impl Store {
         Ok(())
     }
 
+    /// Staff put refused rows back in the queue, due now; returns how many.
+    pub fn outbox_retry_failed(&mut self) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = 0 WHERE state = 'failed'",
+            [],
+        )?)
+    }
+
     /// The server has the submission: records its id and status, and brings the status into the
     /// draft (when this row is the draft's latest submission), in one transaction.
     pub fn outbox_acked(

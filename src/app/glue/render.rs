@@ -236,6 +236,21 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     let staff = window.global::<ui::Staff>();
     staff.set_open(v.staff_pin.is_some());
     staff.set_digits(v.staff_pin.unwrap_or(0) as i32);
+    staff.set_for_mode(v.staff_pin_for_mode);
+    staff.set_panel_open(v.staff_panel.is_some());
+    let health: Vec<ui::HealthData> = v
+        .staff_panel
+        .iter()
+        .flatten()
+        .map(|r| ui::HealthData {
+            label: r.label.as_str().into(),
+            value: r.value.as_str().into(),
+            ok: r.ok,
+        })
+        .collect();
+    if let Some(model) = sync_model(staff.get_health(), health) {
+        staff.set_health(model);
+    }
 
     let idle = window.global::<ui::Idle>();
     idle.set_warning(v.countdown.is_some());

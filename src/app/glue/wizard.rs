@@ -82,10 +82,15 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
             }
         })
     });
+    let staff = window.global::<ui::Staff>();
     let c = glue.clone();
-    window
-        .global::<ui::Staff>()
-        .on_cancel(move || c.run(|s| s.close_overlay()));
+    staff.on_cancel(move || c.run(|s| s.close_overlay()));
+    let c = glue.clone();
+    staff.on_open_mode(move || c.run(|s| s.open_staff_mode()));
+    let c = glue.clone();
+    staff.on_close_panel(move || c.run(|s| s.close_staff_panel()));
+    let c = glue.clone();
+    staff.on_retry_failed(move || c.run(|s| s.staff_retry_failed()));
     g.on_attach_material(move |key| {
         glue.run(|s| {
             if let Some(kind) = material_kind(&key) {

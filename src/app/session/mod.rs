@@ -30,6 +30,7 @@ use kiosk_hardware::idcard::CardReaderDevice;
 use kiosk_ime::PinyinEngine;
 
 pub use capture::{Capture, CaptureAction, CaptureStage, PHOTO_COUNTDOWN};
+pub use staff::{HealthRow, STAFF_MODE_ATTEMPTS, STAFF_MODE_LOCKOUT_SECS};
 
 /// Development mode without cameras: materials attached from files.
 pub trait MaterialSource {
@@ -118,9 +119,10 @@ pub enum Overlay {
         field: Field,
         initial: Date,
     },
-    /// A member of staff confirms a value that fails its check (an early credit code).
+    /// A member of staff enters the hall PIN: to confirm a value that fails its check (an early
+    /// credit code), or, with no field, to open staff mode.
     StaffPin {
-        field: Field,
+        field: Option<Field>,
         entered: String,
     },
 }
@@ -169,6 +171,8 @@ pub struct Visit {
     pub written_candidates: Vec<String>,
     /// The camera screen, while a material is being taken.
     pub capture: Option<Capture>,
+    /// Staff mode's device and queue panel is open (part of the visit, so idle closes it).
+    pub staff_panel: bool,
 }
 
 pub struct Session {
@@ -178,6 +182,11 @@ pub struct Session {
     /// Whether the ID card reader answers; `None` when no reader is configured.
     pub reader_online: Option<bool>,
     pub visit: Visit,
+    /// Staff mode refuses PINs for this many more seconds after too many wrong ones (kept across
+    /// visits, so waiting for the idle wipe does not reset it).
+    pub staff_lockout_secs: u32,
+    /// Wrong staff-mode PINs since the last right one or lockout.
+    pub staff_mode_failures: u32,
     /// The sync worker, when a central server is configured.
     sync: Option<crate::sync::SyncHandle>,
 }
@@ -199,6 +208,8 @@ impl Session {
             elder: false,
             reader_online: None,
             visit: Visit::default(),
+            staff_lockout_secs: 0,
+            staff_mode_failures: 0,
             sync: None,
         }
     }
@@ -273,7 +284,8 @@ impl Session {
 
     /// Called once a second. Returns true when the session was wiped.
     pub fn tick(&mut self) -> bool {
-        if self.visit.screen == Screen::Welcome {
+        self.staff_lockout_secs = self.staff_lockout_secs.saturating_sub(1);
+        if self.visit.screen == Screen::Welcome && !self.visit.staff_panel {
             return false;
         }
         if let Some(left) = self.visit.countdown {

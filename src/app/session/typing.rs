@@ -296,7 +296,10 @@ impl Session {
     pub fn close_keyboard(&mut self) {
         self.activity();
         if let Some(Overlay::StaffPin { field, entered }) = self.visit.overlay.clone() {
-            self.check_staff_pin(field, &entered);
+            match field {
+                Some(field) => self.check_staff_pin(field, &entered),
+                None => self.check_staff_mode_pin(&entered),
+            }
             return;
         }
         self.commit_composition();
