@@ -5,7 +5,9 @@
 //! destination buffer is reused between frames; nothing allocates per frame except MJPEG
 //! decoding.
 
+use std::borrow::Cow;
 use std::io::Cursor;
+use std::sync::OnceLock;
 
 use image::ImageDecoder;
 use image::codecs::jpeg::JpegDecoder;
@@ -154,6 +156,73 @@ pub fn rgb24_to_rgba(
     Ok(())
 }
 
+/// The standard Huffman tables of ITU-T T.81 Annex K.3 as DHT segments: taken once from what
+/// `jpeg-encoder` writes when it does not optimise its tables.
+fn standard_huffman_tables() -> &'static [u8] {
+    static TABLES: OnceLock<Vec<u8>> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut jpeg = Vec::new();
+        let encoded = jpeg_encoder::Encoder::new(&mut jpeg, 90).encode(
+            &[128; 8 * 8 * 3],
+            8,
+            8,
+            jpeg_encoder::ColorType::Rgb,
+        );
+        if encoded.is_err() {
+            return Vec::new();
+        }
+        let mut tables = Vec::new();
+        for (marker, segment) in segments_before_scan(&jpeg) {
+            if marker == 0xC4 {
+                tables.extend_from_slice(segment);
+            }
+        }
+        tables
+    })
+}
+
+/// The marker segments (marker byte, whole segment) from SOI up to, not including, SOS.
+fn segments_before_scan(jpeg: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut found = Vec::new();
+    let mut i = 2;
+    while i + 4 <= jpeg.len() && jpeg[i] == 0xFF {
+        let marker = jpeg[i + 1];
+        if marker == 0xDA {
+            break;
+        }
+        let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+        let Some(segment) = jpeg.get(i..i + 2 + len) else {
+            break;
+        };
+        found.push((marker, segment));
+        i += 2 + len;
+    }
+    found
+}
+
+/// Many UVC cameras send MJPEG frames without Huffman tables (they rely on the standard ones,
+/// as Motion-JPEG in AVI does); decoders that need them get the standard tables inserted before
+/// the scan.
+fn with_huffman_tables(src: &[u8]) -> Cow<'_, [u8]> {
+    if !src.starts_with(&[0xFF, 0xD8]) {
+        return Cow::Borrowed(src);
+    }
+    let segments = segments_before_scan(src);
+    if segments.iter().any(|(m, _)| *m == 0xC4) {
+        return Cow::Borrowed(src);
+    }
+    let header_len = 2 + segments.iter().map(|(_, s)| s.len()).sum::<usize>();
+    if src.get(header_len..header_len + 2) != Some(&[0xFF, 0xDA]) {
+        return Cow::Borrowed(src);
+    }
+    let tables = standard_huffman_tables();
+    let mut fixed = Vec::with_capacity(src.len() + tables.len());
+    fixed.extend_from_slice(&src[..header_len]);
+    fixed.extend_from_slice(tables);
+    fixed.extend_from_slice(&src[header_len..]);
+    Cow::Owned(fixed)
+}
+
 /// Decodes one MJPEG frame into RGBA8 (at most 4096x4096); returns its size.
 pub fn mjpeg_to_rgba(src: &[u8], dst: &mut Vec<u8>) -> Result<(u32, u32)> {
     if src.is_empty() {
@@ -164,7 +233,8 @@ pub fn mjpeg_to_rgba(src: &[u8], dst: &mut Vec<u8>) -> Result<(u32, u32)> {
     let invalid = |e: image::ImageError| MediaError::InvalidFrame {
         detail: e.to_string(),
     };
-    let mut decoder = JpegDecoder::new(Cursor::new(src)).map_err(invalid)?;
+    let src = with_huffman_tables(src);
+    let mut decoder = JpegDecoder::new(Cursor::new(&*src)).map_err(invalid)?;
     let (w, h) = decoder.dimensions();
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(4096);

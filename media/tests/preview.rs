@@ -137,3 +137,44 @@ fn mjpeg_frames_decode() {
         20
     ));
 }
+
+/// Drops every DHT segment before the scan, as many UVC cameras send their MJPEG frames.
+fn without_huffman_tables(jpeg: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    let mut i = 2;
+    loop {
+        let marker = jpeg[i + 1];
+        if marker == 0xDA {
+            out.extend_from_slice(&jpeg[i..]);
+            return out;
+        }
+        let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+        if marker != 0xC4 {
+            out.extend_from_slice(&jpeg[i..i + 2 + len]);
+        }
+        i += 2 + len;
+    }
+}
+
+#[test]
+fn mjpeg_frames_without_huffman_tables_decode_with_the_standard_ones() {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+    });
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 90)
+        .encode(img.as_raw(), 64, 48, jpeg_encoder::ColorType::Rgb)
+        .expect("encodes");
+    let stripped = without_huffman_tables(&jpeg);
+    assert!(
+        stripped.len() < jpeg.len(),
+        "the test file had tables to drop"
+    );
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    assert_eq!(mjpeg_to_rgba(&jpeg, &mut with).expect("decodes"), (64, 48));
+    assert_eq!(
+        mjpeg_to_rgba(&stripped, &mut without).expect("decodes without tables"),
+        (64, 48)
+    );
+    assert_eq!(with, without, "same pixels as with the tables in the file");
+}
