@@ -6,6 +6,8 @@ use kiosk_domain::MaterialLimits;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::sync::http::{CaError, Endpoint, load_ca};
+
 /// Where the installed kiosk reads its configuration when no path is given.
 pub const SYSTEM_CONFIG: &str = "/etc/kiosk/kiosk.toml";
 
@@ -39,6 +41,10 @@ pub struct Config {
     pub key_file: Option<PathBuf>,
     /// The central server.
     pub server_url: String,
+    /// The hall's private CA (PEM, `central ca init` makes it). When set, the kiosk trusts this
+    /// CA only for the server, never the public or system roots, and `server_url` must be
+    /// `https://`. Unset with an `https://` URL: the system's roots are used.
+    pub server_ca: Option<PathBuf>,
     /// This kiosk's device token (`central device enrol` prints it once). With a server URL it
     /// turns sync and the server's accounts on; without it the kiosk works alone.
     pub device_token: Option<String>,
@@ -63,6 +69,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("key_file", &self.key_file)
             .field("server_url", &self.server_url)
+            .field("server_ca", &self.server_ca)
             .field("device_token", &secret(&self.device_token))
             .field("dev_sms_file", &self.dev_sms_file)
             .field("devices", &self.devices)
@@ -80,6 +87,7 @@ impl Default for Config {
             data_dir: "/var/lib/kiosk".into(),
             key_file: None,
             server_url: "http://127.0.0.1:8780".into(),
+            server_ca: None,
             device_token: None,
             dev_sms_file: None,
             devices: Devices::default(),
@@ -102,6 +110,12 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name} has an invalid value: {message}")]
     Env { name: &'static str, message: String },
+    #[error("{0}")]
+    ServerCa(#[from] CaError),
+    #[error(
+        "设置了 server_ca，但服务器地址 {url} 不是 https:// / server_ca is set but the server URL {url} is not https://"
+    )]
+    ServerCaWithoutHttps { url: String },
 }
 
 impl Config {
@@ -111,11 +125,29 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("kiosk.key"))
     }
 
-    /// The server URL and device token when both are set: sync and remote accounts are on.
-    pub fn sync_target(&self) -> Option<(&str, &str)> {
+    /// The server (URL and the CA to trust) and the device token when both are set: sync and
+    /// remote accounts are on.
+    pub fn sync_target(&self) -> Option<(Endpoint, &str)> {
         let url = self.server_url.trim();
         let token = self.device_token.as_deref().map(str::trim).unwrap_or("");
-        (!url.is_empty() && !token.is_empty()).then_some((url, token))
+        (!url.is_empty() && !token.is_empty())
+            .then(|| (Endpoint::new(url, self.server_ca.as_deref()), token))
+    }
+
+    /// Checks what can only be checked on the machine: the server CA file is there and holds a
+    /// PEM certificate, and it is used with `https://` (with plain HTTP it would protect
+    /// nothing while looking as if it did).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(ca) = &self.server_ca {
+            load_ca(ca)?;
+            let url = self.server_url.trim();
+            if !url.is_empty() && !url.to_ascii_lowercase().starts_with("https://") {
+                return Err(ConfigError::ServerCaWithoutHttps {
+                    url: url.to_owned(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Loads `path` (or the system file if it exists, or the defaults), then applies the
@@ -140,6 +172,7 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(env)?;
+        config.validate()?;
         Ok(config)
     }
 
@@ -156,6 +189,9 @@ impl Config {
         }
         if let Some(v) = env("KIOSK_SERVER_URL") {
             self.server_url = v;
+        }
+        if let Some(v) = env("KIOSK_SERVER_CA") {
+            self.server_ca = Some(v.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty());
         }
         if let Some(v) = env("KIOSK_DEVICE_TOKEN") {
             self.device_token = Some(v).filter(|t| !t.trim().is_empty());
@@ -222,7 +258,7 @@ mod tests {
         config.apply_env(env).expect("env");
         assert_eq!(
             config.sync_target(),
-            Some(("http://127.0.0.1:8780", "ck1.1.abc"))
+            Some(("http://127.0.0.1:8780".into(), "ck1.1.abc"))
         );
         config.server_url.clear();
         assert_eq!(config.sync_target(), None);
@@ -243,6 +279,64 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("device_token: \"<set>\""));
+    }
+
+    #[test]
+    fn server_ca_is_checked_at_load() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("kiosk.toml");
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(
+            &file,
+            format!(
+                "server_url = \"https://central.example\"\nserver_ca = \"{}\"\n",
+                ca.display()
+            ),
+        )
+        .expect("write");
+        let no_env = |_: &str| None;
+        let missing = Config::load(Some(&file), no_env).expect_err("missing CA file");
+        assert!(matches!(
+            missing,
+            ConfigError::ServerCa(CaError::Read { .. })
+        ));
+        assert!(missing.to_string().contains("服务器 CA"), "{missing}");
+        std::fs::write(&ca, "not PEM").expect("write");
+        assert!(matches!(
+            Config::load(Some(&file), no_env),
+            Err(ConfigError::ServerCa(CaError::NotPem { .. }))
+        ));
+
+        let other = dir.path().join("other.pem");
+        let env = |name: &str| (name == "KIOSK_SERVER_CA").then(|| other.display().to_string());
+        let config = Config::load(Some(&file), env).expect_err("env overrides the file");
+        assert!(config.to_string().contains("other.pem"), "{config}");
+
+        // A real CA, as `central ca init` makes it.
+        let hall = kiosk_server::tls::ca_init(&dir.path().join("hall")).expect("ca init");
+        let env = |name: &str| (name == "KIOSK_SERVER_CA").then(|| hall.cert.display().to_string());
+        let config = Config::load(Some(&file), env).expect("a PEM CA with https");
+        assert_eq!(config.server_ca.as_deref(), Some(hall.cert.as_path()));
+        let http = |name: &str| match name {
+            "KIOSK_SERVER_CA" => Some(hall.cert.display().to_string()),
+            "KIOSK_SERVER_URL" => Some("http://central.example".to_owned()),
+            _ => None,
+        };
+        assert!(matches!(
+            Config::load(Some(&file), http),
+            Err(ConfigError::ServerCaWithoutHttps { .. })
+        ));
+
+        let mut config = Config {
+            server_ca: Some(ca.clone()),
+            device_token: Some("ck1.1.abc".into()),
+            ..Config::default()
+        };
+        assert!(format!("{config:?}").contains("ca.pem"), "shown in Debug");
+        config.server_ca = None;
+        config.validate().expect("no CA, nothing to check");
+        let (endpoint, _) = config.sync_target().expect("target");
+        assert_eq!(endpoint.ca, None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod review;
 pub mod sms;
 pub mod sqlite;
 pub mod store;
+pub mod tls;
 pub mod util;
 
 use std::sync::Arc;
@@ -21,6 +22,19 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serves the API over TLS (`tls::server_config`) on `listener` until `shutdown` completes.
+/// Connections are handed to the router only once their handshake has succeeded.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(tls::TlsListener::new(listener, tls), router(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -45,6 +45,19 @@ enum Command {
         /// Without it, sending codes answers 503.
         #[arg(long, env = "CENTRAL_SMS_FILE")]
         sms_file: Option<PathBuf>,
+        /// HTTPS: the server's PEM certificate (chain), e.g. `server.pem` from `central ca
+        /// issue`. With --tls-key the API is served over TLS only; without both, plain HTTP
+        /// (development, or behind a proxy that terminates TLS).
+        #[arg(long, env = "CENTRAL_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// HTTPS: the PEM private key of --tls-cert.
+        #[arg(long, env = "CENTRAL_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// The hall's private certificate authority for HTTPS (files only, no database).
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
     },
     /// Kiosk credentials.
     Device {
@@ -65,6 +78,24 @@ enum Command {
     Review {
         #[command(subcommand)]
         command: ReviewCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Creates the CA: DIR/ca.pem (every kiosk's `server_ca`) and DIR/ca-key.pem (0600; keep
+    /// it off the server). Never overwrites an existing CA.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Issues the server certificate for the names and addresses kiosks use to reach it:
+    /// DIR/server.pem and DIR/server-key.pem (0600), for `serve --tls-cert --tls-key`.
+    Issue {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long = "host", value_name = "NAME_OR_IP", required = true, num_args = 1..)]
+        hosts: Vec<String>,
     },
 }
 
@@ -131,9 +162,19 @@ fn open(db: &str) -> anyhow::Result<Arc<SqliteStore>> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
+    // `ca` handles files only: it must work where there is no database.
+    if let Command::Ca { command } = &cli.command {
+        return ca_command(command);
+    }
     let store = open(&cli.db)?;
     match cli.command {
-        Command::Serve { listen, sms_file } => serve(store, listen, sms_file),
+        Command::Serve {
+            listen,
+            sms_file,
+            tls_cert,
+            tls_key,
+        } => serve(store, listen, sms_file, tls_cert.zip(tls_key)),
+        Command::Ca { command } => ca_command(&command),
         Command::Device { command } => credential_command(&*store, command, Role::Device),
         Command::Reviewer { command } => credential_command(&*store, command, Role::Reviewer),
         Command::Account {
@@ -152,11 +193,18 @@ fn serve(
     store: Arc<SqliteStore>,
     listen: SocketAddr,
     sms_file: Option<PathBuf>,
+    tls: Option<(PathBuf, PathBuf)>,
 ) -> anyhow::Result<()> {
     let sms: Arc<dyn SmsSender> = match sms_file {
         Some(path) => Arc::new(FileSender::new(path)),
         None => Arc::new(DisabledSender),
     };
+    // Loaded before listening, so a wrong path or key stops the start instead of every
+    // connection failing later.
+    let tls = tls
+        .map(|(cert, key)| kiosk_server::tls::server_config(&cert, &key))
+        .transpose()
+        .context("loading the TLS certificate and key")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -164,13 +212,44 @@ fn serve(
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
-        tracing::info!(addr = %listener.local_addr()?, "central server listening");
+        tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "central server listening");
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        kiosk_server::serve(listener, kiosk_server::state(store, sms), shutdown).await?;
+        let state = kiosk_server::state(store, sms);
+        match tls {
+            Some(tls) => kiosk_server::serve_tls(listener, tls, state, shutdown).await?,
+            None => kiosk_server::serve(listener, state, shutdown).await?,
+        }
         Ok(())
     })
+}
+
+fn ca_command(command: &CaCommand) -> anyhow::Result<()> {
+    use kiosk_server::tls;
+    match command {
+        CaCommand::Init { dir } => {
+            let written = tls::ca_init(dir)?;
+            println!("CA certificate: {}", written.cert.display());
+            println!("CA key:         {}", written.key.display());
+            eprintln!(
+                "Install the certificate on every kiosk (server_ca); keep the key offline, it \
+                 signs server certificates (`central ca issue`)."
+            );
+        }
+        CaCommand::Issue { dir, hosts } => {
+            let written = tls::ca_issue(dir, hosts)?;
+            println!("server certificate: {}", written.cert.display());
+            println!("server key:         {}", written.key.display());
+            eprintln!(
+                "Start the server with --tls-cert {} --tls-key {}; kiosks reach it as https://{}",
+                written.cert.display(),
+                written.key.display(),
+                hosts.first().map_or("", String::as_str)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn credential_command(store: &dyn Store, command: EnrolCommand, role: Role) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ use kiosk_domain::catalog::IdType;
 use kiosk_domain::{contact, idnumber};
 use serde_json::{Value, json};
 
+use super::http::{self, Endpoint};
 use crate::accounts::{AccountError, Accounts, Profile, Registration, SmsPurpose};
 use crate::store::{Store, StoredAccount};
 
@@ -64,18 +65,23 @@ fn id_type_key(id_type: IdType) -> String {
 
 impl RemoteAccounts {
     /// `cache` is a connection to the kiosk's store (profiles registered here are kept there).
-    pub fn new(server_url: &str, device_token: &str, cache: Store) -> Result<Self, AccountError> {
+    /// `server` is a URL, or an [`Endpoint`] with the CA to trust (`Config::sync_target`).
+    pub fn new(
+        server: impl Into<Endpoint>,
+        device_token: &str,
+        cache: Store,
+    ) -> Result<Self, AccountError> {
+        let server = server.into();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| AccountError::Unavailable(e.to_string()))?;
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(UI_TIMEOUT)
-            .timeout(UI_TIMEOUT)
-            .build()
-            .map_err(|e| AccountError::Unavailable(e.to_string()))?;
+            .timeout(UI_TIMEOUT);
+        let client = http::client(builder, &server).map_err(AccountError::Unavailable)?;
         Ok(RemoteAccounts {
-            base: server_url.trim_end_matches('/').to_owned(),
+            base: server.url,
             token: device_token.trim().to_owned(),
             client,
             runtime,
@@ -114,6 +120,8 @@ impl RemoteAccounts {
             Ok::<_, reqwest::Error>((status, text))
         });
         let (status, text) = result.map_err(|e| {
+            let failure = http::classify(&e);
+            http::log_tls_failure(&failure, "accounts");
             tracing::warn!(timeout = e.is_timeout(), "account service unreachable");
             AccountError::Offline
         })?;

@@ -17,8 +17,9 @@
 
 pub mod accounts;
 pub mod canonical;
+pub mod http;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,6 +46,8 @@ pub enum SyncError {
 pub struct SyncConfig {
     /// The server's base URL, e.g. `https://central.example` (no trailing slash needed).
     pub server_url: String,
+    /// The only CA trusted for the server (see [`http`]); `None`: the system roots.
+    pub server_ca: Option<PathBuf>,
     /// `ck1.<id>.<secret>` from `central device enrol`.
     pub device_token: String,
     pub connect_timeout: Duration,
@@ -62,9 +65,13 @@ pub struct SyncConfig {
 }
 
 impl SyncConfig {
-    pub fn new(server_url: &str, device_token: &str) -> SyncConfig {
+    /// `server` is a URL, or an [`http::Endpoint`] with the CA to trust
+    /// (`Config::sync_target`).
+    pub fn new(server: impl Into<http::Endpoint>, device_token: &str) -> SyncConfig {
+        let server = server.into();
         SyncConfig {
-            server_url: server_url.trim_end_matches('/').to_owned(),
+            server_url: server.url,
+            server_ca: server.ca,
             device_token: device_token.trim().to_owned(),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(60),
@@ -211,12 +218,12 @@ impl Worker {
             .map_err(|e| SyncError::Client(e.to_string()))?;
         // A fresh connection per exchange: submissions are rare and large, and a connection
         // half-broken by the hall's network is never reused.
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
-            .pool_max_idle_per_host(0)
-            .build()
-            .map_err(|e| SyncError::Client(e.to_string()))?;
+            .pool_max_idle_per_host(0);
+        let endpoint = http::Endpoint::new(&config.server_url, config.server_ca.as_deref());
+        let client = http::client(builder, &endpoint).map_err(SyncError::Client)?;
         Ok(Worker {
             store,
             config,
@@ -427,17 +434,15 @@ impl Worker {
         let (status, retry_after, text) = match result {
             Ok(answer) => answer,
             Err(e) => {
+                // A refused certificate is "unreachable" like any network failure (retried with
+                // backoff: hall IT may be replacing the certificate), but is logged and kept in
+                // the row's last error as a TLS problem so it is not mistaken for a cable.
                 self.set_online(false);
-                let why = if e.is_timeout() {
-                    "timeout"
-                } else if e.is_connect() {
-                    "cannot connect"
-                } else {
-                    "connection lost"
-                };
+                let failure = http::classify(&e);
+                http::log_tls_failure(&failure, "sync");
                 return Answer::Retry {
                     wait: None,
-                    why: why.to_owned(),
+                    why: failure.to_string(),
                 };
             }
         };
