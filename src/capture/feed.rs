@@ -40,9 +40,9 @@ impl RgbaFrame {
 
 #[derive(Default)]
 struct Slot {
-    /// Not yet shown.
+    /// The preview of the newest frame, not yet shown.
     fresh: Option<Arc<RgbaFrame>>,
-    /// The newest frame, shown or not.
+    /// The newest frame at full size, shown or not.
     newest: Option<Arc<RgbaFrame>>,
     error: Option<Arc<CameraError>>,
     frames: u64,
@@ -84,6 +84,42 @@ pub fn convert(frame: &CameraFrame) -> Result<RgbaFrame, String> {
     })
 }
 
+/// Wider frames are shrunk for the preview (the still keeps every pixel): a 5 MP document
+/// camera would otherwise have the UI thread copy and scale 20 MB per frame.
+pub const PREVIEW_MAX_WIDTH: u32 = 1280;
+
+/// The frame shrunk by a whole factor (averaging each block) to at most `PREVIEW_MAX_WIDTH`.
+pub fn preview_of(frame: &RgbaFrame) -> Option<RgbaFrame> {
+    let factor = frame.width.div_ceil(PREVIEW_MAX_WIDTH);
+    if factor <= 1 {
+        return None;
+    }
+    let (w, h) = (frame.width / factor, frame.height / factor);
+    let stride = frame.width as usize * 4;
+    let f = factor as usize;
+    let area = (f * f) as u32;
+    let mut rgba = Vec::with_capacity(w as usize * h as usize * 4);
+    for y in 0..h as usize {
+        for x in 0..w as usize {
+            let mut sum = [0u32; 4];
+            for dy in 0..f {
+                let row = (y * f + dy) * stride + x * f * 4;
+                for px in frame.rgba[row..row + f * 4].chunks_exact(4) {
+                    for (s, &v) in sum.iter_mut().zip(px) {
+                        *s += u32::from(v);
+                    }
+                }
+            }
+            rgba.extend(sum.map(|s| (s / area) as u8));
+        }
+    }
+    Some(RgbaFrame {
+        width: w,
+        height: h,
+        rgba,
+    })
+}
+
 /// Consecutive broken frames after which the camera counts as failed.
 const MAX_BAD_FRAMES: u32 = 30;
 
@@ -108,8 +144,9 @@ fn run(spec: CameraSpec, slot: Arc<Mutex<Slot>>, stop: Arc<AtomicBool>) {
             Ok(rgba) => {
                 bad = 0;
                 let rgba = Arc::new(rgba);
+                let preview = preview_of(&rgba).map_or_else(|| Arc::clone(&rgba), Arc::new);
                 let mut s = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                s.fresh = Some(Arc::clone(&rgba));
+                s.fresh = Some(preview);
                 s.newest = Some(rgba);
                 s.frames += 1;
             }
@@ -146,7 +183,7 @@ impl CameraFeed {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The newest frame not yet taken, if any.
+    /// The preview of the newest frame, if not yet taken.
     pub fn take_fresh(&self) -> Option<Arc<RgbaFrame>> {
         self.slot().fresh.take()
     }
@@ -223,6 +260,38 @@ mod tests {
             Some(CameraError::NotFound(_))
         ));
         assert!(feed.take_fresh().is_none());
+    }
+
+    #[test]
+    fn wide_frames_are_averaged_down_for_the_preview() {
+        let frame = RgbaFrame {
+            width: 2592,
+            height: 6,
+            rgba: (0..2592 * 6)
+                .flat_map(|i| {
+                    let v = if i % 2 == 0 { 0 } else { 90 };
+                    [v, v, v, 255]
+                })
+                .collect(),
+        };
+        let preview = preview_of(&frame).expect("shrunk");
+        assert_eq!((preview.width, preview.height), (864, 2));
+        // Each 3x3 block holds 0 and 90 in a checkered row pattern: its average is 30 or 60.
+        assert!(
+            preview
+                .rgba
+                .chunks_exact(4)
+                .all(|p| p[0] == 30 || p[0] == 60),
+            "averaged"
+        );
+        assert!(
+            preview_of(&RgbaFrame {
+                width: 1280,
+                height: 1,
+                rgba: vec![0; 1280 * 4]
+            })
+            .is_none()
+        );
     }
 
     #[test]
