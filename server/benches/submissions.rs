@@ -1,7 +1,9 @@
 //! Throughput and latency of `PUT /v1/submissions/{key}` with realistic submissions (one 20 KB
 //! photo and five ~200 KB materials, as an employed applicant sends) from many kiosks at once,
-//! on the SQLite store. Run: `cargo bench -p kiosk-server --bench submissions`.
-//! Prints a table; the figures go to `docs/benchmarks.md`.
+//! on the SQLite store and then on the PostgreSQL store, one after the other on the same machine.
+//! Run: `source scripts/postgres.sh && ensure_test_postgres && cargo bench -p kiosk-server
+//! --bench submissions` (PostgreSQL from `KIOSK_TEST_POSTGRES_URL`). Prints a table with a
+//! column per store; the figures go to `docs/benchmarks.md`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -9,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::{Applicant, Server, envelope, key};
+use common::{Applicant, Backend, Server, envelope, key};
 use kiosk_domain::samples::{self, Branch};
 use kiosk_domain::{Application, MaterialKind};
 use kiosk_server::util;
@@ -56,8 +58,32 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn main() {
-    let server = Server::start();
+/// One store's run.
+struct Measured {
+    backend: Backend,
+    submissions: usize,
+    body_bytes: usize,
+    wall: Duration,
+    /// Sorted, shortest first.
+    latencies: Vec<Duration>,
+}
+
+impl Measured {
+    fn per_second(&self) -> f64 {
+        self.submissions as f64 / self.wall.as_secs_f64()
+    }
+
+    fn megabytes_per_second(&self) -> f64 {
+        self.per_second() * self.body_bytes as f64 / 1e6
+    }
+
+    fn millis(&self, p: f64) -> f64 {
+        percentile(&self.latencies, p).as_secs_f64() * 1e3
+    }
+}
+
+fn measure(backend: Backend) -> Measured {
+    let server = Server::start_on(backend);
     let devices: Vec<String> = (0..KIOSKS)
         .map(|k| server.device(&format!("hall-{k}")))
         .collect();
@@ -101,20 +127,39 @@ fn main() {
     });
     let wall = started.elapsed();
     latencies.sort();
-    let n = latencies.len();
-    let secs = wall.as_secs_f64();
-    println!("| store | kiosks | submissions | body | throughput | p50 | p99 | max |");
-    println!("|---|---|---|---|---|---|---|---|");
-    println!(
-        "| SQLite (WAL) | {KIOSKS} | {n} | {:.2} MB | {:.1} /s ({:.1} MB/s) | {:.0} ms | {:.0} ms | {:.0} ms |",
-        body_bytes as f64 / 1e6,
-        n as f64 / secs,
-        n as f64 * body_bytes as f64 / 1e6 / secs,
-        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
-        latencies
-            .last()
-            .map(|d| d.as_secs_f64() * 1e3)
-            .unwrap_or(0.0),
-    );
+    Measured {
+        backend,
+        submissions: latencies.len(),
+        body_bytes,
+        wall,
+        latencies,
+    }
+}
+
+fn main() {
+    // Fail before the SQLite run rather than after it when PostgreSQL is not set up.
+    common::postgres_admin_url();
+    let runs: Vec<Measured> = [Backend::Sqlite, Backend::Postgres]
+        .into_iter()
+        .map(measure)
+        .collect();
+    let row = |label: &str, cell: &dyn Fn(&Measured) -> String| {
+        let cells: Vec<String> = runs.iter().map(cell).collect();
+        println!("| {label} | {} |", cells.join(" | "));
+    };
+    let names: Vec<&str> = runs.iter().map(|m| m.backend.name()).collect();
+    println!("| {KIOSKS} kiosks at once | {} |", names.join(" | "));
+    println!("|---|{}", "---|".repeat(runs.len()));
+    row("submissions", &|m| m.submissions.to_string());
+    row("body", &|m| format!("{:.2} MB", m.body_bytes as f64 / 1e6));
+    row("throughput", &|m| {
+        format!(
+            "{:.1} /s ({:.1} MB/s)",
+            m.per_second(),
+            m.megabytes_per_second()
+        )
+    });
+    row("p50", &|m| format!("{:.0} ms", m.millis(0.5)));
+    row("p99", &|m| format!("{:.0} ms", m.millis(0.99)));
+    row("max", &|m| format!("{:.0} ms", m.millis(1.0)));
 }

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use kiosk_domain::catalog::IdType;
 use kiosk_domain::privacy::mask_id_number;
 use kiosk_domain::{Lang, contact, idnumber};
+use kiosk_server::postgres::{PgStore, is_postgres_url};
 use kiosk_server::sms::{DisabledSender, FileSender, SmsSender};
 use kiosk_server::sqlite::{SqliteStore, path_from_url};
 use kiosk_server::store::{DecideError, Decision, NewAccount, Role, Store, state_label};
@@ -23,7 +24,8 @@ use tracing_subscriber::EnvFilter;
     about = "Reference central server for the collection kiosks"
 )]
 struct Cli {
-    /// The database: `sqlite://PATH` or a plain path.
+    /// The database: `postgres://USER@HOST:PORT/DB` (or `postgresql://`), `sqlite://PATH` or a
+    /// plain path (SQLite).
     #[arg(
         long,
         global = true,
@@ -149,11 +151,14 @@ fn init_logging() {
         .try_init();
 }
 
-fn open(db: &str) -> anyhow::Result<Arc<SqliteStore>> {
-    let path = path_from_url(db);
-    if db.starts_with("postgres") {
-        bail!("PostgreSQL is not supported yet; use sqlite://PATH");
+fn open(db: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if is_postgres_url(db) {
+        // The URL may hold a password: it is not repeated in the error.
+        return Ok(Arc::new(
+            PgStore::connect(db).context("opening the PostgreSQL database")?,
+        ));
     }
+    let path = path_from_url(db);
     Ok(Arc::new(
         SqliteStore::open(path).with_context(|| format!("opening the database {path}"))?,
     ))
@@ -190,7 +195,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve(
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     listen: SocketAddr,
     sms_file: Option<PathBuf>,
     tls: Option<(PathBuf, PathBuf)>,

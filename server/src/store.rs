@@ -1,6 +1,6 @@
-//! Storage behind a small synchronous trait. SQLite implements it (`sqlite.rs`); a PostgreSQL
-//! implementation can be added beside it without touching the HTTP layer. Handlers call the store
-//! on tokio's blocking pool, never across an `.await`.
+//! Storage behind a small synchronous trait, implemented by SQLite (`sqlite.rs`) and PostgreSQL
+//! (`postgres.rs`) without the HTTP layer knowing which. Handlers call the store on tokio's
+//! blocking pool, never across an `.await`.
 
 use kiosk_domain::ReviewState;
 use thiserror::Error;

@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{Applicant, Server};
+use common::{Applicant, Backend, Server, on_both_backends};
 use kiosk_server::auth;
-use kiosk_server::store::{NewAccount, Store};
+use kiosk_server::store::NewAccount;
 use kiosk_server::util;
 use serde_json::json;
 
@@ -16,9 +16,8 @@ fn login(server: &Server, device: &str, id_number: &str, password: &str) -> comm
     )
 }
 
-#[test]
-fn register_then_log_in_and_taken_id_numbers() {
-    let server = Server::start();
+fn register_then_log_in_and_taken_id_numbers(backend: Backend) {
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let who = Applicant::new(2);
 
@@ -75,9 +74,8 @@ fn register_then_log_in_and_taken_id_numbers() {
     assert!(sent.header("retry-after").unwrap().parse::<u64>().unwrap() <= 60);
 }
 
-#[test]
-fn forgotten_password_is_reset_with_an_sms_code() {
-    let server = Server::start();
+fn forgotten_password_is_reset_with_an_sms_code(backend: Backend) {
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let who = Applicant::new(3);
     // Seed the account directly so that no registration SMS holds the 60 s slot.
@@ -150,9 +148,8 @@ fn forgotten_password_is_reset_with_an_sms_code() {
     assert_eq!(replay.status, 400, "{replay:?}");
 }
 
-#[test]
-fn registration_refuses_invalid_fields_and_wrong_codes() {
-    let server = Server::start();
+fn registration_refuses_invalid_fields_and_wrong_codes(backend: Backend) {
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let invalid = server.post(
         "/v1/accounts",
@@ -195,9 +192,8 @@ fn registration_refuses_invalid_fields_and_wrong_codes() {
     assert_eq!(no_code.body["issues"][0]["field"], "account.sms_code");
 }
 
-#[test]
-fn five_wrong_passwords_then_429_with_retry_after() {
-    let server = Server::start();
+fn five_wrong_passwords_then_429_with_retry_after(backend: Backend) {
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let who = Applicant::new(5);
     assert_eq!(server.register(&device, &who).status, 201);
@@ -216,9 +212,8 @@ fn five_wrong_passwords_then_429_with_retry_after() {
     assert_eq!(login(&server, &device, &other.id_number, "x").status, 401);
 }
 
-#[test]
-fn one_sms_per_phone_per_minute() {
-    let server = Server::start();
+fn one_sms_per_phone_per_minute(backend: Backend) {
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let body = json!({ "mobile": "13900139000", "purpose": "register" });
     assert_eq!(server.post("/v1/sms/codes", &device, &body).status, 202);
@@ -236,9 +231,8 @@ fn one_sms_per_phone_per_minute() {
     assert!(!sms.contains("13900139000"));
 }
 
-#[test]
-fn accountants_on_file_bind_a_phone_at_first_login() {
-    let server = Server::start();
+fn accountants_on_file_bind_a_phone_at_first_login(backend: Backend) {
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let who = Applicant::new(7);
     server
@@ -296,3 +290,12 @@ fn accountants_on_file_bind_a_phone_at_first_login() {
     let again = login(&server, &device, &who.id_number, &who.password);
     assert_eq!(again.body["phone_binding_required"], false);
 }
+
+on_both_backends!(
+    register_then_log_in_and_taken_id_numbers,
+    forgotten_password_is_reset_with_an_sms_code,
+    registration_refuses_invalid_fields_and_wrong_codes,
+    five_wrong_passwords_then_429_with_retry_after,
+    one_sms_per_phone_per_minute,
+    accountants_on_file_bind_a_phone_at_first_login,
+);

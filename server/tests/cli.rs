@@ -7,21 +7,19 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
-use common::{Applicant, Server};
+use common::{Applicant, Backend, Server, TestDb, on_both_backends};
 use serde_json::json;
 
-fn central(db: &std::path::Path) -> Command {
+fn central(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_central"));
-    cmd.arg("--db")
-        .arg(format!("sqlite://{}", db.display()))
-        .env("CENTRAL_LOG", "info");
+    cmd.arg("--db").arg(db_url).env("CENTRAL_LOG", "info");
     cmd
 }
 
-#[test]
-fn serve_answers_health_on_the_address_it_logs() {
+fn serve_answers_health_on_the_address_it_logs(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = central(&dir.path().join("c.db"))
+    let db = TestDb::create(backend, dir.path());
+    let mut child = central(&db.url())
         .args(["serve", "--listen", "127.0.0.1:0", "--sms-file"])
         .arg(dir.path().join("sms.txt"))
         .stderr(Stdio::piped())
@@ -50,12 +48,11 @@ fn serve_answers_health_on_the_address_it_logs() {
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
 }
 
-#[test]
-fn imported_accountants_bind_a_phone_and_revoked_tokens_stop_working() {
-    let server = Server::start();
+fn imported_accountants_bind_a_phone_and_revoked_tokens_stop_working(backend: Backend) {
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let who = Applicant::new(30);
-    let mut import = central(&server.db_path)
+    let mut import = central(&server.db_url())
         .args([
             "account",
             "import",
@@ -93,15 +90,20 @@ fn imported_accountants_bind_a_phone_and_revoked_tokens_stop_working() {
     assert_eq!(resp.body["issues"][0]["field"], "basic.mobile");
 
     let id = device.split('.').nth(1).unwrap();
-    let revoked = central(&server.db_path)
+    let revoked = central(&server.db_url())
         .args(["device", "revoke", id])
         .output()
         .unwrap();
     assert!(revoked.status.success(), "{revoked:?}");
     assert_eq!(server.get("/v1/accounts/me", Some(&device)).status, 401);
-    let unknown = central(&server.db_path)
+    let unknown = central(&server.db_url())
         .args(["reviewer", "revoke", id])
         .output()
         .unwrap();
     assert!(!unknown.status.success());
 }
+
+on_both_backends!(
+    serve_answers_health_on_the_address_it_logs,
+    imported_accountants_bind_a_phone_and_revoked_tokens_stop_working,
+);

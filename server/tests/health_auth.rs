@@ -2,20 +2,18 @@
 
 mod common;
 
-use common::{Applicant, Server, key};
+use common::{Applicant, Backend, Server, key, on_both_backends};
 use kiosk_server::store::Role;
 
-#[test]
-fn health_answers_without_credentials() {
-    let server = Server::start();
+fn health_answers_without_credentials(backend: Backend) {
+    let server = Server::start_on(backend);
     let resp = server.get("/health", None);
     assert_eq!(resp.status, 200, "{resp:?}");
     assert_eq!(resp.body["status"], "ok");
 }
 
-#[test]
-fn served_openapi_equals_the_committed_file_and_lists_every_route() {
-    let server = Server::start();
+fn served_openapi_equals_the_committed_file_and_lists_every_route(backend: Backend) {
+    let server = Server::start_on(backend);
     let resp = server.get("/openapi.json", None);
     assert_eq!(resp.status, 200);
     let committed = std::fs::read_to_string(concat!(
@@ -41,9 +39,8 @@ fn served_openapi_equals_the_committed_file_and_lists_every_route() {
     assert_eq!(documented, kiosk_server::api::ROUTES.len());
 }
 
-#[test]
-fn missing_or_bad_tokens_are_401_and_roles_are_enforced() {
-    let server = Server::start();
+fn missing_or_bad_tokens_are_401_and_roles_are_enforced(backend: Backend) {
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let path = "/v1/submissions/sub_000000000000000000000000/status";
 
@@ -83,9 +80,8 @@ fn missing_or_bad_tokens_are_401_and_roles_are_enforced() {
     assert_eq!(resp.status, 403, "{resp:?}");
 }
 
-#[test]
-fn a_device_reads_only_its_own_submissions() {
-    let server = Server::start();
+fn a_device_reads_only_its_own_submissions(backend: Backend) {
+    let server = Server::start_on(backend);
     let kiosk_a = server.device("hall-a");
     let kiosk_b = server.device("hall-b");
     let who = Applicant::new(1);
@@ -110,3 +106,10 @@ fn a_device_reads_only_its_own_submissions() {
     let reviewer = server.reviewer();
     assert_eq!(server.get(&path, Some(&reviewer)).status, 200);
 }
+
+on_both_backends!(
+    health_answers_without_credentials,
+    served_openapi_equals_the_committed_file_and_lists_every_route,
+    missing_or_bad_tokens_are_401_and_roles_are_enforced,
+    a_device_reads_only_its_own_submissions,
+);

@@ -1,12 +1,13 @@
 //! No ID number, name or phone in the server's log output across register, login, submit and
-//! review. The only test in this binary, so it may install the global subscriber.
+//! review, on both stores. The only tests in this binary, so they may install the global
+//! subscriber.
 
 mod common;
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use common::{Applicant, Server, key};
+use common::{Applicant, Backend, Server, key, on_both_backends};
 use serde_json::json;
 
 #[derive(Clone)]
@@ -23,21 +24,36 @@ impl Write for Capture {
     }
 }
 
-#[test]
-fn logs_carry_no_id_number_name_or_phone() {
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let writer = Capture(buffer.clone());
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+/// The log output of the whole binary. The server logs on its own threads, so the subscriber
+/// must be the global one, installed once for both backends' tests; each test looks for its
+/// own applicant in it.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER
+        .get_or_init(|| {
+            let buffer = Arc::new(Mutex::new(Vec::new()));
+            let writer = Capture(buffer.clone());
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            buffer
+        })
+        .clone()
+}
 
-    let server = Server::start();
+fn logs_carry_no_id_number_name_or_phone(backend: Backend) {
+    let buffer = captured_logs();
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let reviewer = server.reviewer();
-    let who = Applicant::new(20);
+    // A different applicant per backend, so that each test finds its own masked ID number.
+    let who = Applicant::new(match backend {
+        Backend::Sqlite => 20,
+        Backend::Postgres => 21,
+    });
 
     assert_eq!(server.register(&device, &who).status, 201);
     let login = |password: &str| {
@@ -85,3 +101,5 @@ fn logs_carry_no_id_number_name_or_phone() {
     // Not even the birth-date and sequence digits of the ID number.
     assert!(!logs.contains(&who.id_number[6..14]), "{logs}");
 }
+
+on_both_backends!(logs_carry_no_id_number_name_or_phone,);

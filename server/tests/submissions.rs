@@ -5,20 +5,19 @@ mod common;
 
 use std::process::Command;
 
-use common::{Applicant, Server, envelope, key};
+use common::{Applicant, Backend, Server, envelope, key, on_both_backends};
 use serde_json::{Value, json};
 
-fn setup(n: u32) -> (Server, String, Applicant) {
-    let server = Server::start();
+fn setup(backend: Backend, n: u32) -> (Server, String, Applicant) {
+    let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let who = Applicant::new(n);
     assert_eq!(server.register(&device, &who).status, 201);
     (server, device, who)
 }
 
-#[test]
-fn a_replay_returns_the_first_answer_and_stores_once() {
-    let (server, device, who) = setup(10);
+fn a_replay_returns_the_first_answer_and_stores_once(backend: Backend) {
+    let (server, device, who) = setup(backend, 10);
     let k = key();
     let path = format!("/v1/submissions/{k}");
     let body = who.submission(0);
@@ -53,9 +52,8 @@ fn a_replay_returns_the_first_answer_and_stores_once() {
     assert_eq!(server.put(&path, &device, &body).raw, first.raw);
 }
 
-#[test]
-fn concurrent_requests_with_one_key_store_one_submission() {
-    let (server, device, who) = setup(18);
+fn concurrent_requests_with_one_key_store_one_submission(backend: Backend) {
+    let (server, device, who) = setup(backend, 18);
     let path = format!("/v1/submissions/{}", key());
     let body = who.submission(0);
     let answers: Vec<common::Resp> = std::thread::scope(|scope| {
@@ -78,9 +76,8 @@ fn concurrent_requests_with_one_key_store_one_submission() {
     assert_eq!(list.body["submissions"].as_array().unwrap().len(), 1);
 }
 
-#[test]
-fn the_same_key_with_other_content_is_refused() {
-    let (server, device, who) = setup(11);
+fn the_same_key_with_other_content_is_refused(backend: Backend) {
+    let (server, device, who) = setup(backend, 11);
     let path = format!("/v1/submissions/{}", key());
     assert_eq!(server.put(&path, &device, &who.submission(0)).status, 200);
     let other = server.put(&path, &device, &who.submission(1));
@@ -88,9 +85,8 @@ fn the_same_key_with_other_content_is_refused() {
     assert_eq!(other.body["error"], "idempotency_key_reused");
 }
 
-#[test]
-fn missing_and_malformed_keys_are_400() {
-    let (server, device, who) = setup(12);
+fn missing_and_malformed_keys_are_400(backend: Backend) {
+    let (server, device, who) = setup(backend, 12);
     let body = who.submission(0);
     for path in [
         "/v1/submissions",
@@ -103,9 +99,8 @@ fn missing_and_malformed_keys_are_400() {
     }
 }
 
-#[test]
-fn hash_mismatches_are_422() {
-    let (server, device, who) = setup(13);
+fn hash_mismatches_are_422(backend: Backend) {
+    let (server, device, who) = setup(backend, 13);
     let mut body = who.submission(0);
     body["content_sha256"] = json!("0".repeat(64));
     let resp = server.put(&format!("/v1/submissions/{}", key()), &device, &body);
@@ -122,9 +117,8 @@ fn hash_mismatches_are_422() {
     assert_eq!(resp.body["error"], "material_hash_mismatch");
 }
 
-#[test]
-fn an_incomplete_application_is_refused_with_field_messages() {
-    let (server, device, who) = setup(14);
+fn an_incomplete_application_is_refused_with_field_messages(backend: Backend) {
+    let (server, device, who) = setup(backend, 14);
     let body = who.submission(0);
     let mut application = body["application"].clone();
     application["data"]["basic"]["postal_address"] = json!("");
@@ -168,9 +162,8 @@ fn an_incomplete_application_is_refused_with_field_messages() {
     assert_eq!(resp.body["issues"][0]["field"], "basic.id_number");
 }
 
-#[test]
-fn review_decisions_show_in_the_status_and_approval_locks() {
-    let (server, device, who) = setup(16);
+fn review_decisions_show_in_the_status_and_approval_locks(backend: Backend) {
+    let (server, device, who) = setup(backend, 16);
     let reviewer = server.reviewer();
     let first = server.put(
         &format!("/v1/submissions/{}", key()),
@@ -278,16 +271,15 @@ fn first_len(who: &Applicant) -> usize {
 fn central(server: &Server, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_central"))
         .arg("--db")
-        .arg(format!("sqlite://{}", server.db_path.display()))
+        .arg(server.db_url())
         .args(args)
         .env("CENTRAL_LOG", "warn")
         .output()
         .unwrap()
 }
 
-#[test]
-fn the_cli_enrols_devices_and_reviews_on_the_same_database() {
-    let server = Server::start();
+fn the_cli_enrols_devices_and_reviews_on_the_same_database(backend: Backend) {
+    let server = Server::start_on(backend);
     let out = central(&server, &["device", "enrol", "hall-cli"]);
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -298,10 +290,9 @@ fn the_cli_enrols_devices_and_reviews_on_the_same_database() {
         .to_owned();
     // Only a hash is stored.
     let secret = token.rsplit('.').next().unwrap();
-    for file in ["central.db", "central.db-wal"] {
-        let bytes = std::fs::read(server.dir.path().join(file)).unwrap_or_default();
-        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
-    }
+    let stored = server.db.stored_bytes();
+    assert!(!stored.is_empty());
+    assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()));
 
     let who = Applicant::new(17);
     assert_eq!(server.register(&token, &who).status, 201);
@@ -344,3 +335,14 @@ fn the_cli_enrols_devices_and_reviews_on_the_same_database() {
     let seen = server.get(&format!("/v1/submissions/{id2}/status"), Some(&token));
     assert_eq!(seen.body["status_label"], "审核成功");
 }
+
+on_both_backends!(
+    a_replay_returns_the_first_answer_and_stores_once,
+    concurrent_requests_with_one_key_store_one_submission,
+    the_same_key_with_other_content_is_refused,
+    missing_and_malformed_keys_are_400,
+    hash_mismatches_are_422,
+    an_incomplete_application_is_refused_with_field_messages,
+    review_decisions_show_in_the_status_and_approval_locks,
+    the_cli_enrols_devices_and_reviews_on_the_same_database,
+);

@@ -1,27 +1,224 @@
-//! A real server on 127.0.0.1 with an ephemeral port, a tiny HTTP/1.1 client, and invented
-//! applicants.
+//! A real server on 127.0.0.1 with an ephemeral port, on SQLite or PostgreSQL, a tiny HTTP/1.1
+//! client, and invented applicants.
 
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
 use kiosk_domain::samples::{self, Branch};
 use kiosk_domain::{Application, MaterialKind, idnumber};
+use kiosk_server::postgres::PgStore;
 use kiosk_server::sms::FileSender;
 use kiosk_server::sqlite::SqliteStore;
-use kiosk_server::store::Role;
+use kiosk_server::store::{Role, Store};
 use kiosk_server::{auth, canonical, util};
 use serde_json::{Value, json};
 
+/// The PostgreSQL server the tests create their databases on: a superuser URL.
+pub const POSTGRES_URL_VAR: &str = "KIOSK_TEST_POSTGRES_URL";
+
+/// The store a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Instantiates each listed test function (taking a [`Backend`]) once per backend, as
+/// `sqlite::NAME` and `postgres::NAME`, so that one suite checks both stores.
+// The bench includes this module too and has no tests.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test($crate::common::Backend::Sqlite)
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test($crate::common::Backend::Postgres)
+                }
+            )+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
+
+/// The admin URL of the test PostgreSQL. Fails the test when it is not configured: a silently
+/// skipped PostgreSQL run would hide the backend's bugs.
+pub fn postgres_admin_url() -> String {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "{POSTGRES_URL_VAR} is not set, so the PostgreSQL variant of this test cannot run. \
+             Run ./scripts/test, which starts a private PostgreSQL and sets it, or first \
+             `source scripts/postgres.sh && ensure_test_postgres`."
+        ),
+    }
+}
+
+/// `url` with its database name replaced by `database` (query parameters kept).
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// A database of its own for one test on the test PostgreSQL, dropped with it.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> PgDatabase {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let admin_url = postgres_admin_url();
+        // Unique across test binaries running at once and across reruns after a crash.
+        let name = format!(
+            "kiosk_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            util::hex(&util::random_bytes::<4>())
+        );
+        let mut admin = ::postgres::Client::connect(&admin_url, ::postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connecting to {POSTGRES_URL_VAR}: {e}"));
+        // Identifiers cannot be parameters; the name is ours and only [a-z0-9_].
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let url = with_database(&admin_url, &name);
+        PgDatabase {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    /// Every row of every table as PostgreSQL's text form, like a data-only dump: what a
+    /// database administrator or a stolen backup would see.
+    pub fn dump(&self) -> String {
+        let mut client = ::postgres::Client::connect(&self.url, ::postgres::NoTls).unwrap();
+        let tables: Vec<String> = client
+            .query(
+                "SELECT table_name::TEXT FROM information_schema.tables \
+                 WHERE table_schema = 'public' ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut dump = String::new();
+        for table in tables {
+            let rows = client
+                .query(&format!("SELECT t::TEXT FROM \"{table}\" t"), &[])
+                .unwrap();
+            for row in rows {
+                dump.push_str(row.get::<_, &str>(0));
+                dump.push('\n');
+            }
+        }
+        dump
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // FORCE ends the connections the test server still holds. Best effort: a leftover
+        // database only costs disk in the test cluster.
+        if let Ok(mut admin) = ::postgres::Client::connect(&self.admin_url, ::postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// A test's database: a file in the test's directory or a PostgreSQL database of its own.
+pub enum TestDb {
+    Sqlite(PathBuf),
+    Postgres(PgDatabase),
+}
+
+impl TestDb {
+    /// A new, empty database for `backend`; a SQLite file goes into `dir`.
+    pub fn create(backend: Backend, dir: &Path) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb::Sqlite(dir.join("central.db")),
+            Backend::Postgres => TestDb::Postgres(PgDatabase::create()),
+        }
+    }
+
+    /// The value of `central --db`.
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite(path) => format!("sqlite://{}", path.display()),
+            TestDb::Postgres(db) => db.url.clone(),
+        }
+    }
+
+    pub fn open(&self) -> Arc<dyn Store> {
+        match self {
+            TestDb::Sqlite(path) => Arc::new(SqliteStore::open(path).unwrap()),
+            TestDb::Postgres(db) => Arc::new(PgStore::connect(&db.url).unwrap()),
+        }
+    }
+
+    /// Everything the database holds as bytes: for SQLite the file and its WAL, for PostgreSQL
+    /// every row in text form. For searching for what must never be stored.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match self {
+            TestDb::Sqlite(path) => {
+                let mut wal = path.clone().into_os_string();
+                wal.push("-wal");
+                let mut bytes = std::fs::read(path).unwrap_or_default();
+                bytes.extend(std::fs::read(wal).unwrap_or_default());
+                bytes
+            }
+            TestDb::Postgres(db) => db.dump().into_bytes(),
+        }
+    }
+}
+
 pub struct Server {
     pub addr: SocketAddr,
-    pub store: Arc<SqliteStore>,
-    pub db_path: PathBuf,
+    pub backend: Backend,
+    pub store: Arc<dyn Store>,
+    pub db: TestDb,
     pub sms_file: PathBuf,
     pub dir: tempfile::TempDir,
 }
@@ -49,11 +246,11 @@ impl std::fmt::Debug for Resp {
 }
 
 impl Server {
-    pub fn start() -> Server {
+    pub fn start_on(backend: Backend) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let db_path = dir.path().join("central.db");
+        let db = TestDb::create(backend, dir.path());
         let sms_file = dir.path().join("sms.txt");
-        let store = Arc::new(SqliteStore::open(&db_path).unwrap());
+        let store = db.open();
         let state = kiosk_server::state(store.clone(), Arc::new(FileSender::new(&sms_file)));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -73,11 +270,17 @@ impl Server {
         });
         Server {
             addr,
+            backend,
             store,
-            db_path,
+            db,
             sms_file,
             dir,
         }
+    }
+
+    /// The value of `central --db` for this server's database.
+    pub fn db_url(&self) -> String {
+        self.db.url()
     }
 
     pub fn enrol(&self, name: &str, role: Role) -> String {

@@ -1,0 +1,204 @@
+//! The `Store` implementations directly, where the HTTP tests cannot reach: reopening (a
+//! restart), refusing a schema from a newer build, and the rules that must hold when requests
+//! race (SQLite serialises writers; PostgreSQL needs its locks and constraints for that).
+
+mod common;
+
+use std::sync::Barrier;
+
+use common::{Backend, TestDb, on_both_backends};
+use kiosk_domain::ReviewState;
+use kiosk_server::store::{
+    NewAccount, NewMaterial, NewSubmission, SmsCode, Store, StoreError, SubmitOutcome,
+};
+use kiosk_server::util;
+
+const RACERS: usize = 8;
+
+fn submission(key: &str, applicant: &str, content: &str) -> NewSubmission {
+    NewSubmission {
+        id: format!("s-{}", util::hex(&util::random_bytes::<8>())),
+        device_id: "device-1".into(),
+        idempotency_key: key.into(),
+        content_sha256: util::sha256_hex(content.as_bytes()),
+        applicant: applicant.into(),
+        application_json: "{}".into(),
+        materials: vec![NewMaterial {
+            kind: "photo".into(),
+            sha256: util::sha256_hex(b"photo"),
+            bytes: b"photo".to_vec(),
+        }],
+        response_json: format!(r#"{{"content":"{content}"}}"#),
+        received_at: util::now(),
+    }
+}
+
+/// Runs `work` on `RACERS` threads released at the same moment, after a first round that opens
+/// the store's connections (opening one takes long enough to spread the racers out).
+fn race<T: Send>(store: &dyn Store, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    released_together(|_| store.applicant_lock("warm-up").unwrap());
+    released_together(work)
+}
+
+fn released_together<T: Send>(work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let start = Barrier::new(RACERS);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..RACERS)
+            .map(|i| {
+                let (start, work) = (&start, &work);
+                scope.spawn(move || {
+                    start.wait();
+                    work(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn reopening_keeps_the_data(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let account = NewAccount {
+        id_type: "resident_id_card".into(),
+        id_number: "110101199003070418".into(),
+        name: "张三".into(),
+        mobile: None,
+        password_hash: "phc".into(),
+    };
+    let id = db.open().insert_account(&account, 1).unwrap().unwrap();
+    let reopened = db.open();
+    assert_eq!(reopened.account(id).unwrap().unwrap().name, "张三");
+    assert_eq!(reopened.insert_account(&account, 2).unwrap(), None);
+}
+
+fn a_database_from_a_newer_build_is_refused(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    drop(db.open());
+    match &db {
+        TestDb::Sqlite(path) => rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap(),
+        TestDb::Postgres(pg) => {
+            ::postgres::Client::connect(&pg.url, ::postgres::NoTls)
+                .unwrap()
+                .execute("UPDATE schema_version SET version = 99", &[])
+                .unwrap();
+        }
+    }
+    let refused = match &db {
+        TestDb::Sqlite(path) => kiosk_server::sqlite::SqliteStore::open(path).err(),
+        TestDb::Postgres(pg) => kiosk_server::postgres::PgStore::connect(&pg.url).err(),
+    };
+    assert!(
+        matches!(refused, Some(StoreError::TooNew { found: 99, .. })),
+        "{refused:?}"
+    );
+}
+
+fn racing_repeats_of_one_key_store_once_and_replay(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    let outcomes = race(&*store, |_| {
+        store.submit(&submission("k-1", "A", "v1")).unwrap()
+    });
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, SubmitOutcome::Created { .. }))
+        .count();
+    assert_eq!(created, 1, "{outcomes:?}");
+    for outcome in &outcomes {
+        match outcome {
+            SubmitOutcome::Created { response_json }
+            | SubmitOutcome::Replayed { response_json } => {
+                assert_eq!(response_json, r#"{"content":"v1"}"#)
+            }
+            other => panic!("a repeat was answered {other:?}"),
+        }
+    }
+    assert_eq!(store.submissions(None).unwrap().len(), 1);
+}
+
+fn racing_reuses_of_one_key_for_other_applicants_are_refused(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    // Each racer sends other content for another applicant under the same key: the applicant
+    // locks do not serialise them, only the key's unique constraint does.
+    let outcomes = race(&*store, |i| {
+        store
+            .submit(&submission("k-1", &format!("A{i}"), &format!("v{i}")))
+            .unwrap()
+    });
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, SubmitOutcome::Created { .. }))
+        .count();
+    let reused = outcomes
+        .iter()
+        .filter(|o| **o == SubmitOutcome::KeyReused)
+        .count();
+    assert_eq!((created, reused), (1, RACERS - 1), "{outcomes:?}");
+    assert_eq!(store.submissions(None).unwrap().len(), 1);
+}
+
+fn racing_submissions_for_one_applicant_leave_one_under_review(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    let outcomes = race(&*store, |i| {
+        store
+            .submit(&submission(&format!("k-{i}"), "A", &format!("v{i}")))
+            .unwrap()
+    });
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, SubmitOutcome::Created { .. }))
+        .count();
+    let locked = outcomes
+        .iter()
+        .filter(|o| **o == SubmitOutcome::ApplicantLocked(ReviewState::UnderReview))
+        .count();
+    assert_eq!((created, locked), (1, RACERS - 1), "{outcomes:?}");
+    assert_eq!(store.submissions(Some("under_review")).unwrap().len(), 1);
+}
+
+fn racing_sms_requests_for_one_phone_send_one_code(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    let now = util::now();
+    let outcomes = race(&*store, |i| {
+        let code = SmsCode {
+            mobile: "13800138000".into(),
+            // Different purposes: the interval is per phone, not per phone and purpose.
+            purpose: if i % 2 == 0 {
+                "register"
+            } else {
+                "reset_password"
+            }
+            .into(),
+            code_sha256: util::sha256_hex(format!("{i}").as_bytes()),
+            sent_at: now,
+            expires_at: now + 300,
+            attempts: 0,
+            used: false,
+        };
+        store.put_sms_code(&code, 60).unwrap()
+    });
+    let sent = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(sent, 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| *o == Ok(()) || *o == Err(60)));
+}
+
+on_both_backends!(
+    reopening_keeps_the_data,
+    a_database_from_a_newer_build_is_refused,
+    racing_repeats_of_one_key_store_once_and_replay,
+    racing_reuses_of_one_key_for_other_applicants_are_refused,
+    racing_submissions_for_one_applicant_leave_one_under_review,
+    racing_sms_requests_for_one_phone_send_one_code,
+);
