@@ -28,6 +28,8 @@ DATA_SIZE_MIB=${DATA_SIZE_MIB:-1024}
 ESP_SIZE_MIB=256
 # Per-kiosk settings (KIOSK_DEVICE_TOKEN=…, KIOSK_SERVER_URL=…) to put on the data partition.
 SITE_ENV=${SITE_ENV:-}
+# The hall's private CA (PEM) for HTTPS to the central server, put beside it as ca.pem.
+SITE_CA=${SITE_CA:-}
 # REUSE_ROOTFS=1: keep out/…/rootfs from the last build and only apply customize.sh again
 # (quick iterations on rootfs/ and the binary; packages are not updated).
 REUSE_ROOTFS=${REUSE_ROOTFS:-}
@@ -100,6 +102,12 @@ if ! file -L "$KIOSK_BIN" | grep -q "ELF 64-bit.*$elf_machine"; then
   exit 1
 fi
 KIOSK_BIN=$(realpath "$KIOSK_BIN")
+# kiosk.toml refuses unknown keys: let this very binary read the image's file before it ships.
+if [ "$ARCH" = "$host_arch" ] && [ "$KIOSK_BIN" != /bin/true ]; then
+  scratch=$(mktemp -d)
+  KIOSK_DATA_DIR=$scratch "$KIOSK_BIN" --config "$here/rootfs/etc/kiosk/kiosk.toml" store-status >/dev/null
+  rm -rf "$scratch"
+fi
 
 # --- What the image holds. The libraries are those `ldd` lists for the kiosk built with
 # --features linuxkms (checked again inside the image below), plus the data they read at run
@@ -108,10 +116,10 @@ packages=(
   # The system: init, device manager, kernel, initramfs with the overlay script, network.
   systemd systemd-sysv udev dbus "$kernel" initramfs-tools kmod e2fsprogs util-linux
   systemd-resolved systemd-timesyncd systemd-boot-efi ca-certificates tzdata kbd
-  # Libraries the kiosk links (ldd): SQLCipher's libcrypto, fontconfig, DRM/KMS input stack,
-  # Chinese input engines.
-  libssl3 libfontconfig1 fontconfig libfreetype6 libinput10 libudev1 libxkbcommon0
-  libgbm1 libdrm2 librime1 libzinnia0
+  # Libraries the kiosk links (its ELF NEEDED entries): SQLCipher's libcrypto, fontconfig,
+  # libinput/libudev/libxkbcommon for touch, the Chinese input engines. Slint's linuxkms
+  # software renderer drives DRM with plain ioctls: no libdrm, no libgbm.
+  libssl3 libfontconfig1 fontconfig libinput10 libudev1 libxkbcommon0 librime1 libzinnia0
   # zstd: initramfs-tools compresses with it, so the initramfs unpacks faster at boot.
   zstd
   # Data those libraries read.
@@ -220,9 +228,13 @@ else
 # KIOSK_SERVER_URL=https://central.example
 # KIOSK_DEVICE_TOKEN='token printed by `central device enrol`'
 # KIOSK_STAFF_PIN_HASH='hash printed by `kiosk staff-pin-hash`'
+# KIOSK_SERVER_CA=/var/lib/kiosk/ca.pem      (the hall's CA: trusted alone, needs https://)
 ENV
 fi
 chmod 0600 "$data_stage/kiosk.env"
+if [ -n "$SITE_CA" ]; then
+  install -m 0644 "$SITE_CA" "$data_stage/ca.pem"
+fi
 data_img=$OUT/data.img
 mkfs.ext4 -q -F -L KIOSKDATA -d "$data_stage" "$data_img" "${DATA_SIZE_MIB}M"
 

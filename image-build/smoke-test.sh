@@ -10,6 +10,7 @@
 #
 #   image-build/smoke-test.sh                     # builds out/amd64-smoke/kiosk.img if missing
 #   IMAGE=… ACCEL=kvm image-build/smoke-test.sh   # another image; KVM instead of TCG
+#   REPORT=image-build/SMOKE-TEST.md image-build/smoke-test.sh   # also write the record
 #
 # Exit status 0 only when every check passed. Everything is kept in out/<arch>-smoke/run/.
 set -euo pipefail
@@ -77,11 +78,13 @@ echo "==> booting $IMAGE ($ARCH, accel $ACCEL)"
   >"$run/qemu.log" 2>&1 &
 qemu_pid=$!
 started=$(date +%s.%N)
+# Timings under TCG depend on what else the host runs: the report records it.
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 trap 'kill "$qemu_pid" 2>/dev/null || true' EXIT
 
 # The host side: polls the screen and the serial console until the report ends.
 status=0
-python3 - "$run" "$started" "$TIMEOUT" "$qemu_pid" <<'PY' || status=$?
+python3 - "$run" "$started" "$TIMEOUT" "$qemu_pid" <<'PY' | tee "$run/output.txt" || status=$?
 import json, os, socket, sys, time
 
 run, started, timeout, qemu_pid = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
@@ -208,4 +211,30 @@ if command -v convert >/dev/null 2>&1 && [ -f "$run/final.ppm" ]; then
   convert "$run/final.ppm" "$run/final.png" && rm -f "$run/final.ppm" "$run/screen.ppm"
 fi
 echo "serial log: $run/serial.log; final screen: $run/final.png"
+
+if [ -n "${REPORT:-}" ]; then
+  {
+    echo "# Smoke test of the kiosk image"
+    echo
+    echo "Written by \`image-build/smoke-test.sh\` (\`REPORT=\`); how to run it: \`image-build/README.md\`."
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr); load average at the start: $load_at_start"
+    echo "- QEMU: $("${machine[0]}" --version | head -n 1), accel $ACCEL, ${MEMORY_MIB} MiB, 2 vCPUs, OVMF"
+    echo "- result: $(tail -n 1 "$run/output.txt" | sed 's/^RESULT //')"
+    echo
+    echo "## The image"
+    echo
+    echo '```'
+    cat "$(dirname "$IMAGE")/build-info.txt" 2>/dev/null || echo "(no build-info.txt next to $IMAGE)"
+    echo '```'
+    echo
+    echo "## Output"
+    echo
+    echo '```'
+    cat "$run/output.txt"
+    echo '```'
+  } >"$REPORT"
+  echo "report: $REPORT"
+fi
 exit "$status"
