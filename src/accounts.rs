@@ -35,6 +35,20 @@ pub enum AccountError {
     Offline,
     #[error("too many attempts; try again later")]
     Throttled,
+    /// An accountant already on file logs in for the first time: they must bind a phone.
+    #[error("the account has no phone bound yet")]
+    PhoneBindingRequired(BindingTicket),
+}
+
+/// The logged-in session of an account that must bind a phone first. Kept in the visit only;
+/// its `Debug` does not show the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BindingTicket(pub(crate) String);
+
+impl std::fmt::Debug for BindingTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BindingTicket(..)")
+    }
 }
 
 impl AccountError {
@@ -49,6 +63,9 @@ impl AccountError {
             AccountError::Unavailable(_) => "账户服务暂时不可用，请稍后再试或联系工作人员",
             AccountError::Offline => "无法连接服务器，请稍后再试",
             AccountError::Throttled => "尝试次数过多，请稍后再试或通过“忘记密码”重置",
+            AccountError::PhoneBindingRequired(_) => {
+                "首次登录：请输入本人手机号码，获取验证码后绑定"
+            }
         }
     }
 
@@ -65,6 +82,9 @@ impl AccountError {
             }
             AccountError::Offline => "Cannot reach the server; please try again later",
             AccountError::Throttled => "Too many attempts; try again later or reset the password",
+            AccountError::PhoneBindingRequired(_) => {
+                "First log-in: enter your mobile number and bind it with an SMS code"
+            }
         }
     }
 }
@@ -98,6 +118,7 @@ pub struct Registration<'a> {
 pub enum SmsPurpose {
     Register,
     ResetPassword,
+    BindPhone,
 }
 
 pub trait Accounts {
@@ -120,6 +141,17 @@ pub trait Accounts {
         sms_code: &str,
         new_password: &str,
     ) -> Result<(), AccountError>;
+    /// Binds a phone to an account that logged in without one, then logs it in.
+    fn bind_phone(
+        &mut self,
+        _ticket: &BindingTicket,
+        _mobile: &str,
+        _sms_code: &str,
+    ) -> Result<Profile, AccountError> {
+        Err(AccountError::Unavailable(
+            "phone binding needs the central server".into(),
+        ))
+    }
     /// Whether an account exists for this ID number (a card read chooses log-in or registration).
     fn is_registered(&mut self, id_number: &str) -> Result<bool, AccountError>;
     /// In development only: the last SMS code "sent", so the screen can show it.

@@ -11,6 +11,7 @@ use kiosk::store::{OutboxState, now_ms};
 use kiosk::sync::Worker;
 use kiosk::sync::accounts::RemoteAccounts;
 use kiosk_domain::catalog::IdType;
+use kiosk_server::store::Store as _;
 use sync_support::{Applicant, Central, config, open_store, submit};
 
 fn last_code(central: &Central, mobile: &str) -> String {
@@ -171,4 +172,63 @@ fn retry_after_is_honoured() {
             "not before its time"
         );
     }
+}
+
+#[test]
+fn an_accountant_on_file_binds_a_phone_at_first_log_in() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let central = Central::start(&dir.path().join("central.db"));
+    let token = central.device("hall-binding");
+    let who = Applicant::new(21);
+    // Imported by the finance bureau: no phone yet.
+    central
+        .store
+        .insert_account(
+            &kiosk_server::store::NewAccount {
+                id_type: "resident_id_card".into(),
+                id_number: who.id_number.clone(),
+                name: who.name.clone(),
+                mobile: None,
+                password_hash: kiosk_server::auth::hash_password("initial123").expect("hash"),
+            },
+            kiosk_server::util::now(),
+        )
+        .expect("imported");
+    let store = open_store(&dir.path().join("kiosk"));
+    let mut accounts = RemoteAccounts::new(&central.url(), &token, store)
+        .expect("client")
+        .with_dev_sms_file(Some(central.db.with_extension("sms")));
+
+    let ticket = match accounts.log_in(&who.id_number, "initial123") {
+        Err(AccountError::PhoneBindingRequired(ticket)) => ticket,
+        other => panic!(
+            "expected a binding request, got {:?}",
+            other.map(|_| "a profile")
+        ),
+    };
+    assert_eq!(
+        format!("{ticket:?}"),
+        "BindingTicket(..)",
+        "the token is not logged"
+    );
+    accounts
+        .send_sms_code_for(&who.mobile, SmsPurpose::BindPhone, &who.id_number)
+        .expect("code sent");
+    let code = last_code(&central, &who.mobile);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert!(matches!(
+        accounts.bind_phone(&ticket, &who.mobile, wrong),
+        Err(AccountError::WrongSmsCode)
+    ));
+    let profile = accounts
+        .bind_phone(&ticket, &who.mobile, &code)
+        .expect("bound");
+    assert_eq!(profile.id_number, who.id_number);
+    assert_eq!(profile.mobile, who.mobile);
+    assert_eq!(profile.name, who.name);
+    // From now on the account logs in directly.
+    let again = accounts
+        .log_in(&who.id_number, "initial123")
+        .expect("logs in");
+    assert_eq!(again.mobile, who.mobile);
 }

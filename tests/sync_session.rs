@@ -110,3 +110,63 @@ fn a_failed_commit_is_not_reported_as_saved() {
     let data = h.dir.path().join("data");
     assert!(open_store(&data).outbox_rows().expect("rows").is_empty());
 }
+
+#[test]
+fn an_accountant_on_file_binds_a_phone_on_the_account_page() {
+    use kiosk::app::session::AccountMode;
+    use kiosk_server::store::Store as _;
+    let h = ui_support::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let central = sync_support::Central::start(&dir.path().join("central.db"));
+    let token = central.device("hall-session-binding");
+    let who = Applicant::new(31);
+    central
+        .store
+        .insert_account(
+            &kiosk_server::store::NewAccount {
+                id_type: "resident_id_card".into(),
+                id_number: who.id_number.clone(),
+                name: who.name.clone(),
+                mobile: None,
+                password_hash: kiosk_server::auth::hash_password("initial123").expect("hash"),
+            },
+            kiosk_server::util::now(),
+        )
+        .expect("imported");
+    let sms = central.db.with_extension("sms");
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        s.services.accounts = Box::new(
+            kiosk::sync::accounts::RemoteAccounts::new(
+                &central.url(),
+                &token,
+                open_store(&h.dir.path().join("data")),
+            )
+            .expect("client")
+            .with_dev_sms_file(Some(sms.clone())),
+        );
+        s.start();
+        s.visit.screen = Screen::Step(Step::Account);
+        s.visit.account.data.basic.id_number = who.id_number.clone();
+        s.visit.account.password = "initial123".into();
+        s.account_submit();
+        assert_eq!(s.visit.account_mode, AccountMode::BindPhone);
+        assert!(!s.visit.signed_in);
+        assert_eq!(s.account_fields().len(), 2, "mobile and SMS code only");
+        s.visit.account.data.basic.mobile = who.mobile.clone();
+        s.send_sms_code();
+        let code = s
+            .services
+            .accounts
+            .development_sms_hint()
+            .expect("development code");
+        s.visit.account.sms_code = code;
+        s.account_submit();
+        assert!(s.visit.signed_in, "{:?}", s.visit.banner);
+        assert_eq!(s.visit.app.data().basic.mobile, who.mobile);
+        assert!(
+            s.visit.binding.is_none(),
+            "the ticket is gone after binding"
+        );
+    }
+}

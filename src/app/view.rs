@@ -379,6 +379,11 @@ fn intro(session: &Session, step: Step) -> String {
                 "通过绑定的手机号码重设密码。",
                 "Reset the password through the bound mobile number.",
             ),
+            AccountMode::BindPhone => t(
+                lang,
+                "您的信息已在系统中，首次登录请绑定本人手机号码。",
+                "You are on file already: bind your own mobile number at this first log-in.",
+            ),
         },
         Step::Education => t(
             lang,

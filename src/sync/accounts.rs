@@ -13,7 +13,7 @@ use kiosk_domain::{contact, idnumber};
 use serde_json::{Value, json};
 
 use super::http::{self, Endpoint};
-use crate::accounts::{AccountError, Accounts, Profile, Registration, SmsPurpose};
+use crate::accounts::{AccountError, Accounts, BindingTicket, Profile, Registration, SmsPurpose};
 use crate::store::{Store, StoredAccount};
 
 /// Requests from the UI thread give up after this long.
@@ -147,6 +147,56 @@ impl RemoteAccounts {
     fn cached(&self, id_number: &str) -> Option<StoredAccount> {
         self.cache.account(id_number).ok().flatten()
     }
+    /// The profile of an applicant who just logged in: the server's answer, else this kiosk's
+    /// cached account, else the draft.
+    fn profile_after_log_in(
+        &mut self,
+        id_number: &str,
+        session: &str,
+    ) -> Result<Profile, AccountError> {
+        let me = self.call(reqwest::Method::GET, "/v1/accounts/me", None, Some(session))?;
+        let id_number = idnumber::normalize(id_number);
+        let from_draft = || {
+            let (app, _) = self.cache.load_draft(&id_number).ok().flatten()?;
+            let basic = &app.data().basic;
+            (!basic.name.trim().is_empty() && !basic.mobile.trim().is_empty()).then(|| Profile {
+                id_type: basic.id_type.unwrap_or(IdType::ResidentIdCard),
+                id_number: id_number.clone(),
+                name: basic.name.trim().to_owned(),
+                mobile: basic.mobile.trim().to_owned(),
+            })
+        };
+        let profile = self
+            .profile_from_me(&id_number, &me)
+            .or_else(|| {
+                self.cached(&id_number).map(|a| Profile {
+                    id_type: serde_json::from_value(json!(a.id_type))
+                        .unwrap_or(IdType::ResidentIdCard),
+                    id_number: a.id_number,
+                    name: a.name,
+                    mobile: a.mobile,
+                })
+            })
+            .or_else(from_draft);
+        tracing::info!(profile = profile.is_some(), "log-in on the central server");
+        profile.ok_or_else(|| AccountError::Unavailable("profile not available".into()))
+    }
+
+    /// The profile in a `/v1/accounts/me` answer.
+    fn profile_from_me(&self, id_number: &str, me: &Reply) -> Option<Profile> {
+        match (me.body["name"].as_str(), me.body["mobile"].as_str()) {
+            (Some(name), Some(mobile)) if me.status == 200 && !id_number.is_empty() => {
+                Some(Profile {
+                    id_type: serde_json::from_value(me.body["id_type"].clone())
+                        .unwrap_or(IdType::ResidentIdCard),
+                    id_number: idnumber::normalize(id_number),
+                    name: name.to_owned(),
+                    mobile: mobile.to_owned(),
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 impl Accounts for RemoteAccounts {
@@ -163,6 +213,7 @@ impl Accounts for RemoteAccounts {
         let purpose = match purpose {
             SmsPurpose::Register => "register",
             SmsPurpose::ResetPassword => "reset_password",
+            SmsPurpose::BindPhone => "bind_phone",
         };
         let reply = self.call(
             reqwest::Method::POST,
@@ -235,55 +286,46 @@ impl Accounts for RemoteAccounts {
             401 | 400 | 404 => return Err(AccountError::WrongCredentials),
             s => return Err(AccountError::Unavailable(format!("HTTP {s}"))),
         }
-        if reply.body["phone_binding_required"] == true {
-            return Err(AccountError::Unavailable(
-                "phone binding is not supported by this kiosk yet".into(),
-            ));
-        }
         let session = reply.body["session_token"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        if reply.body["phone_binding_required"] == true {
+            tracing::info!("log-in needs a phone binding first");
+            return Err(AccountError::PhoneBindingRequired(BindingTicket(session)));
+        }
+        self.profile_after_log_in(id_number, &session)
+    }
+
+    fn bind_phone(
+        &mut self,
+        ticket: &BindingTicket,
+        mobile: &str,
+        sms_code: &str,
+    ) -> Result<Profile, AccountError> {
+        let reply = self.call(
+            reqwest::Method::POST,
+            "/v1/accounts/phone",
+            Some(json!({ "mobile": mobile, "sms_code": sms_code })),
+            Some(&ticket.0),
+        )?;
+        match reply.status {
+            200 => {}
+            400 if reply.has_issue("SmsCodeWrong") => return Err(AccountError::WrongSmsCode),
+            401 => return Err(AccountError::WrongCredentials),
+            429 => return Err(AccountError::Throttled),
+            s => return Err(AccountError::Unavailable(format!("HTTP {s}"))),
+        }
+        tracing::info!("phone bound on the central server");
         let me = self.call(
             reqwest::Method::GET,
             "/v1/accounts/me",
             None,
-            Some(&session),
+            Some(&ticket.0),
         )?;
-        let id_number = idnumber::normalize(id_number);
-        let from_server = match (me.body["name"].as_str(), me.body["mobile"].as_str()) {
-            (Some(name), Some(mobile)) if me.status == 200 => Some(Profile {
-                id_type: serde_json::from_value(me.body["id_type"].clone())
-                    .unwrap_or(IdType::ResidentIdCard),
-                id_number: id_number.clone(),
-                name: name.to_owned(),
-                mobile: mobile.to_owned(),
-            }),
-            _ => None,
-        };
-        let from_draft = || {
-            let (app, _) = self.cache.load_draft(&id_number).ok().flatten()?;
-            let basic = &app.data().basic;
-            (!basic.name.trim().is_empty() && !basic.mobile.trim().is_empty()).then(|| Profile {
-                id_type: basic.id_type.unwrap_or(IdType::ResidentIdCard),
-                id_number: id_number.clone(),
-                name: basic.name.trim().to_owned(),
-                mobile: basic.mobile.trim().to_owned(),
-            })
-        };
-        let profile = from_server
-            .or_else(|| {
-                self.cached(&id_number).map(|a| Profile {
-                    id_type: serde_json::from_value(json!(a.id_type))
-                        .unwrap_or(IdType::ResidentIdCard),
-                    id_number: a.id_number,
-                    name: a.name,
-                    mobile: a.mobile,
-                })
-            })
-            .or_else(from_draft);
-        tracing::info!(profile = profile.is_some(), "log-in on the central server");
-        profile.ok_or_else(|| AccountError::Unavailable("profile not available".into()))
+        let id_number = me.body["id_number"].as_str().unwrap_or_default().to_owned();
+        self.profile_from_me(&id_number, &me)
+            .ok_or_else(|| AccountError::Unavailable("profile not available".into()))
     }
 
     fn reset_password(

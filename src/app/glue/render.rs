@@ -147,6 +147,7 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
         AccountMode::LogIn => ui::AccountMode::LogIn,
         AccountMode::Register => ui::AccountMode::Register,
         AccountMode::ForgotPassword => ui::AccountMode::ForgotPassword,
+        AccountMode::BindPhone => ui::AccountMode::BindPhone,
     });
     let materials: Vec<ui::MaterialData> = v
         .materials

@@ -69,6 +69,7 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
                 ui::AccountMode::LogIn => AccountMode::LogIn,
                 ui::AccountMode::Register => AccountMode::Register,
                 ui::AccountMode::ForgotPassword => AccountMode::ForgotPassword,
+                ui::AccountMode::BindPhone => AccountMode::BindPhone,
             })
         })
     });

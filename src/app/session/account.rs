@@ -5,6 +5,9 @@ use super::*;
 impl Session {
     pub fn set_account_mode(&mut self, mode: AccountMode) {
         self.activity();
+        if mode != AccountMode::BindPhone {
+            self.visit.binding = None;
+        }
         self.visit.account_mode = mode;
         self.visit.active = None;
         self.visit.show_all_errors = false;
@@ -34,6 +37,7 @@ impl Session {
                 Field::Password,
                 Field::PasswordConfirm,
             ],
+            AccountMode::BindPhone => vec![Field::Mobile, Field::SmsCode],
         }
     }
 
@@ -71,6 +75,7 @@ impl Session {
         }
         let purpose = match self.visit.account_mode {
             AccountMode::ForgotPassword => crate::accounts::SmsPurpose::ResetPassword,
+            AccountMode::BindPhone => crate::accounts::SmsPurpose::BindPhone,
             _ => crate::accounts::SmsPurpose::Register,
         };
         let id_number = self.visit.account.data.basic.id_number.clone();
@@ -152,9 +157,31 @@ impl Session {
                 }
                 return;
             }
+            AccountMode::BindPhone => match self.visit.binding.clone() {
+                Some(ticket) => self
+                    .services
+                    .accounts
+                    .bind_phone(&ticket, &b.mobile, &a.sms_code),
+                None => {
+                    self.set_account_mode(AccountMode::LogIn);
+                    return;
+                }
+            },
         };
         match result {
             Ok(profile) => self.signed_in_as(profile),
+            Err(AccountError::PhoneBindingRequired(ticket)) => {
+                self.visit.binding = Some(ticket);
+                self.visit.account_mode = AccountMode::BindPhone;
+                self.visit.show_all_errors = false;
+                self.visit.account.password.clear();
+                self.visit.account.sms_code.clear();
+                self.say(
+                    Tone::Info,
+                    "首次登录：请输入本人手机号码，获取验证码后点“绑定并登录”",
+                    "First log-in: enter your mobile number, get a code, then tap Bind and log in",
+                );
+            }
             Err(e) => {
                 if matches!(e, AccountError::IdTaken) {
                     self.visit.account_mode = AccountMode::LogIn;
@@ -168,6 +195,8 @@ impl Session {
         let progress_before = self.visit.app.data().clone();
         self.visit.signed_in = true;
         self.visit.account = AccountForm::default();
+        self.visit.binding = None;
+        self.visit.account_mode = AccountMode::LogIn;
         let draft = self.services.store.load_draft(&profile.id_number);
         // Back at the screen: what the server already has must not be deleted under this visit.
         if let Err(e) = self

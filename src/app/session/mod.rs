@@ -85,6 +85,8 @@ pub enum AccountMode {
     #[default]
     LogIn,
     Register,
+    /// First log-in of an accountant already on file: bind a phone with an SMS code.
+    BindPhone,
     ForgotPassword,
 }
 
@@ -173,6 +175,8 @@ pub struct Visit {
     pub capture: Option<Capture>,
     /// Staff mode's device and queue panel is open (part of the visit, so idle closes it).
     pub staff_panel: bool,
+    /// The logged-in session of an account that must bind a phone before it can go on.
+    pub binding: Option<crate::accounts::BindingTicket>,
 }
 
 pub struct Session {
