@@ -102,6 +102,9 @@ pub struct Profile {
     pub id_number: String,
     pub name: String,
     pub mobile: String,
+    /// The collection as the central server has it (its latest submission, with its review
+    /// status), for an applicant whose copy this kiosk has already deleted.
+    pub on_server: Option<kiosk_domain::Application>,
 }
 
 pub struct Registration<'a> {
@@ -258,6 +261,7 @@ impl<S: SmsSender> LocalAccounts<S> {
             id_number: account.id_number,
             name: account.name,
             mobile: account.mobile,
+            on_server: None,
         }
     }
 }

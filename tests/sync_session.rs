@@ -170,3 +170,109 @@ fn an_accountant_on_file_binds_a_phone_on_the_account_page() {
         );
     }
 }
+
+/// A kiosk whose copy of `who`'s collection was delivered, decided by `decision` and deleted;
+/// then `who` logs in again there.
+fn log_in_after_deletion(
+    decision: kiosk_server::store::Decision,
+) -> (ui_support::Harness, Applicant) {
+    use kiosk_server::store::Store as _;
+    let h = ui_support::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let central = sync_support::Central::start(&dir.path().join("central.db"));
+    let token = central.device("hall-returning");
+    let who = Applicant::new(32);
+    central
+        .store
+        .insert_account(
+            &kiosk_server::store::NewAccount {
+                id_type: "resident_id_card".into(),
+                id_number: who.id_number.clone(),
+                name: who.name.clone(),
+                mobile: Some(who.mobile.clone()),
+                password_hash: kiosk_server::auth::hash_password("secret123").expect("hash"),
+            },
+            kiosk_server::util::now(),
+        )
+        .expect("account");
+    let data = h.dir.path().join("data");
+    let mut worker = kiosk::sync::Worker::new(
+        open_store(&data),
+        sync_support::config(&central.url(), &token),
+    )
+    .expect("worker");
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        sync_support::submit(&mut s.services.store, &who);
+        assert!(
+            worker
+                .run_until_idle(Duration::from_secs(20))
+                .expect("runs")
+        );
+        let id = central.submissions()[0].id.clone();
+        kiosk_server::review::decide(&*central.store, &id, &decision, "reviewer:test")
+            .expect("store")
+            .expect("decided");
+        s.services
+            .store
+            .outbox_end_session(&who.id_number)
+            .expect("visit over");
+        worker.run_once().expect("polls");
+        worker.run_once().expect("purges");
+        assert_eq!(s.services.store.draft_count().expect("count"), 0, "deleted");
+
+        s.services.accounts = Box::new(
+            kiosk::sync::accounts::RemoteAccounts::new(&central.url(), &token, open_store(&data))
+                .expect("client"),
+        );
+        s.start();
+        s.visit.screen = Screen::Step(Step::Account);
+        s.visit.account.data.basic.id_number = who.id_number.clone();
+        s.visit.account.password = "secret123".into();
+        s.account_submit();
+        assert!(s.visit.signed_in, "{:?}", s.visit.banner);
+    }
+    (h, who)
+}
+
+#[test]
+fn a_returning_applicant_sees_the_rejection_and_corrects_without_old_files() {
+    let reason = "工作证明未盖章".to_owned();
+    let (h, who) = log_in_after_deletion(kiosk_server::store::Decision::Reject {
+        reason: reason.clone(),
+    });
+    let s = h.kiosk.session.borrow();
+    assert_eq!(*s.visit.app.review(), ReviewState::Rejected { reason });
+    assert_eq!(
+        s.visit.app.data().basic.name,
+        who.name,
+        "the answers came back"
+    );
+    assert!(
+        s.visit.app.data().materials.is_empty(),
+        "the files stay on the server: they are taken again"
+    );
+    assert_eq!(
+        s.services.store.draft_count().expect("count"),
+        1,
+        "an editable collection is a draft to resume"
+    );
+}
+
+#[test]
+fn a_returning_applicant_sees_the_approval_and_the_kiosk_keeps_nothing() {
+    let (h, _who) = log_in_after_deletion(kiosk_server::store::Decision::Approve);
+    let mut s = h.kiosk.session.borrow_mut();
+    assert_eq!(*s.visit.app.review(), ReviewState::Approved);
+    assert_eq!(
+        s.current_step(),
+        Some(Step::Review),
+        "straight to the status"
+    );
+    s.wipe();
+    assert_eq!(
+        s.services.store.draft_count().expect("count"),
+        0,
+        "a collection shown from the server is not written to the kiosk"
+    );
+}

@@ -740,11 +740,27 @@ async fn me(
     let token = session_token(&headers);
     blocking(move || {
         let account = applicant_session(&*state.store, token)?;
+        // Their collection as the province has it: a kiosk that deleted its copy after delivery
+        // shows the review status (and a rejected record to correct) at the next log-in.
+        let latest = state
+            .store
+            .latest_submission_of(&account.id_number)?
+            .map(|row| {
+                let application: Value =
+                    serde_json::from_str(&row.application_json).unwrap_or(Value::Null);
+                json!({
+                    "id": row.id,
+                    "review": row.review,
+                    "received_at": row.received_at,
+                    "application": application,
+                })
+            });
         Ok(json_response(
             StatusCode::OK,
             // The applicant's own data, for the kiosk at which they just logged in (it fills
             // the form, locked); the masked forms are for staff screens.
             &json!({
+                "latest_submission": latest,
                 "id_type": account.id_type,
                 "id_number": account.id_number,
                 "name": account.name,

@@ -805,6 +805,20 @@ impl Store for PgStore {
             .collect()
     }
 
+    fn latest_submission_of(&self, applicant: &str) -> StoreResult<Option<SubmissionRow>> {
+        self.conn()?
+            .query_opt(
+                &format!(
+                    "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE applicant = $1 \
+                     ORDER BY received_at DESC, seq DESC LIMIT 1"
+                ),
+                &[&applicant],
+            )
+            .map_err(db)?
+            .map(|r| submission_row(&r))
+            .transpose()
+    }
+
     fn materials(&self, submission: &str) -> StoreResult<Vec<MaterialInfo>> {
         self.conn()?
             .query(

@@ -562,6 +562,22 @@ impl Store for SqliteStore {
         rows.map(|r| r.map_err(db).and_then(finish_row)).collect()
     }
 
+    fn latest_submission_of(&self, applicant: &str) -> StoreResult<Option<SubmissionRow>> {
+        self.conn()
+            .query_row(
+                &format!(
+                    "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE applicant = ?1 \
+                     ORDER BY received_at DESC, rowid DESC LIMIT 1"
+                ),
+                [applicant],
+                submission_row,
+            )
+            .optional()
+            .map_err(db)?
+            .map(finish_row)
+            .transpose()
+    }
+
     fn materials(&self, submission: &str) -> StoreResult<Vec<MaterialInfo>> {
         let conn = self.conn();
         let mut stmt = conn

@@ -215,6 +215,8 @@ pub trait Store: Send + Sync {
     fn submission(&self, id: &str) -> StoreResult<Option<SubmissionRow>>;
     /// Submissions in arrival order, optionally only those in one state (`under_review`, ...).
     fn submissions(&self, state: Option<&str>) -> StoreResult<Vec<SubmissionRow>>;
+    /// The applicant's most recent submission (their collection as the province has it).
+    fn latest_submission_of(&self, applicant: &str) -> StoreResult<Option<SubmissionRow>>;
     fn materials(&self, submission: &str) -> StoreResult<Vec<MaterialInfo>>;
     fn decide(
         &self,

@@ -194,7 +194,46 @@ fn racing_sms_requests_for_one_phone_send_one_code(backend: Backend) {
     assert!(outcomes.iter().all(|o| *o == Ok(()) || *o == Err(60)));
 }
 
+fn the_latest_submission_of_an_applicant_is_their_newest(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    let first = submission("k-1", "applicant-a", "one");
+    store.submit(&first).unwrap();
+    store
+        .submit(&submission("k-2", "applicant-b", "two"))
+        .unwrap();
+    kiosk_server::review::decide(
+        &*store,
+        &first.id,
+        &kiosk_server::store::Decision::Reject {
+            reason: "工作证明未盖章".into(),
+        },
+        "reviewer:test",
+    )
+    .unwrap()
+    .unwrap();
+    let second = NewSubmission {
+        received_at: first.received_at + 1,
+        ..submission("k-3", "applicant-a", "three")
+    };
+    store.submit(&second).unwrap();
+    let latest = store.latest_submission_of("applicant-a").unwrap().unwrap();
+    assert_eq!(latest.id, second.id);
+    assert_eq!(latest.review, ReviewState::UnderReview);
+    assert_eq!(
+        store
+            .latest_submission_of("applicant-b")
+            .unwrap()
+            .unwrap()
+            .idempotency_key,
+        "k-2"
+    );
+    assert!(store.latest_submission_of("applicant-c").unwrap().is_none());
+}
+
 on_both_backends!(
+    the_latest_submission_of_an_applicant_is_their_newest,
     reopening_keeps_the_data,
     a_database_from_a_newer_build_is_refused,
     racing_repeats_of_one_key_store_once_and_replay,

@@ -164,6 +164,7 @@ impl RemoteAccounts {
                 id_number: id_number.clone(),
                 name: basic.name.trim().to_owned(),
                 mobile: basic.mobile.trim().to_owned(),
+                on_server: None,
             })
         };
         let profile = self
@@ -175,6 +176,7 @@ impl RemoteAccounts {
                     id_number: a.id_number,
                     name: a.name,
                     mobile: a.mobile,
+                    on_server: None,
                 })
             })
             .or_else(from_draft);
@@ -192,11 +194,37 @@ impl RemoteAccounts {
                     id_number: idnumber::normalize(id_number),
                     name: name.to_owned(),
                     mobile: mobile.to_owned(),
+                    on_server: collection_on_server(&me.body["latest_submission"]),
                 })
             }
             _ => None,
         }
     }
+}
+
+/// The applicant's latest submission in a `/v1/accounts/me` answer, as a record with the
+/// server's review status. Its material files stay on the server: a rejected collection keeps
+/// its answers and asks for the materials again.
+fn collection_on_server(latest: &Value) -> Option<kiosk_domain::Application> {
+    if latest.is_null() {
+        return None;
+    }
+    let mut app: kiosk_domain::Application =
+        match serde_json::from_value(latest["application"].clone()) {
+            Ok(app) => app,
+            Err(e) => {
+                tracing::warn!(error = %e, "the server's copy of the collection is unreadable");
+                return None;
+            }
+        };
+    let review: kiosk_domain::ReviewState = serde_json::from_value(latest["review"].clone()).ok()?;
+    if app.apply_review(review).is_err() {
+        return None;
+    }
+    if app.review().is_editable() {
+        let _ = app.edit(|d| d.materials.clear());
+    }
+    Some(app)
 }
 
 impl Accounts for RemoteAccounts {
@@ -259,6 +287,7 @@ impl Accounts for RemoteAccounts {
             id_number: idnumber::normalize(r.id_number),
             name: r.name.trim().to_owned(),
             mobile: contact::normalize_mobile(r.mobile).unwrap_or_else(|_| r.mobile.to_owned()),
+            on_server: None,
         };
         let cached = StoredAccount {
             id_number: profile.id_number.clone(),

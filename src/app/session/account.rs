@@ -208,6 +208,11 @@ impl Session {
         }
         let mut app = match draft {
             Ok(Some((app, _))) => app,
+            // This kiosk deleted its copy after delivery: the server's record and status.
+            Ok(None) if profile.on_server.is_some() => {
+                tracing::info!("collection restored from the central server");
+                profile.on_server.clone().unwrap_or_default()
+            }
             Ok(None) => Application::new(),
             Err(e) => {
                 tracing::error!(error = %e, "loading the draft failed");

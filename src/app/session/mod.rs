@@ -348,7 +348,11 @@ impl Session {
     }
 
     fn save_draft(&mut self) {
-        if self.visit.app.data().basic.id_number.trim().is_empty() {
+        // A locked collection cannot have changed here; and one brought back from the server for
+        // display must not be written to this kiosk, which would then keep it.
+        if self.visit.app.data().basic.id_number.trim().is_empty()
+            || !self.visit.app.review().is_editable()
+        {
             return;
         }
         if let Err(e) = self.services.store.save_draft(&self.visit.app) {
