@@ -225,7 +225,11 @@ mod tests {
             Some(suggested),
             &limits,
         ) {
-            Outcome::Accepted { width, height, .. } => assert_eq!((width, height), (1754, 1240), "a wide quadrilateral is a landscape page"),
+            Outcome::Accepted { width, height, .. } => assert_eq!(
+                (width, height),
+                (1754, 1240),
+                "a wide quadrilateral is a landscape page"
+            ),
             other => panic!("{other:?}"),
         }
     }

@@ -217,7 +217,8 @@ fn collection_on_server(latest: &Value) -> Option<kiosk_domain::Application> {
                 return None;
             }
         };
-    let review: kiosk_domain::ReviewState = serde_json::from_value(latest["review"].clone()).ok()?;
+    let review: kiosk_domain::ReviewState =
+        serde_json::from_value(latest["review"].clone()).ok()?;
     if app.apply_review(review).is_err() {
         return None;
     }
