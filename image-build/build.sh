@@ -76,8 +76,14 @@ if [ "$ARCH" != "$host_arch" ]; then
 fi
 ensure_packages "${host_tools[@]}"
 if [ "$ARCH" != "$host_arch" ] && ! arch-test "$ARCH" >/dev/null; then
-  echo "This host cannot run $ARCH binaries: enable binfmt_misc (update-binfmts --enable) and retry." >&2
-  exit 1
+  # In a container binfmt_misc may be unmounted or qemu's entries not yet registered.
+  mountpoint -q /proc/sys/fs/binfmt_misc \
+    || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+  update-binfmts --enable >/dev/null 2>&1 || true
+  if ! arch-test "$ARCH" >/dev/null; then
+    echo "This host cannot run $ARCH binaries: binfmt_misc with qemu-user-static is needed." >&2
+    exit 1
+  fi
 fi
 
 # --- The kiosk binary: built here for the host's architecture, or given.
