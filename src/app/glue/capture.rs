@@ -26,9 +26,12 @@ struct Rig {
     feed: Option<(CameraSpec, CameraFeed)>,
     /// The still being processed or whose corners are being placed.
     still: Option<Arc<RgbaFrame>>,
-    results: Receiver<Outcome>,
-    sender: Sender<Outcome>,
-    showing: bool,
+    /// Answers of the processing threads, tagged with the still they are for.
+    results: Receiver<(u64, Outcome)>,
+    sender: Sender<(u64, Outcome)>,
+    /// The still whose answer is awaited: an answer for an earlier one (a screen closed and
+    /// reopened meanwhile) is dropped.
+    generation: u64,
 }
 
 /// The frame as a Slint image (one copy).
@@ -121,13 +124,15 @@ impl Rig {
         let kind = capture.kind;
         let limits = session.services.limits;
         let sender = self.sender.clone();
+        self.generation += 1;
+        let generation = self.generation;
         let shown = image(&still);
         let spawned = std::thread::Builder::new()
             .name("capture".into())
             .spawn(move || {
                 let outcome = process::process(kind, &still.to_rgb(), corners, &limits);
                 // The screen may have closed meanwhile: then nobody listens, which is fine.
-                let _ = sender.send(outcome);
+                let _ = sender.send((generation, outcome));
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start processing the still");
@@ -141,14 +146,14 @@ impl Rig {
     fn follow(&mut self, session: &mut Session, window: &KioskWindow) -> bool {
         let g = window.global::<ui::Capture>();
         let Some(capture) = session.visit.capture.as_ref() else {
-            let had = self.feed.take().is_some() || self.still.take().is_some();
-            // Drop answers for a screen that is gone.
+            // The camera stops, the still is forgotten, the picture goes.
+            let had_feed = self.feed.take().is_some();
+            let had_still = self.still.take().is_some();
             while self.results.try_recv().is_ok() {}
-            if self.showing {
+            if g.get_frame().size().width > 0 {
                 g.set_frame(Image::default());
-                self.showing = false;
             }
-            return had;
+            return had_feed || had_still;
         };
         let spec = session
             .services
@@ -165,8 +170,10 @@ impl Rig {
             self.feed = Some((spec.clone(), CameraFeed::start(spec)));
         }
         let mut changed = false;
-        if let Ok(mut outcome) = self.results.try_recv() {
-            match &mut outcome {
+        if let Ok((generation, outcome)) = self.results.try_recv()
+            && generation == self.generation
+        {
+            match &outcome {
                 Outcome::Accepted { shown, .. } => {
                     g.set_frame(image(shown));
                     self.still = None;
@@ -189,7 +196,6 @@ impl Rig {
                 }
             } else if live && let Some(frame) = feed.take_fresh() {
                 g.set_frame(image(&frame));
-                self.showing = true;
             }
         }
         changed
@@ -203,7 +209,7 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) -> Timer {
         still: None,
         results,
         sender,
-        showing: false,
+        generation: 0,
     }));
     let glue = Glue::new(window, session);
     let g = window.global::<ui::Capture>();
