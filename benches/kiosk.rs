@@ -9,6 +9,7 @@ use kiosk::accounts::{DevSmsSender, LocalAccounts};
 use kiosk::app::Kiosk;
 use kiosk::app::session::Services;
 use kiosk::store::Store;
+use kiosk_domain::catalog::MaterialKind;
 use kiosk_domain::samples::{self, Branch};
 use kiosk_domain::{Application, MaterialLimits, Step};
 use kiosk_hardware::camera::{CameraFrame, PixelFormat};
@@ -83,6 +84,36 @@ fn benches(c: &mut Criterion) {
     c.bench_function("UI thread: RGBA 1280x720 → preview image", |b| {
         b.iter(|| kiosk::app::glue::capture::image(&rgba))
     });
+
+    // What the applicant waits for after the shutter: the sample frames of the simulated cameras.
+    let still = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs/dev-materials")
+            .join(name);
+        kiosk_media::decode::decode(&std::fs::read(path).expect("sample frame"))
+            .expect("decodes")
+            .image
+    };
+    let limits = MaterialLimits::default();
+    let face = still("photo.jpg");
+    c.bench_function(
+        "capture: photo still 640x720 → checks, crop, 10,240–20,000 B",
+        |b| b.iter(|| kiosk::capture::process::process(MaterialKind::Photo, &face, None, &limits)),
+    );
+    let page = still("doccam-page.jpg");
+    c.bench_function(
+        "capture: page still 1600x1200 → corners, 150 dpi A4, ≤ 200,000 B",
+        |b| {
+            b.iter(|| {
+                kiosk::capture::process::process(
+                    MaterialKind::QualificationCertificate,
+                    &page,
+                    None,
+                    &limits,
+                )
+            })
+        },
+    );
 }
 
 criterion_group! {
