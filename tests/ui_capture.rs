@@ -111,6 +111,10 @@ fn the_id_photo_counts_down_is_checked_and_stored_in_its_byte_range() {
     assert_eq!((shown.width, shown.height), (295, 413));
     h.tap("使用这张");
     assert!(!capture(&h).get_open());
+    assert!(
+        h.exists(&format!("{}：重拍", label(MaterialKind::Photo))),
+        "one photo: taking another replaces it"
+    );
     let sizes = stored_sizes(&h, MaterialKind::Photo);
     assert_eq!(sizes.len(), 1);
     assert!(sizes[0] > 10_240 && sizes[0] <= 20_000, "{sizes:?}");
@@ -127,7 +131,8 @@ fn a_certificate_page_is_found_straightened_and_pages_add_up() {
     let h = on_materials(files(repo("docs/dev-materials/doccam-page.jpg")));
     let kind = MaterialKind::QualificationCertificate;
     for page in 1..=2 {
-        h.tap(&format!("{}：拍摄", label(kind)));
+        let button = if page == 1 { "拍摄" } else { "再拍一页" };
+        h.tap(&format!("{}：{button}", label(kind)));
         assert!(!capture(&h).get_photo());
         run_until(&h, "the live picture", has_picture);
         h.tap("拍照");
@@ -141,6 +146,29 @@ fn a_certificate_page_is_found_straightened_and_pages_add_up() {
         assert_eq!(sizes.len(), page);
         assert!(sizes.iter().all(|&b| b <= 200_000), "{sizes:?}");
     }
+    // A wrong page: the applicant clears the material and starts again.
+    let files_before = h
+        .kiosk
+        .session
+        .borrow()
+        .services
+        .store
+        .material_count()
+        .unwrap();
+    h.tap(&format!("{}：清空重拍", label(kind)));
+    assert!(stored_sizes(&h, kind).is_empty());
+    assert_eq!(
+        h.kiosk
+            .session
+            .borrow()
+            .services
+            .store
+            .material_count()
+            .unwrap(),
+        files_before - 2,
+        "the removed pages are deleted from the store too"
+    );
+    assert!(h.exists(&format!("{}：拍摄", label(kind))));
 }
 
 #[test]

@@ -49,6 +49,9 @@ pub struct MaterialView {
     pub status: String,
     pub ok: bool,
     pub error: String,
+    pub files: usize,
+    /// Several pages may be taken (certificates); the photo and the ID card sides are one each.
+    pub multi: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +257,8 @@ fn materials_view(session: &Session) -> Vec<MaterialView> {
                 ok: !files.is_empty() && error.is_empty(),
                 status,
                 error,
+                files: files.len(),
+                multi: !super::session::single_file(kind),
             }
         })
         .collect()

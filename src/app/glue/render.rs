@@ -158,6 +158,8 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
             status: m.status.as_str().into(),
             ok: m.ok,
             error: m.error.as_str().into(),
+            files: m.files as i32,
+            multi: m.multi,
         })
         .collect();
     if let Some(model) = sync_model(g.get_materials(), materials) {

@@ -92,6 +92,14 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
     staff.on_close_panel(move || c.run(|s| s.close_staff_panel()));
     let c = glue.clone();
     staff.on_retry_failed(move || c.run(|s| s.staff_retry_failed()));
+    let c = glue.clone();
+    g.on_clear_material(move |key| {
+        c.run(|s| {
+            if let Some(kind) = material_kind(&key) {
+                s.clear_material(kind);
+            }
+        })
+    });
     g.on_attach_material(move |key| {
         glue.run(|s| {
             if let Some(kind) = material_kind(&key) {

@@ -217,4 +217,38 @@ impl Session {
             },
         );
     }
+
+    /// "清空重拍" on a material with files: removes them (from the draft and the store), so a
+    /// wrong page can be taken again.
+    pub fn clear_material(&mut self, kind: MaterialKind) {
+        self.activity();
+        let files = self
+            .visit
+            .app
+            .data()
+            .materials
+            .get(&kind)
+            .cloned()
+            .unwrap_or_default();
+        if files.is_empty() {
+            return;
+        }
+        self.edit(|d| {
+            d.materials.remove(&kind);
+        });
+        if self.visit.app.data().materials.contains_key(&kind) {
+            return; // locked: nothing removed
+        }
+        self.save_draft();
+        for file in files {
+            if let Err(e) = self.services.store.delete_material(&file.blob_id) {
+                tracing::warn!(error = %e, "deleting a removed material file failed");
+            }
+        }
+        self.say(
+            Tone::Info,
+            "已清空，请重新拍摄",
+            "Removed: please take it again",
+        );
+    }
 }

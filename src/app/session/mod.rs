@@ -70,6 +70,15 @@ pub struct Services {
 /// Starts one applicant's pinyin engine (its learning is wiped when the engine is dropped).
 pub type PinyinFactory = Box<dyn Fn() -> Result<Box<dyn PinyinEngine>, String>>;
 
+/// The photo and each side of the ID card are one file; a new one replaces the old. Certificates
+/// may have several pages.
+pub fn single_file(kind: MaterialKind) -> bool {
+    matches!(
+        kind,
+        MaterialKind::Photo | MaterialKind::IdCardFront | MaterialKind::IdCardBack
+    )
+}
+
 /// Seconds the "还在吗？" countdown runs before the session is wiped.
 pub const IDLE_COUNTDOWN_SECS: u32 = 30;
 
@@ -518,10 +527,7 @@ impl Session {
             Ok(mut file) => {
                 file.width = captured.width;
                 file.height = captured.height;
-                let single = matches!(
-                    kind,
-                    MaterialKind::Photo | MaterialKind::IdCardFront | MaterialKind::IdCardBack
-                );
+                let single = single_file(kind);
                 self.edit(|d| {
                     let files = d.materials.entry(kind).or_default();
                     if single {
