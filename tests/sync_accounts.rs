@@ -11,7 +11,6 @@ use kiosk::store::{OutboxState, now_ms};
 use kiosk::sync::Worker;
 use kiosk::sync::accounts::RemoteAccounts;
 use kiosk_domain::catalog::IdType;
-use kiosk_server::store::Store as _;
 use sync_support::{Applicant, Central, config, open_store, submit};
 
 fn last_code(central: &Central, mobile: &str) -> String {
@@ -181,19 +180,7 @@ fn an_accountant_on_file_binds_a_phone_at_first_log_in() {
     let token = central.device("hall-binding");
     let who = Applicant::new(21);
     // Imported by the finance bureau: no phone yet.
-    central
-        .store
-        .insert_account(
-            &kiosk_server::store::NewAccount {
-                id_type: "resident_id_card".into(),
-                id_number: who.id_number.clone(),
-                name: who.name.clone(),
-                mobile: None,
-                password_hash: kiosk_server::auth::hash_password("initial123").expect("hash"),
-            },
-            kiosk_server::util::now(),
-        )
-        .expect("imported");
+    central.import(&who, "initial123", None);
     let store = open_store(&dir.path().join("kiosk"));
     let mut accounts = RemoteAccounts::new(&central.url(), &token, store)
         .expect("client")

@@ -4,36 +4,13 @@
 
 mod sync_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kiosk::store::{OutboxState, StoreError};
 use kiosk::sync::{Worker, canonical};
 use kiosk_domain::ReviewState;
 use kiosk_server::store::Decision;
-use sync_support::{Applicant, Central, complete_draft, config, open_store, submit};
-
-/// Collects every log line written through it.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use sync_support::{Applicant, Captured, Central, complete_draft, config, open_store, submit};
 
 #[test]
 fn submissions_reach_the_server_once_and_reviews_come_back() {

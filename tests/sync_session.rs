@@ -114,25 +114,12 @@ fn a_failed_commit_is_not_reported_as_saved() {
 #[test]
 fn an_accountant_on_file_binds_a_phone_on_the_account_page() {
     use kiosk::app::session::AccountMode;
-    use kiosk_server::store::Store as _;
     let h = ui_support::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let central = sync_support::Central::start(&dir.path().join("central.db"));
     let token = central.device("hall-session-binding");
     let who = Applicant::new(31);
-    central
-        .store
-        .insert_account(
-            &kiosk_server::store::NewAccount {
-                id_type: "resident_id_card".into(),
-                id_number: who.id_number.clone(),
-                name: who.name.clone(),
-                mobile: None,
-                password_hash: kiosk_server::auth::hash_password("initial123").expect("hash"),
-            },
-            kiosk_server::util::now(),
-        )
-        .expect("imported");
+    central.import(&who, "initial123", None);
     let sms = central.db.with_extension("sms");
     {
         let mut s = h.kiosk.session.borrow_mut();
@@ -176,25 +163,12 @@ fn an_accountant_on_file_binds_a_phone_on_the_account_page() {
 fn log_in_after_deletion(
     decision: kiosk_server::store::Decision,
 ) -> (ui_support::Harness, Applicant) {
-    use kiosk_server::store::Store as _;
     let h = ui_support::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let central = sync_support::Central::start(&dir.path().join("central.db"));
     let token = central.device("hall-returning");
     let who = Applicant::new(32);
-    central
-        .store
-        .insert_account(
-            &kiosk_server::store::NewAccount {
-                id_type: "resident_id_card".into(),
-                id_number: who.id_number.clone(),
-                name: who.name.clone(),
-                mobile: Some(who.mobile.clone()),
-                password_hash: kiosk_server::auth::hash_password("secret123").expect("hash"),
-            },
-            kiosk_server::util::now(),
-        )
-        .expect("account");
+    central.import(&who, "secret123", Some(&who.mobile));
     let data = h.dir.path().join("data");
     let mut worker = kiosk::sync::Worker::new(
         open_store(&data),

@@ -5,10 +5,9 @@
 
 mod sync_support;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kiosk::accounts::{AccountError, Accounts as _};
@@ -17,7 +16,7 @@ use kiosk::sync::Worker;
 use kiosk::sync::accounts::RemoteAccounts;
 use kiosk::sync::http::Endpoint;
 use kiosk_server::tls;
-use sync_support::{Applicant, Central, config, open_store, submit};
+use sync_support::{Applicant, Captured, Central, config, open_store, submit};
 
 /// An HTTPS front on the database of a plain [`Central`] (which keeps its helpers: devices,
 /// accounts, the submissions it stored).
@@ -69,33 +68,6 @@ fn hall(dir: &Path) -> (PathBuf, tls::Written) {
     let ca = tls::ca_init(dir).expect("ca init");
     let server = tls::ca_issue(dir, &["127.0.0.1".to_owned()]).expect("ca issue");
     (ca.cert, server)
-}
-
-/// Collects every log line written through it.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
 
 #[test]

@@ -3,9 +3,10 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use kiosk::store::{OutboxReceipt, Store};
 use kiosk_domain::samples::{self, Branch};
@@ -74,6 +75,21 @@ impl Central {
             name: who.name.clone(),
             mobile: Some(who.mobile.clone()),
             password_hash: "$argon2id$not-used".into(),
+        };
+        self.store
+            .insert_account(&account, kiosk_server::util::now())
+            .expect("insert account");
+    }
+
+    /// An account with a real password, as the finance bureau imports it (`mobile` `None`: an
+    /// accountant on file who binds a phone at first log-in).
+    pub fn import(&self, who: &Applicant, password: &str, mobile: Option<&str>) {
+        let account = NewAccount {
+            id_type: "resident_id_card".into(),
+            id_number: who.id_number.clone(),
+            name: who.name.clone(),
+            mobile: mobile.map(str::to_owned),
+            password_hash: kiosk_server::auth::hash_password(password).expect("hash"),
         };
         self.store
             .insert_account(&account, kiosk_server::util::now())
@@ -195,4 +211,32 @@ pub fn config(url: &str, token: &str) -> kiosk::sync::SyncConfig {
     config.backoff_cap = std::time::Duration::from_millis(300);
     config.poll_interval = std::time::Duration::ZERO;
     config
+}
+
+/// Collects every log line written through it (a `tracing` writer), to search the logs for
+/// personal data.
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }
