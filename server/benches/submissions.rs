@@ -1,5 +1,6 @@
-//! Throughput and latency of `PUT /v1/submissions/{key}` with realistic submissions (one 20 KB
-//! photo and five ~200 KB materials, as an employed applicant sends) from many kiosks at once,
+//! Throughput and latency of `PUT /v1/submissions/{key}` with realistic submissions (a 20,000 B
+//! photo and six 200,000 B material files at the kiosk's limits: an employed applicant's five
+//! materials, the work certificate on two pages) from many kiosks at once,
 //! on the SQLite store and then on the PostgreSQL store, one after the other on the same machine.
 //! Run: `source scripts/postgres.sh && ensure_test_postgres && cargo bench -p kiosk-server
 //! --bench submissions` (PostgreSQL from `KIOSK_TEST_POSTGRES_URL`). Prints a table with a
@@ -20,21 +21,26 @@ use serde_json::{Value, json};
 const KIOSKS: usize = 16;
 const PER_KIOSK: usize = 12;
 
-/// An employed applicant's submission with file sizes as the kiosk produces them.
+/// An employed applicant's submission with every file at its byte limit.
 fn realistic(who: &Applicant) -> Value {
     let mut data = samples::complete(Branch::Employed);
+    if let Some(pages) = data.materials.get_mut(&MaterialKind::WorkCertificate)
+        && let Some(first) = pages.first().cloned()
+    {
+        pages.push(first);
+    }
     data.basic.id_number = who.id_number.clone();
     data.basic.name = who.name.clone();
     data.basic.mobile = who.mobile.clone();
     let mut uploads = Vec::new();
     for (kind, files) in data.materials.iter_mut() {
-        for file in files.iter_mut() {
+        for (page, file) in files.iter_mut().enumerate() {
             let size = if *kind == MaterialKind::Photo {
-                19_500
+                20_000
             } else {
-                195_000
+                200_000
             };
-            let seed = kind.key().len() as u8;
+            let seed = kind.key().len() as u8 ^ (page as u8).wrapping_mul(17);
             let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
             bytes.extend(
                 (0..size - 4).map(|j: usize| (j as u8).wrapping_mul(31) ^ seed ^ (j >> 8) as u8),
