@@ -20,6 +20,19 @@ pub struct Devices {
     pub camera: PathBuf,
     /// The document camera (高拍仪).
     pub doccam: PathBuf,
+    /// What the front camera is asked for (the closest mode it offers is used).
+    pub camera_mode: CameraMode,
+    /// What the document camera is asked for.
+    pub doccam_mode: CameraMode,
+}
+
+/// A camera mode: size in pixels and frames per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraMode {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
 }
 
 impl Default for Devices {
@@ -28,6 +41,18 @@ impl Default for Devices {
             idcard: "/dev/kiosk/idcard".into(),
             camera: "/dev/kiosk/camera".into(),
             doccam: "/dev/kiosk/doccam".into(),
+            // 720p is plenty for a 295x413 crop and converts well within a frame period.
+            camera_mode: CameraMode {
+                width: 1280,
+                height: 720,
+                fps: 30,
+            },
+            // 5 MP puts an A4 page at about 1900 px tall, above the 1754 px of 150 dpi.
+            doccam_mode: CameraMode {
+                width: 2592,
+                height: 1944,
+                fps: 15,
+            },
         }
     }
 }
@@ -235,7 +260,8 @@ mod tests {
         std::fs::write(
             &file,
             "data_dir = \"/srv/kiosk\"\nserver_url = \"https://central.example\"\n\
-             [limits]\nphoto_min_width = 358\nphoto_min_height = 441\n[devices]\nidcard = \"/dev/ttyUSB0\"\n",
+             [limits]\nphoto_min_width = 358\nphoto_min_height = 441\n[devices]\nidcard = \"/dev/ttyUSB0\"\n\
+             doccam_mode = { width = 3264, height = 2448, fps = 10 }\n",
         )
         .expect("write");
         let env =
@@ -247,6 +273,15 @@ mod tests {
         assert_eq!(config.limits.photo_max_bytes, 20_000);
         assert_eq!(config.devices.idcard, PathBuf::from("/dev/ttyUSB0"));
         assert_eq!(config.devices.camera, PathBuf::from("/dev/kiosk/camera"));
+        assert_eq!(
+            config.devices.doccam_mode,
+            CameraMode {
+                width: 3264,
+                height: 2448,
+                fps: 10
+            }
+        );
+        assert_eq!(config.devices.camera_mode.width, 1280, "default kept");
         assert_eq!(config.key_file(), PathBuf::from("/srv/kiosk/kiosk.key"));
     }
 

@@ -264,10 +264,7 @@ fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
         store,
         accounts,
         materials,
-        cameras: Some(kiosk::capture::Cameras::from_paths(
-            &config.devices.camera,
-            &config.devices.doccam,
-        )),
+        cameras: Some(kiosk::capture::Cameras::from_config(&config.devices)),
         limits: config.limits,
         idle_timeout_secs: config.idle_timeout_secs,
         today,

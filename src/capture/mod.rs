@@ -10,10 +10,8 @@ use std::path::Path;
 use kiosk_domain::catalog::MaterialKind;
 use kiosk_hardware::camera::CameraSpec;
 
-/// Front camera: 720p is plenty for a 295x413 crop and converts well within a frame period.
-const FRONT: (u32, u32, u32) = (1280, 720, 30);
-/// Document camera: 5 MP gives an A4 page about 1900 px tall, above the 1754 px of 150 dpi.
-const DOCUMENT: (u32, u32, u32) = (2592, 1944, 15);
+use crate::config::{CameraMode, Devices};
+
 /// Frame rate of a simulated camera.
 const SIMULATED_FPS: u32 = 15;
 
@@ -26,7 +24,7 @@ pub struct Cameras {
 
 /// A device node opens the V4L2 driver; an image file or a folder of images opens the
 /// simulated camera (development and tests).
-pub fn spec_for(path: &Path, (width, height, fps): (u32, u32, u32)) -> CameraSpec {
+pub fn spec_for(path: &Path, mode: CameraMode) -> CameraSpec {
     if path.is_dir() || path.is_file() {
         CameraSpec::Files {
             path: path.into(),
@@ -35,18 +33,18 @@ pub fn spec_for(path: &Path, (width, height, fps): (u32, u32, u32)) -> CameraSpe
     } else {
         CameraSpec::Device {
             path: path.into(),
-            width,
-            height,
-            fps,
+            width: mode.width,
+            height: mode.height,
+            fps: mode.fps,
         }
     }
 }
 
 impl Cameras {
-    pub fn from_paths(front: &Path, document: &Path) -> Cameras {
+    pub fn from_config(devices: &Devices) -> Cameras {
         Cameras {
-            front: spec_for(front, FRONT),
-            document: spec_for(document, DOCUMENT),
+            front: spec_for(&devices.camera, devices.camera_mode),
+            document: spec_for(&devices.doccam, devices.doccam_mode),
         }
     }
 
@@ -67,7 +65,10 @@ mod tests {
     #[test]
     fn files_play_in_the_simulator_and_nodes_open_the_driver() {
         let dir = tempfile::tempdir().unwrap();
-        let cams = Cameras::from_paths(dir.path(), Path::new("/dev/kiosk/doccam"));
+        let cams = Cameras::from_config(&Devices {
+            camera: dir.path().into(),
+            ..Devices::default()
+        });
         assert!(matches!(
             cams.for_kind(MaterialKind::Photo),
             CameraSpec::Files { .. }
