@@ -11,52 +11,27 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use common::{Applicant, Backend, Server, envelope, key};
-use kiosk_domain::samples::{self, Branch};
-use kiosk_domain::{Application, MaterialKind};
-use kiosk_server::util;
-use serde_json::{Value, json};
+use common::{Applicant, Backend, Server, key};
+use kiosk_domain::MaterialKind;
+use serde_json::Value;
 
 const KIOSKS: usize = 16;
 const PER_KIOSK: usize = 12;
 
-/// An employed applicant's submission with every file at its byte limit.
+/// An employed applicant's submission with every file at its byte limit, the work certificate
+/// on two pages.
 fn realistic(who: &Applicant) -> Value {
-    let mut data = samples::complete(Branch::Employed);
-    if let Some(pages) = data.materials.get_mut(&MaterialKind::WorkCertificate)
-        && let Some(first) = pages.first().cloned()
-    {
-        pages.push(first);
-    }
-    data.basic.id_number = who.id_number.clone();
-    data.basic.name = who.name.clone();
-    data.basic.mobile = who.mobile.clone();
-    let mut uploads = Vec::new();
-    for (kind, files) in data.materials.iter_mut() {
-        for (page, file) in files.iter_mut().enumerate() {
-            let size = if *kind == MaterialKind::Photo {
+    who.submission_with(
+        |kind| {
+            if kind == MaterialKind::Photo {
                 20_000
             } else {
                 200_000
-            };
-            let seed = kind.key().len() as u8 ^ (page as u8).wrapping_mul(17);
-            let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
-            bytes.extend(
-                (0..size - 4).map(|j: usize| (j as u8).wrapping_mul(31) ^ seed ^ (j >> 8) as u8),
-            );
-            file.bytes = bytes.len() as u64;
-            file.sha256 = util::sha256_hex(&bytes);
-            uploads.push(json!({
-                "kind": kind,
-                "sha256": file.sha256,
-                "bytes_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
-            }));
-        }
-    }
-    let mut app = Application::new();
-    let _ = app.edit(|d| *d = data);
-    envelope(serde_json::to_value(&app).unwrap_or(Value::Null), uploads)
+            }
+        },
+        |_| 0,
+        1,
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

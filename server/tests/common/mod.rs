@@ -472,27 +472,54 @@ impl Applicant {
     /// A complete application and its uploads; `variant` changes the work certificate's bytes
     /// (and so the content) without making the application incomplete.
     pub fn submission(&self, variant: u8) -> Value {
+        self.submission_with(
+            |kind| {
+                if kind == MaterialKind::Photo {
+                    15_000
+                } else {
+                    2_000
+                }
+            },
+            |kind| {
+                if kind == MaterialKind::WorkCertificate {
+                    variant
+                } else {
+                    0
+                }
+            },
+            0,
+        )
+    }
+
+    /// An employed applicant's complete submission: `size` bytes per file of each kind,
+    /// `variant` mixed into each kind's bytes, and `extra_work_pages` more pages of the work
+    /// certificate.
+    pub fn submission_with(
+        &self,
+        size: impl Fn(MaterialKind) -> usize,
+        variant: impl Fn(MaterialKind) -> u8,
+        extra_work_pages: usize,
+    ) -> Value {
         let mut data = samples::complete(Branch::Employed);
         data.basic.id_number = self.id_number.clone();
         data.basic.name = self.name.clone();
         data.basic.mobile = self.mobile.clone();
+        if let Some(pages) = data.materials.get_mut(&MaterialKind::WorkCertificate)
+            && let Some(first) = pages.first().cloned()
+        {
+            pages.extend(std::iter::repeat_n(first, extra_work_pages));
+        }
         let mut uploads = Vec::new();
         for (kind, files) in data.materials.iter_mut() {
             for (i, file) in files.iter_mut().enumerate() {
-                let size = if *kind == MaterialKind::Photo {
-                    15_000
-                } else {
-                    2_000
-                };
+                let seed = (kind.key().len() as u8)
+                    .wrapping_add((i as u8).wrapping_mul(17))
+                    .wrapping_add(variant(*kind));
                 let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
-                let seed = (kind.key().len() as u8).wrapping_add(i as u8).wrapping_add(
-                    if *kind == MaterialKind::WorkCertificate {
-                        variant
-                    } else {
-                        0
-                    },
+                bytes.extend(
+                    (0..size(*kind) - 4)
+                        .map(|j: usize| (j as u8).wrapping_mul(31) ^ seed ^ (j >> 8) as u8),
                 );
-                bytes.extend((0..size - 4).map(|j| (j as u8).wrapping_mul(31) ^ seed));
                 file.bytes = bytes.len() as u64;
                 file.sha256 = util::sha256_hex(&bytes);
                 uploads.push(json!({

@@ -155,19 +155,19 @@ impl Rig {
             }
             return had_feed || had_still;
         };
-        let spec = session
-            .services
-            .cameras
-            .as_ref()
-            .map(|c| c.for_kind(capture.kind).clone());
         let live = matches!(
             capture.stage,
             CaptureStage::Live | CaptureStage::Countdown(_)
         );
-        if let Some(spec) = spec
-            && self.feed.as_ref().is_none_or(|(s, _)| *s != spec)
+        // Opens the material's camera once; compared by reference on every poll.
+        if let Some(spec) = session
+            .services
+            .cameras
+            .as_ref()
+            .map(|c| c.for_kind(capture.kind))
+            && self.feed.as_ref().is_none_or(|(open, _)| open != spec)
         {
-            self.feed = Some((spec.clone(), CameraFeed::start(spec)));
+            self.feed = Some((spec.clone(), CameraFeed::start(spec.clone())));
         }
         let mut changed = false;
         if let Ok((generation, outcome)) = self.results.try_recv()
