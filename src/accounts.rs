@@ -43,7 +43,7 @@ pub enum AccountError {
 /// The logged-in session of an account that must bind a phone first. Kept in the visit only;
 /// its `Debug` does not show the token.
 #[derive(Clone, PartialEq, Eq)]
-pub struct BindingTicket(pub(crate) String);
+pub struct BindingTicket(pub(crate) crate::sync::ApplicantSession);
 
 impl std::fmt::Debug for BindingTicket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,6 +105,8 @@ pub struct Profile {
     /// The collection as the central server has it (its latest submission, with its review
     /// status), for an applicant whose copy this kiosk has already deleted.
     pub on_server: Option<kiosk_domain::Application>,
+    /// The session with the central server; `None` for accounts kept on this kiosk.
+    pub session: Option<crate::sync::ApplicantSession>,
 }
 
 pub struct Registration<'a> {
@@ -155,8 +157,18 @@ pub trait Accounts {
             "phone binding needs the central server".into(),
         ))
     }
-    /// Whether an account exists for this ID number (a card read chooses log-in or registration).
-    fn is_registered(&mut self, id_number: &str) -> Result<bool, AccountError>;
+    /// Whether an account exists for this ID number (a card read chooses log-in or
+    /// registration); `None` where the account service does not say (the central server
+    /// tells nobody who is registered).
+    fn is_registered(&mut self, id_number: &str) -> Result<Option<bool>, AccountError>;
+    /// The visit of a logged-in applicant is over (log-out or idle wipe): the server revokes the
+    /// session, and keeps honouring its grants only on `pending_keys`. Never blocks the screen.
+    fn end_session(
+        &mut self,
+        _session: &crate::sync::ApplicantSession,
+        _pending_keys: Vec<String>,
+    ) {
+    }
     /// In development only: the last SMS code "sent", so the screen can show it.
     fn development_sms_hint(&self) -> Option<String> {
         None
@@ -262,6 +274,7 @@ impl<S: SmsSender> LocalAccounts<S> {
             name: account.name,
             mobile: account.mobile,
             on_server: None,
+            session: None,
         }
     }
 }
@@ -334,8 +347,8 @@ impl<S: SmsSender> Accounts for LocalAccounts<S> {
         Ok(())
     }
 
-    fn is_registered(&mut self, id_number: &str) -> Result<bool, AccountError> {
-        Ok(self.store.account(id_number)?.is_some())
+    fn is_registered(&mut self, id_number: &str) -> Result<Option<bool>, AccountError> {
+        Ok(Some(self.store.account(id_number)?.is_some()))
     }
 
     fn development_sms_hint(&self) -> Option<String> {

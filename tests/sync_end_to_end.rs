@@ -105,7 +105,7 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
                 .clone()
         };
         let decide = |id: &str, decision: Decision| {
-            kiosk_server::review::decide(&*central.store, id, &decision, "reviewer:test")
+            kiosk_server::review::decide(&*central.store, id, &decision, "reviewer:test", None)
                 .expect("store")
                 .expect("decided");
         };
@@ -181,7 +181,7 @@ fn only_a_submitted_complete_draft_enters_the_outbox() {
     let who = Applicant::new(3);
     let mut app = complete_draft(&mut store, &who);
     assert!(matches!(
-        store.submit_to_outbox(&app),
+        store.submit_to_outbox(&app, None),
         Err(StoreError::NotSubmitted)
     ));
     sync_support::mark_submitted(&mut app);
@@ -191,7 +191,7 @@ fn only_a_submitted_complete_draft_enters_the_outbox() {
         .clone();
     store.delete_material(&photo).expect("delete");
     assert!(matches!(
-        store.submit_to_outbox(&app),
+        store.submit_to_outbox(&app, None),
         Err(StoreError::MissingMaterial)
     ));
     assert!(store.outbox_rows().expect("rows").is_empty());
@@ -202,7 +202,7 @@ fn a_refused_submission_is_kept_for_staff_and_not_retried() {
     let dir = tempfile::tempdir().expect("temp dir");
     let central = Central::start(&dir.path().join("central.db"));
     let token = central.device("hall-2");
-    // Not registered on the server: 400 with the account finding.
+    // Not registered on the server, so no session: the grant is refused (403).
     let who = Applicant::new(4);
     let mut store = open_store(&dir.path().join("kiosk"));
     submit(&mut store, &who);
@@ -220,7 +220,7 @@ fn a_refused_submission_is_kept_for_staff_and_not_retried() {
     assert_eq!(rows[0].state, OutboxState::Failed);
     let error = rows[0].last_error.clone().unwrap_or_default();
     assert!(
-        error.contains("HTTP 400") && error.contains("AccountNotFound"),
+        error.contains("HTTP 403") && error.contains("grant_invalid"),
         "{error}"
     );
     assert_eq!(worker.status().failed, 1);

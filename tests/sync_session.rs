@@ -184,7 +184,7 @@ fn log_in_after_deletion(
                 .expect("runs")
         );
         let id = central.submissions()[0].id.clone();
-        kiosk_server::review::decide(&*central.store, &id, &decision, "reviewer:test")
+        kiosk_server::review::decide(&*central.store, &id, &decision, "reviewer:test", None)
             .expect("store")
             .expect("decided");
         s.services

@@ -106,7 +106,10 @@ fn the_pinned_ca_delivers_end_to_end() {
         open_store(&kiosk_dir),
     )
     .expect("client");
-    assert!(accounts.is_registered(&who.id_number).expect("asks"));
+    assert!(matches!(
+        accounts.log_in(&who.id_number, "not-the-password-1"),
+        Err(AccountError::WrongCredentials)
+    ));
 }
 
 #[test]
@@ -145,7 +148,7 @@ fn a_certificate_from_another_ca_is_refused_and_reported_as_such() {
         )
         .expect("client");
         assert!(matches!(
-            accounts.is_registered(&who.id_number),
+            accounts.log_in(&who.id_number, "not-the-password-1"),
             Err(AccountError::Offline)
         ));
     });

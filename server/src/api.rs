@@ -28,14 +28,31 @@ use crate::canonical;
 use crate::review;
 use crate::sms::{SmsError, SmsSender};
 use crate::store::{
-    Account, DecideError, Decision, NewAccount, NewMaterial, NewSubmission, Role, SmsCode, Store,
-    StoreError, SubmissionRow, SubmitOutcome, state_label,
+    Account, AuditEntry, BureauScope, DecideError, Decision, NewAccount, NewMaterial, NewSession,
+    NewSubmission, Role, SessionRow, SmsCheck, SmsCode, Store, StoreError, SubmissionRow,
+    SubmitOutcome, ThrottleBucket, in_scope, state_label,
 };
-use crate::util::{constant_time_eq, hex, is_sha256_hex, now, random_bytes, sha256_hex, today};
+use crate::util::{hex, is_sha256_hex, now, random_bytes, sha256_hex, today};
 
-/// Failed logins per ID number allowed in `LOGIN_WINDOW_SECS` before 429.
-pub const LOGIN_MAX_FAILURES: usize = 5;
+/// Failed logins allowed in `LOGIN_WINDOW_SECS` before 429: per ID number, per kiosk, and for
+/// the whole server (an attack spread over many ID numbers and kiosks).
+pub const LOGIN_MAX_FAILURES: i64 = 5;
+pub const LOGIN_MAX_FAILURES_PER_DEVICE: i64 = 30;
+pub const LOGIN_MAX_FAILURES_GLOBAL: i64 = 1000;
 pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+/// SMS codes sent per kiosk and in all per `SMS_WINDOW_SECS` (each costs money and can annoy).
+pub const SMS_MAX_PER_DEVICE: i64 = 40;
+pub const SMS_MAX_GLOBAL: i64 = 2000;
+pub const SMS_WINDOW_SECS: i64 = 60 * 60;
+/// Password resets tried per ID number and per kiosk in `RESET_WINDOW_SECS`.
+pub const RESET_MAX_PER_ID: i64 = 5;
+pub const RESET_MAX_PER_DEVICE: i64 = 20;
+pub const RESET_WINDOW_SECS: i64 = 60 * 60;
+/// How long after its session expired a grant is still honoured: a kiosk that was offline for
+/// days still delivers what the applicant submitted.
+pub const GRANT_GRACE_SECS: i64 = 14 * 24 * 60 * 60;
+/// The record of one applicant is a few kilobytes; anything much larger is padding.
+pub const APPLICATION_MAX_BYTES: usize = 64 * 1024;
 /// One SMS per phone per this many seconds.
 pub const SMS_INTERVAL_SECS: i64 = 60;
 pub const SMS_TTL_SECS: i64 = 5 * 60;
@@ -56,7 +73,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/accounts/password-reset"),
     ("post", "/v1/accounts/phone"),
     ("get", "/v1/accounts/me"),
-    ("get", "/v1/accounts/registered/{id_number}"),
+    ("post", "/v1/accounts/logout"),
     ("put", "/v1/submissions/{idempotency_key}"),
     ("get", "/v1/submissions/{id}/status"),
     ("get", "/v1/review/submissions"),
@@ -72,6 +89,8 @@ pub const OPENAPI_JSON: &str = include_str!("../../docs/api/openapi.json");
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub sms: Arc<dyn SmsSender>,
+    /// Bounds the memory and CPU that password hashing may take at once.
+    pub hashing: Arc<auth::HashingPool>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -84,7 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/password-reset", post(reset_password))
         .route("/v1/accounts/phone", post(bind_phone))
         .route("/v1/accounts/me", get(me))
-        .route("/v1/accounts/registered/{id_number}", get(registered))
+        .route("/v1/accounts/logout", post(logout))
         .route("/v1/submissions", put(missing_key))
         .route("/v1/submissions/", put(missing_key))
         .route("/v1/submissions/{key}", put(submit))
@@ -137,6 +156,21 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    fn unprocessable(code: &str, message: &str) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 503: the server is at its bound for expensive work; the kiosk retries after a while.
+    fn busy() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "服务器繁忙，请稍后再试",
+        );
+        e.retry_after = Some(BUSY_RETRY_AFTER_SECS);
+        e
+    }
+
     fn too_many(code: &str, message: &str, retry_after: i64) -> Self {
         let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
         e.retry_after = Some(retry_after.max(1));
@@ -187,6 +221,15 @@ impl IntoResponse for ApiError {
 }
 
 type ApiResult = Result<Response, ApiError>;
+
+/// How long a kiosk waits after a `503 busy`.
+const BUSY_RETRY_AFTER_SECS: i64 = 2;
+
+impl From<auth::Busy> for ApiError {
+    fn from(_: auth::Busy) -> Self {
+        ApiError::busy()
+    }
+}
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
     (status, axum::Json(body)).into_response()
@@ -263,6 +306,8 @@ pub struct Caller {
     pub id: String,
     pub name: String,
     pub role: Role,
+    /// A reviewer's bureau; `None`: the province.
+    pub bureau: BureauScope,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -283,6 +328,7 @@ impl FromRequestParts<AppState> for Caller {
             id: credential.id,
             name: credential.name,
             role: credential.role,
+            bureau: credential.bureau,
         })
     }
 }
@@ -317,16 +363,22 @@ impl FromRequestParts<AppState> for Reviewer {
     }
 }
 
-fn applicant_session(store: &dyn Store, token: Option<String>) -> Result<Account, ApiError> {
+/// The account of a live applicant session presented by the kiosk it was issued to.
+fn applicant_session(
+    store: &dyn Store,
+    device: &Caller,
+    token: Option<String>,
+) -> Result<(Account, SessionRow), ApiError> {
     let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "session_required", "请先登录");
     let token = token.ok_or_else(unauthorized)?;
-    let (account, expires_at) = store
+    let session = store
         .session(&sha256_hex(token.as_bytes()))?
+        .filter(|s| s.device_id == device.id && s.revoked_at.is_none() && s.expires_at > now())
         .ok_or_else(unauthorized)?;
-    if expires_at <= now() {
-        return Err(unauthorized());
-    }
-    store.account(account)?.ok_or_else(unauthorized)
+    let account = store
+        .account(session.account_id)?
+        .ok_or_else(unauthorized)?;
+    Ok((account, session))
 }
 
 fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
@@ -336,11 +388,45 @@ fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(|v| v.trim().to_owned())
 }
 
-fn start_session(store: &dyn Store, account: &Account) -> Result<Value, ApiError> {
-    let (token, hash) = auth::new_session_token();
-    store.insert_session(&hash, account.id, now() + SESSION_TTL_SECS)?;
+fn device_actor(device: &Caller) -> String {
+    format!("device:{}", device.id)
+}
+
+fn session_actor(session_id: &str) -> String {
+    format!("session:{session_id}")
+}
+
+/// Issues a session bound to the kiosk it was asked from; writes `action` to the audit log in
+/// the same transaction.
+fn start_session(
+    store: &dyn Store,
+    device: &Caller,
+    account: &Account,
+    action: &str,
+) -> Result<Value, ApiError> {
+    let (token, token_sha256) = auth::new_session_token();
+    let session_id = format!("ses_{}", hex(&random_bytes::<12>()));
+    let at = now();
+    store.insert_session(
+        &NewSession {
+            token_sha256,
+            session_id: session_id.clone(),
+            account_id: account.id,
+            device_id: device.id.clone(),
+            signing_key: kiosk_wire::grant::signing_key_hex(&token),
+            expires_at: at + SESSION_TTL_SECS,
+        },
+        &AuditEntry::new(
+            &device_actor(device),
+            action,
+            &session_actor(&session_id),
+            &mask_id_number(&account.id_number),
+            at,
+        ),
+    )?;
     Ok(json!({
         "session_token": token,
+        "session_id": session_id,
         "expires_in": SESSION_TTL_SECS,
         "phone_binding_required": account.mobile.is_none(),
     }))
@@ -383,6 +469,7 @@ impl SmsPurpose {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SmsBody {
     mobile: String,
     purpose: SmsPurpose,
@@ -404,7 +491,7 @@ fn mobile_or_issue(input: &str, field: &str) -> Result<String, ApiError> {
 
 async fn send_sms_code(
     State(state): State<AppState>,
-    Device(_device): Device,
+    Device(device): Device,
     body: Bytes,
 ) -> ApiResult {
     let body: SmsBody = parse_body(&body)?;
@@ -412,6 +499,28 @@ async fn send_sms_code(
         let store = &*state.store;
         let mobile = mobile_or_issue(&body.mobile, "basic.mobile")?;
         let sent_at = now();
+        let buckets = [
+            ThrottleBucket {
+                key: throttle_key("sms-device", &device.id),
+                limit: SMS_MAX_PER_DEVICE,
+            },
+            ThrottleBucket {
+                key: throttle_key("sms-all", ""),
+                limit: SMS_MAX_GLOBAL,
+            },
+        ];
+        let attempt = match store.throttle_attempt(
+            &buckets,
+            sent_at - SMS_WINDOW_SECS,
+            SMS_WINDOW_SECS,
+            sent_at,
+        )? {
+            Ok(attempt) => attempt,
+            Err(wait) => {
+                info!(device = %device.id, "sms throttled for the kiosk or the server");
+                return Err(sms_throttled(wait));
+            }
+        };
         let code = crate::util::sms_code();
         let row = SmsCode {
             mobile: mobile.clone(),
@@ -435,11 +544,7 @@ async fn send_sms_code(
         };
         if let Err(wait) = store.put_sms_code(&row, SMS_INTERVAL_SECS)? {
             info!(mobile = %mask_mobile(&mobile), "sms throttled");
-            return Err(ApiError::too_many(
-                "sms_throttled",
-                "验证码发送过于频繁，请稍后再试",
-                wait,
-            ));
+            return Err(sms_throttled(wait));
         }
         if deliver {
             state.sms.send_code(&mobile, &code).map_err(|e| match e {
@@ -451,6 +556,17 @@ async fn send_sms_code(
                 other => ApiError::internal(other),
             })?;
         }
+        store.throttle_finish(
+            &attempt,
+            false,
+            Some(&AuditEntry::new(
+                &device_actor(&device),
+                &format!("sms {}", body.purpose.as_str()),
+                &mask_mobile(&mobile),
+                "issued",
+                sent_at,
+            )),
+        )?;
         info!(mobile = %mask_mobile(&mobile), purpose = body.purpose.as_str(), "sms code issued");
         Ok(json_response(
             StatusCode::ACCEPTED,
@@ -460,33 +576,32 @@ async fn send_sms_code(
     .await
 }
 
-/// Checks and consumes an SMS code.
+fn sms_throttled(wait: i64) -> ApiError {
+    ApiError::too_many("sms_throttled", "验证码发送过于频繁，请稍后再试", wait)
+}
+
+/// Checks and uses up an SMS code in one atomic step (see `Store::sms_code_consume`).
 fn check_sms_code(
     store: &dyn Store,
     mobile: &str,
     purpose: SmsPurpose,
     code: &str,
 ) -> Result<(), ApiError> {
-    let purpose = purpose.as_str();
-    let Some(row) = store.sms_code(mobile, purpose)? else {
-        return Err(ApiError::issues(vec![sms_code_issue()]));
-    };
-    let usable = !row.used && row.expires_at > now() && row.attempts < SMS_MAX_ATTEMPTS;
-    let matches = constant_time_eq(
-        sha256_hex(code.trim().as_bytes()).as_bytes(),
-        row.code_sha256.as_bytes(),
-    );
-    if usable && matches {
-        store.sms_code_used(mobile, purpose)?;
-        Ok(())
-    } else {
-        store.sms_code_failed(mobile, purpose)?;
-        Err(ApiError::issues(vec![sms_code_issue()]))
+    let presented = sha256_hex(code.trim().as_bytes());
+    match store.sms_code_consume(
+        mobile,
+        purpose.as_str(),
+        &presented,
+        now(),
+        SMS_MAX_ATTEMPTS,
+    )? {
+        SmsCheck::Accepted => Ok(()),
+        SmsCheck::Refused => Err(ApiError::issues(vec![sms_code_issue()])),
     }
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct RegisterBody {
     id_type: Option<IdType>,
     id_number: String,
@@ -497,11 +612,7 @@ struct RegisterBody {
     password_confirm: String,
 }
 
-async fn register(
-    State(state): State<AppState>,
-    Device(_device): Device,
-    body: Bytes,
-) -> ApiResult {
+async fn register(State(state): State<AppState>, Device(device): Device, body: Bytes) -> ApiResult {
     let body: RegisterBody = parse_body(&body)?;
     blocking(move || {
         let store = &*state.store;
@@ -535,11 +646,13 @@ async fn register(
                 "该证件号码已注册，请直接登录；如非本人注册，请联系所属财政部门",
             )
         };
-        if store.account_by_id_number(&id_number)?.is_some() {
-            return Err(taken());
-        }
+        // The code first: only someone who holds the phone learns whether the ID number is
+        // taken, and hashing runs for both answers alike.
         check_sms_code(store, &mobile, SmsPurpose::Register, &body.sms_code)?;
-        let password_hash = auth::hash_password(&body.password).map_err(ApiError::internal)?;
+        let password_hash = state
+            .hashing
+            .hash(&body.password)?
+            .map_err(ApiError::internal)?;
         let new = NewAccount {
             id_type: serde_json::to_value(id_type)
                 .ok()
@@ -550,7 +663,14 @@ async fn register(
             mobile: Some(mobile.clone()),
             password_hash,
         };
-        let Some(account_id) = store.insert_account(&new, now())? else {
+        let audit = AuditEntry::new(
+            &device_actor(&device),
+            "register",
+            &mask_id_number(&id_number),
+            "ok",
+            now(),
+        );
+        let Some(account_id) = store.insert_account(&new, &audit)? else {
             return Err(taken());
         };
         let account = store.account(account_id)?.ok_or_else(ApiError::not_found)?;
@@ -562,47 +682,75 @@ async fn register(
         );
         Ok(json_response(
             StatusCode::CREATED,
-            &start_session(store, &account)?,
+            &start_session(store, &device, &account, "session after registration")?,
         ))
     })
     .await
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct LoginBody {
     id_number: String,
     password: String,
 }
 
-fn throttle_key(id_number: &str) -> String {
-    sha256_hex(format!("login:{id_number}").as_bytes())
+/// A throttle bucket's key: what is counted, and for whom (hashed: no ID number in the table).
+fn throttle_key(what: &str, whom: &str) -> String {
+    sha256_hex(format!("{what}:{whom}").as_bytes())
 }
 
-async fn login(State(state): State<AppState>, Device(_device): Device, body: Bytes) -> ApiResult {
+async fn login(State(state): State<AppState>, Device(device): Device, body: Bytes) -> ApiResult {
     let body: LoginBody = parse_body(&body)?;
     blocking(move || {
         let store = &*state.store;
         let id_number = idnumber::normalize(&body.id_number);
-        let key = throttle_key(&id_number);
         let t = now();
-        let failures = store.login_failures_since(&key, t - LOGIN_WINDOW_SECS)?;
-        if failures.len() >= LOGIN_MAX_FAILURES {
-            let wait = failures[failures.len() - LOGIN_MAX_FAILURES] + LOGIN_WINDOW_SECS - t;
-            info!(id_number = %mask_id_number(&id_number), "login throttled");
-            return Err(ApiError::too_many(
-                "login_throttled",
-                "密码错误次数过多，请稍后再试或通过“忘记密码”重置",
-                wait,
-            ));
-        }
+        let buckets = [
+            ThrottleBucket {
+                key: throttle_key("login", &id_number),
+                limit: LOGIN_MAX_FAILURES,
+            },
+            ThrottleBucket {
+                key: throttle_key("login-device", &device.id),
+                limit: LOGIN_MAX_FAILURES_PER_DEVICE,
+            },
+            ThrottleBucket {
+                key: throttle_key("login-all", ""),
+                limit: LOGIN_MAX_FAILURES_GLOBAL,
+            },
+        ];
+        // The attempt is counted before the password is checked, so that parallel guesses
+        // cannot all pass a count taken before any of them failed.
+        let attempt =
+            match store.throttle_attempt(&buckets, t - LOGIN_WINDOW_SECS, LOGIN_WINDOW_SECS, t)? {
+                Ok(attempt) => attempt,
+                Err(wait) => {
+                    info!(id_number = %mask_id_number(&id_number), "login throttled");
+                    return Err(ApiError::too_many(
+                        "login_throttled",
+                        "密码错误次数过多，请稍后再试或通过“忘记密码”重置",
+                        wait,
+                    ));
+                }
+            };
         let account = store.account_by_id_number(&id_number)?;
         let hash = account
             .as_ref()
             .map_or(auth::dummy_password_hash(), |a| a.password_hash.as_str());
-        let valid = auth::verify_password(&body.password, hash) && account.is_some();
+        let valid = state.hashing.verify(&body.password, hash)? && account.is_some();
         let Some(account) = account.filter(|_| valid) else {
-            store.add_login_failure(&key, t)?;
+            store.throttle_finish(
+                &attempt,
+                false,
+                Some(&AuditEntry::new(
+                    &device_actor(&device),
+                    "login failed",
+                    &mask_id_number(&id_number),
+                    "bad credentials",
+                    now(),
+                )),
+            )?;
             info!(id_number = %mask_id_number(&id_number), "login failed");
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -610,18 +758,16 @@ async fn login(State(state): State<AppState>, Device(_device): Device, body: Byt
                 "证件号码或密码错误",
             ));
         };
-        store.clear_login_failures(&key)?;
+        let session = start_session(store, &device, &account, "login")?;
+        store.throttle_finish(&attempt, true, None)?;
         info!(id_number = %mask_id_number(&id_number), "login");
-        Ok(json_response(
-            StatusCode::OK,
-            &start_session(store, &account)?,
-        ))
+        Ok(json_response(StatusCode::OK, &session))
     })
     .await
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct ResetBody {
     id_number: String,
     mobile: String,
@@ -632,7 +778,7 @@ struct ResetBody {
 
 async fn reset_password(
     State(state): State<AppState>,
-    Device(_device): Device,
+    Device(device): Device,
     body: Bytes,
 ) -> ApiResult {
     let body: ResetBody = parse_body(&body)?;
@@ -661,15 +807,67 @@ async fn reset_password(
         }
         let mobile = mobile_or_issue(&body.mobile, "basic.mobile")?;
         let id_number = idnumber::normalize(&body.id_number);
-        check_sms_code(store, &mobile, SmsPurpose::ResetPassword, &body.sms_code)?;
-        let account = store
+        let t = now();
+        let buckets = [
+            ThrottleBucket {
+                key: throttle_key("reset", &id_number),
+                limit: RESET_MAX_PER_ID,
+            },
+            ThrottleBucket {
+                key: throttle_key("reset-device", &device.id),
+                limit: RESET_MAX_PER_DEVICE,
+            },
+        ];
+        let attempt =
+            match store.throttle_attempt(&buckets, t - RESET_WINDOW_SECS, RESET_WINDOW_SECS, t)? {
+                Ok(attempt) => attempt,
+                Err(wait) => {
+                    return Err(ApiError::too_many(
+                        "reset_throttled",
+                        "重置密码尝试次数过多，请稍后再试",
+                        wait,
+                    ));
+                }
+            };
+        let refused = |store: &dyn Store| -> Result<Response, ApiError> {
+            store.throttle_finish(
+                &attempt,
+                false,
+                Some(&AuditEntry::new(
+                    &device_actor(&device),
+                    "password reset failed",
+                    &mask_id_number(&id_number),
+                    "wrong code or phone",
+                    now(),
+                )),
+            )?;
+            Err(ApiError::issues(vec![sms_code_issue()]))
+        };
+        if check_sms_code(store, &mobile, SmsPurpose::ResetPassword, &body.sms_code).is_err() {
+            return refused(store);
+        }
+        let Some(account) = store
             .account_by_id_number(&id_number)?
             .filter(|a| a.mobile.as_deref() == Some(mobile.as_str()))
-            .ok_or_else(|| ApiError::issues(vec![sms_code_issue()]))?;
-        let hash = auth::hash_password(&body.new_password).map_err(ApiError::internal)?;
-        store.set_password(account.id, &hash)?;
-        store.delete_sessions(account.id)?;
-        store.clear_login_failures(&throttle_key(&id_number))?;
+        else {
+            return refused(store);
+        };
+        let hash = state
+            .hashing
+            .hash(&body.new_password)?
+            .map_err(ApiError::internal)?;
+        store.set_password(
+            account.id,
+            &hash,
+            &AuditEntry::new(
+                &device_actor(&device),
+                "password reset",
+                &mask_id_number(&id_number),
+                "ok; sessions revoked",
+                now(),
+            ),
+        )?;
+        store.throttle_finish(&attempt, true, None)?;
         info!(id_number = %mask_id_number(&id_number), "password reset");
         Ok(json_response(StatusCode::OK, &json!({ "reset": true })))
     })
@@ -677,7 +875,7 @@ async fn reset_password(
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct BindBody {
     mobile: String,
     sms_code: String,
@@ -685,7 +883,7 @@ struct BindBody {
 
 async fn bind_phone(
     State(state): State<AppState>,
-    Device(_device): Device,
+    Device(device): Device,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> ApiResult {
@@ -693,7 +891,7 @@ async fn bind_phone(
     let token = session_token(&headers);
     blocking(move || {
         let store = &*state.store;
-        let account = applicant_session(store, token)?;
+        let (account, session) = applicant_session(store, &device, token)?;
         if account.mobile.is_some() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -703,7 +901,17 @@ async fn bind_phone(
         }
         let mobile = mobile_or_issue(&body.mobile, "basic.mobile")?;
         check_sms_code(store, &mobile, SmsPurpose::BindPhone, &body.sms_code)?;
-        store.set_mobile(account.id, &mobile)?;
+        store.set_mobile(
+            account.id,
+            &mobile,
+            &AuditEntry::new(
+                &session_actor(&session.session_id),
+                "bind phone",
+                &mask_id_number(&account.id_number),
+                &mask_mobile(&mobile),
+                now(),
+            ),
+        )?;
         info!(
             id_number = %mask_id_number(&account.id_number),
             mobile = %mask_mobile(&mobile),
@@ -714,32 +922,70 @@ async fn bind_phone(
     .await
 }
 
-/// Whether an ID number has an account: after an ID card read the kiosk opens log-in or
-/// registration. Device callers only.
-async fn registered(
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct LogoutBody {
+    /// Idempotency keys of submissions this session granted that the kiosk has not delivered
+    /// yet: they stay deliverable after the session ends.
+    pending_keys: Vec<String>,
+}
+
+/// Most submissions one visit can leave queued; more is not a kiosk.
+const LOGOUT_MAX_PENDING: usize = 16;
+
+/// Ends an applicant session (log-out, or the kiosk's idle wipe).
+async fn logout(
     State(state): State<AppState>,
-    Device(_device): Device,
-    Path(id_number): Path<String>,
+    Device(device): Device,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
 ) -> ApiResult {
+    let body: LogoutBody = if body.is_empty() {
+        LogoutBody::default()
+    } else {
+        parse_body(&body)?
+    };
+    if body.pending_keys.len() > LOGOUT_MAX_PENDING
+        || body.pending_keys.iter().any(|k| !is_valid_key(k))
+    {
+        return Err(ApiError::bad_request(
+            "pending_keys_malformed",
+            "待上传提交的幂等键无效",
+        ));
+    }
+    let token = session_token(&headers);
     blocking(move || {
-        let id_number = idnumber::normalize(&id_number);
-        let registered = state.store.account_by_id_number(&id_number)?.is_some();
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({ "registered": registered }),
-        ))
+        let store = &*state.store;
+        let (account, session) = applicant_session(store, &device, token.clone())?;
+        let token_sha256 = sha256_hex(token.unwrap_or_default().as_bytes());
+        store.revoke_session(
+            &token_sha256,
+            &body.pending_keys,
+            &AuditEntry::new(
+                &device_actor(&device),
+                "logout",
+                &session_actor(&session.session_id),
+                &format!(
+                    "{}; {} pending",
+                    mask_id_number(&account.id_number),
+                    body.pending_keys.len()
+                ),
+                now(),
+            ),
+        )?;
+        Ok(StatusCode::NO_CONTENT.into_response())
     })
     .await
 }
 
 async fn me(
     State(state): State<AppState>,
-    Device(_device): Device,
+    Device(device): Device,
     headers: axum::http::HeaderMap,
 ) -> ApiResult {
     let token = session_token(&headers);
     blocking(move || {
-        let account = applicant_session(&*state.store, token)?;
+        let (account, _) = applicant_session(&*state.store, &device, token)?;
         // Their collection as the province has it: a kiosk that deleted its copy after delivery
         // shows the review status (and a rejected record to correct) at the next log-in.
         let latest = state
@@ -779,6 +1025,7 @@ async fn me(
 // Submissions
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct MaterialUpload {
     kind: MaterialKind,
     sha256: String,
@@ -786,10 +1033,20 @@ struct MaterialUpload {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SubmissionBody {
     application: Value,
     materials: Vec<MaterialUpload>,
     content_sha256: String,
+    /// The applicant session's grant on this submission (`kiosk_wire::grant`).
+    grant: Option<Grant>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Grant {
+    session_id: String,
+    signature: String,
 }
 
 /// 16 to 128 characters of `A-Z a-z 0-9 - _` (a UUID fits).
@@ -874,22 +1131,10 @@ fn material_issues(app: &Application, uploads: &[(MaterialKind, String, Vec<u8>)
     issues
 }
 
-/// The applicant's account must exist with a bound phone, and the record's identity must be the
-/// account's (the wizard copies it read-only from registration).
-fn account_issues(
-    store: &dyn Store,
-    app: &Application,
-    id_number: &str,
-) -> Result<Vec<Value>, ApiError> {
+/// The record's identity must be the account's (the wizard copies it read-only from
+/// registration), with the account's bound phone.
+fn account_issues(app: &Application, account: &Account) -> Vec<Value> {
     let basic = &app.data().basic;
-    let Some(account) = store.account_by_id_number(id_number)? else {
-        return Ok(vec![server_issue(
-            "basic.id_number",
-            "AccountNotFound",
-            "该证件号码尚未注册，请先注册或登录",
-            "No account is registered with this ID number",
-        )]);
-    };
     let mut issues = Vec::new();
     if account.name != basic.name.trim() {
         issues.push(server_issue(
@@ -900,14 +1145,14 @@ fn account_issues(
         ));
     }
     let mobile = contact::normalize_mobile(&basic.mobile).ok();
-    match account.mobile {
+    match &account.mobile {
         None => issues.push(server_issue(
             "basic.mobile",
             "PhoneNotBound",
             "请先绑定手机号",
             "The account has no bound phone yet",
         )),
-        Some(bound) if Some(&bound) != mobile.as_ref() => issues.push(server_issue(
+        Some(bound) if Some(bound) != mobile.as_ref() => issues.push(server_issue(
             "basic.mobile",
             "MobileDiffersFromAccount",
             "手机号与账号绑定的手机号不一致",
@@ -915,7 +1160,7 @@ fn account_issues(
         )),
         Some(_) => {}
     }
-    Ok(issues)
+    issues
 }
 
 fn locked_error(applicant: &str, locked: &ReviewState) -> ApiError {
@@ -973,8 +1218,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         .collect();
     let content_sha256 = canonical::content_sha256(&body.application, &declared);
     if content_sha256 != body.content_sha256 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::unprocessable(
             "content_hash_mismatch",
             "提交内容的哈希值与声明不符",
         ));
@@ -986,25 +1230,48 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
             Err(key_reused())
         }
     };
+    // A repeat of an accepted key is answered as the first time, whatever became of the session
+    // since: the first request's grant was checked then.
     if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
         return earlier_answer(earlier);
     }
+    let grant = body.grant.as_ref().ok_or_else(|| {
+        grant_refused(
+            "grant_required",
+            "提交须由已登录的申请人授权，请申请人登录后提交",
+        )
+    })?;
+    let session = checked_grant(store, device, &key, &content_sha256, grant)?;
+    let account = store
+        .account(session.account_id)?
+        .ok_or_else(|| grant_refused("grant_invalid", "提交授权无效"))?;
+    let app = strict_application(&body.application)?;
+    let basic = &app.data().basic;
+    let applicant = basic
+        .id_type
+        .and_then(|t| idnumber::parse(&basic.id_number, t, today()).ok())
+        .map(|id| id.as_str().to_owned());
+    if applicant.as_deref() != Some(account.id_number.as_str()) {
+        info!(device = %device.id, session = %session.session_id, "submission for another applicant refused");
+        return Err(grant_refused(
+            "applicant_mismatch",
+            "提交记录的证件号码与登录的申请人不一致",
+        ));
+    }
+    let applicant = account.id_number.clone();
     let mut uploads = Vec::with_capacity(body.materials.len());
     for m in &body.materials {
         let bytes = BASE64.decode(m.bytes_base64.as_bytes()).map_err(|_| {
             ApiError::bad_request("malformed_material", "材料文件的 base64 编码无效")
         })?;
         if sha256_hex(&bytes) != m.sha256 {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(ApiError::unprocessable(
                 "material_hash_mismatch",
                 "材料文件的哈希值与声明不符",
             ));
         }
         uploads.push((m.kind, m.sha256.clone(), bytes));
     }
-    let app: Application = serde_json::from_value(body.application.clone())
-        .map_err(|_| ApiError::bad_request("malformed_application", "申请记录格式无效"))?;
     let progress = Progress {
         validation: Context::new(today()),
         signed_in: true,
@@ -1015,31 +1282,26 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         .map(|issue| domain_issue(&issue))
         .collect();
     issues.extend(material_issues(&app, &uploads));
-    let basic = &app.data().basic;
-    let applicant = basic
-        .id_type
-        .and_then(|t| idnumber::parse(&basic.id_number, t, today()).ok())
-        .map(|id| id.as_str().to_owned());
-    if let Some(applicant) = &applicant {
-        // A locked collection is refused before its content is judged.
-        if let Some(locked) = store.applicant_lock(applicant)? {
-            // A concurrent request with the same key may have committed since the lookup above:
-            // its answer is this request's answer, not a conflict.
-            if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
-                return earlier_answer(earlier);
-            }
-            return Err(locked_error(applicant, &locked));
+    // A locked collection is refused before its content is judged.
+    if let Some(locked) = store.applicant_lock(&applicant)? {
+        // A concurrent request with the same key may have committed since the lookup above:
+        // its answer is this request's answer, not a conflict.
+        if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
+            return earlier_answer(earlier);
         }
-        issues.extend(account_issues(store, &app, applicant)?);
+        return Err(locked_error(&applicant, &locked));
     }
-    let Some(applicant) = applicant.filter(|_| issues.is_empty()) else {
+    issues.extend(account_issues(&app, &account));
+    if !issues.is_empty() {
         info!(device = %device.id, issues = issues.len(), "submission incomplete");
         return Err(ApiError::issues(issues));
-    };
+    }
     let id = format!("sub_{}", hex(&random_bytes::<12>()));
     let received_at = now();
     let response = json!({
         "submission_id": id,
+        "idempotency_key": key,
+        "content_sha256": content_sha256,
         "status": ReviewState::UnderReview,
         "status_label": state_label(&ReviewState::UnderReview),
     });
@@ -1060,6 +1322,15 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
             .collect(),
         response_json: response.to_string(),
         received_at,
+        bureau: basic.finance_bureau.map(|code| code.0),
+        session_id: session.session_id.clone(),
+        audit: AuditEntry::new(
+            &session_actor(&session.session_id),
+            "submit",
+            &id,
+            &format!("{} via device {}", mask_id_number(&applicant), device.id),
+            received_at,
+        ),
     };
     match store.submit(&submission)? {
         SubmitOutcome::Created { response_json } => {
@@ -1078,6 +1349,83 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
     }
 }
 
+fn grant_refused(code: &str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, code, message)
+}
+
+/// The session whose grant this is, if the grant is valid for this submission from this kiosk:
+/// made by a session issued at this kiosk, over this key and content, and either the session
+/// is live, or it ended by log-out naming this key as pending, or it expired less than
+/// `GRANT_GRACE_SECS` ago.
+fn checked_grant(
+    store: &dyn Store,
+    device: &Caller,
+    key: &str,
+    content_sha256: &str,
+    grant: &Grant,
+) -> Result<SessionRow, ApiError> {
+    let invalid = || grant_refused("grant_invalid", "提交授权无效，请申请人重新登录后提交");
+    if grant.session_id.len() > 64 {
+        return Err(invalid());
+    }
+    let session = store
+        .session_by_id(&grant.session_id)?
+        .filter(|s| s.device_id == device.id)
+        .ok_or_else(invalid)?;
+    if !kiosk_wire::grant::verify(
+        &session.signing_key,
+        &session.session_id,
+        key,
+        content_sha256,
+        &grant.signature,
+    ) {
+        info!(device = %device.id, session = %session.session_id, "submission grant does not verify");
+        return Err(invalid());
+    }
+    let t = now();
+    let usable = match session.revoked_at {
+        Some(_) => store.session_kept_key(&session.session_id, key)?,
+        None => t <= session.expires_at + GRANT_GRACE_SECS,
+    };
+    if !usable {
+        info!(device = %device.id, session = %session.session_id, "submission grant of an ended session");
+        return Err(grant_refused(
+            "grant_expired",
+            "提交授权已失效，请申请人重新登录后提交",
+        ));
+    }
+    Ok(session)
+}
+
+/// The record as the domain reads it, refused if it carries anything the domain does not
+/// know, is larger than a record can be, or claims a review state only the server may set.
+fn strict_application(application: &Value) -> Result<Application, ApiError> {
+    if application.to_string().len() > APPLICATION_MAX_BYTES {
+        return Err(ApiError::unprocessable(
+            "application_too_large",
+            "申请记录过大",
+        ));
+    }
+    let app: Application = serde_json::from_value(application.clone())
+        .map_err(|_| ApiError::bad_request("malformed_application", "申请记录格式无效"))?;
+    // The domain's own serialisation is the schema: a record that does not read back the same
+    // has fields the domain does not know (or spells known ones differently).
+    let reread = serde_json::to_value(&app).map_err(ApiError::internal)?;
+    if reread != *application {
+        return Err(ApiError::unprocessable(
+            "application_unknown_fields",
+            "申请记录含有无法识别的内容",
+        ));
+    }
+    if *app.review() != ReviewState::Submitted {
+        return Err(ApiError::unprocessable(
+            "review_state_not_settable",
+            "审核状态由审核部门设定，提交时须为“已提交”",
+        ));
+    }
+    Ok(app)
+}
+
 async fn status(
     State(state): State<AppState>,
     caller: Caller,
@@ -1087,8 +1435,12 @@ async fn status(
         let row = state
             .store
             .submission(&id)?
-            // A kiosk sees only its own submissions; others are "not found", not "forbidden".
-            .filter(|row| caller.role == Role::Reviewer || row.device_id == caller.id)
+            // A kiosk sees only its own submissions, a reviewer only their bureau's; others are
+            // "not found", not "forbidden".
+            .filter(|row| match caller.role {
+                Role::Reviewer => in_scope(caller.bureau, row.bureau),
+                Role::Device => row.device_id == caller.id,
+            })
             .ok_or_else(ApiError::not_found)?;
         Ok(json_response(StatusCode::OK, &status_body(&row)))
     })
@@ -1099,6 +1451,7 @@ async fn status(
 // Review
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     state: Option<String>,
 }
@@ -1117,7 +1470,7 @@ fn summary(row: &SubmissionRow) -> Value {
 
 async fn review_list(
     State(state): State<AppState>,
-    Reviewer(_reviewer): Reviewer,
+    Reviewer(reviewer): Reviewer,
     Query(query): Query<ListQuery>,
 ) -> ApiResult {
     if let Some(s) = &query.state
@@ -1129,7 +1482,9 @@ async fn review_list(
         ));
     }
     blocking(move || {
-        let rows = state.store.submissions(query.state.as_deref())?;
+        let rows = state
+            .store
+            .submissions(query.state.as_deref(), reviewer.bureau)?;
         let list: Vec<Value> = rows.iter().map(summary).collect();
         Ok(json_response(
             StatusCode::OK,
@@ -1146,19 +1501,22 @@ async fn review_show(
 ) -> ApiResult {
     blocking(move || {
         let store = &*state.store;
-        let row = store.submission(&id)?.ok_or_else(ApiError::not_found)?;
+        let row = store
+            .submission(&id)?
+            .filter(|row| in_scope(reviewer.bureau, row.bureau))
+            .ok_or_else(ApiError::not_found)?;
         let materials: Vec<Value> = store
             .materials(&id)?
             .into_iter()
             .map(|m| json!({ "kind": m.kind, "sha256": m.sha256, "bytes": m.bytes }))
             .collect();
-        store.audit(
+        store.audit(&AuditEntry::new(
             &format!("reviewer:{}", reviewer.id),
             "view",
             &id,
             "ok",
             now(),
-        )?;
+        ))?;
         let mut body = summary(&row);
         body["application"] =
             serde_json::from_str(&row.application_json).map_err(ApiError::internal)?;
@@ -1194,14 +1552,20 @@ async fn review_approve(
 ) -> ApiResult {
     blocking(move || {
         let actor = format!("reviewer:{}", reviewer.id);
-        let result = review::decide(&*state.store, &id, &Decision::Approve, &actor)?;
+        let result = review::decide(
+            &*state.store,
+            &id,
+            &Decision::Approve,
+            &actor,
+            reviewer.bureau,
+        )?;
         decision_response(&id, result)
     })
     .await
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct RejectBody {
     reason: String,
 }
@@ -1218,7 +1582,7 @@ async fn review_reject(
             ApiError::bad_request("reason_required", "驳回时须填写原因（最多 200 字）")
         })?;
         let actor = format!("reviewer:{}", reviewer.id);
-        let result = review::decide(&*state.store, &id, &decision, &actor)?;
+        let result = review::decide(&*state.store, &id, &decision, &actor, reviewer.bureau)?;
         decision_response(&id, result)
     })
     .await

@@ -42,5 +42,9 @@ pub async fn serve_tls(
 
 /// The state of a server on the given store and SMS sender.
 pub fn state(store: Arc<dyn store::Store>, sms: Arc<dyn sms::SmsSender>) -> AppState {
-    AppState { store, sms }
+    AppState {
+        store,
+        sms,
+        hashing: Arc::new(auth::HashingPool::for_this_machine()),
+    }
 }

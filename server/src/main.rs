@@ -13,7 +13,9 @@ use kiosk_domain::{Lang, contact, idnumber};
 use kiosk_server::postgres::{PgStore, is_postgres_url};
 use kiosk_server::sms::{DisabledSender, FileSender, SmsSender};
 use kiosk_server::sqlite::{SqliteStore, path_from_url};
-use kiosk_server::store::{DecideError, Decision, NewAccount, Role, Store, state_label};
+use kiosk_server::store::{
+    AuditEntry, DecideError, Decision, NewAccount, Role, Store, state_label,
+};
 use kiosk_server::{auth, review, util};
 use tracing_subscriber::EnvFilter;
 
@@ -66,20 +68,25 @@ enum Command {
         #[command(subcommand)]
         command: EnrolCommand,
     },
-    /// Reviewer credentials.
+    /// Reviewer credentials, each of one finance bureau or of the province.
     Reviewer {
         #[command(subcommand)]
-        command: EnrolCommand,
+        command: ReviewerCommand,
     },
     /// Applicant accounts.
     Account {
         #[command(subcommand)]
         command: AccountCommand,
     },
-    /// Review decisions on the same database.
+    /// Review decisions on the same database, as the province.
     Review {
         #[command(subcommand)]
         command: ReviewCommand,
+    },
+    /// Prints the newest rows of the audit log (append-only), newest first.
+    Audit {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
     },
 }
 
@@ -106,6 +113,27 @@ enum EnrolCommand {
     /// Creates a credential and prints its token once; only a hash is kept.
     Enrol { name: String },
     /// Revokes a credential by its id; its token stops working at once.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum ReviewerCommand {
+    /// Creates a reviewer credential and prints its token once; only a hash is kept.
+    Enrol {
+        name: String,
+        /// The finance bureau's division code (e.g. 530102 for 五华区财政局): the reviewer sees
+        /// and decides only that bureau's submissions.
+        #[arg(
+            long,
+            required_unless_present = "province",
+            conflicts_with = "province"
+        )]
+        bureau: Option<u32>,
+        /// A province-level reviewer who sees every bureau's submissions.
+        #[arg(long)]
+        province: bool,
+    },
+    /// Revokes a reviewer credential by its id; its token stops working at once.
     Revoke { id: String },
 }
 
@@ -181,7 +209,8 @@ fn main() -> anyhow::Result<()> {
         } => serve(store, listen, sms_file, tls_cert.zip(tls_key)),
         Command::Ca { command } => ca_command(&command),
         Command::Device { command } => credential_command(&*store, command, Role::Device),
-        Command::Reviewer { command } => credential_command(&*store, command, Role::Reviewer),
+        Command::Reviewer { command } => reviewer_command(&*store, command),
+        Command::Audit { limit } => print_audit(&*store, limit),
         Command::Account {
             command:
                 AccountCommand::Import {
@@ -257,25 +286,61 @@ fn ca_command(command: &CaCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The audit log's actor for a command run on the server: the operating-system user.
+fn cli_actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    format!("cli:{user}")
+}
+
 fn credential_command(store: &dyn Store, command: EnrolCommand, role: Role) -> anyhow::Result<()> {
     match command {
-        EnrolCommand::Enrol { name } => enrol(store, &name, role),
-        EnrolCommand::Revoke { id } => {
-            let found = store.credential(&id)?.filter(|c| c.role == role);
-            if found.is_none() || !store.revoke_credential(&id)? {
-                bail!("no {} credential {id}", role.as_str());
-            }
-            store.audit(
-                "admin",
-                &format!("revoke {}", role.as_str()),
-                &id,
-                "ok",
-                util::now(),
-            )?;
-            println!("revoked {id}");
-            Ok(())
-        }
+        EnrolCommand::Enrol { name } => enrol(store, &name, role, None),
+        EnrolCommand::Revoke { id } => revoke(store, &id, role),
     }
+}
+
+fn reviewer_command(store: &dyn Store, command: ReviewerCommand) -> anyhow::Result<()> {
+    match command {
+        ReviewerCommand::Enrol { name, bureau, .. } => {
+            if let Some(code) = bureau {
+                let known = kiosk_domain::region::finance_bureaus()
+                    .any(|d| d.code == kiosk_domain::region::DivisionCode(code));
+                if !known {
+                    bail!("{code} is not a finance bureau of Yunnan");
+                }
+            }
+            enrol(store, &name, Role::Reviewer, bureau)
+        }
+        ReviewerCommand::Revoke { id } => revoke(store, &id, Role::Reviewer),
+    }
+}
+
+fn revoke(store: &dyn Store, id: &str, role: Role) -> anyhow::Result<()> {
+    let found = store.credential(id)?.filter(|c| c.role == role);
+    let audit = AuditEntry::new(
+        &cli_actor(),
+        &format!("revoke {}", role.as_str()),
+        id,
+        "ok",
+        util::now(),
+    );
+    if found.is_none() || !store.revoke_credential(id, &audit)? {
+        bail!("no {} credential {id}", role.as_str());
+    }
+    println!("revoked {id}");
+    Ok(())
+}
+
+fn print_audit(store: &dyn Store, limit: i64) -> anyhow::Result<()> {
+    for row in store.audit_log(limit.clamp(1, 100_000))? {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            row.at, row.actor, row.action, row.target, row.outcome
+        );
+    }
+    Ok(())
 }
 
 fn import_account(
@@ -303,16 +368,16 @@ fn import_account(
         password_hash: auth::hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))?,
     };
     let masked = mask_id_number(id.as_str());
-    if store.insert_account(&account, util::now())?.is_none() {
+    let audit = AuditEntry::new(&cli_actor(), "import account", &masked, "ok", util::now());
+    if store.insert_account(&account, &audit)?.is_none() {
         bail!("an account for {masked} exists already");
     }
-    store.audit("admin", "import account", &masked, "ok", util::now())?;
     println!("imported {masked}: the accountant binds a phone at first login");
     Ok(())
 }
 
-fn enrol(store: &dyn Store, name: &str, role: Role) -> anyhow::Result<()> {
-    let enrolled = auth::enrol(store, name, role, util::now())?;
+fn enrol(store: &dyn Store, name: &str, role: Role, bureau: Option<u32>) -> anyhow::Result<()> {
+    let enrolled = auth::enrol(store, name, role, bureau, &cli_actor(), util::now())?;
     println!("id: {}", enrolled.id);
     println!("name: {}", enrolled.name);
     println!("role: {}", enrolled.role.as_str());
@@ -328,7 +393,7 @@ fn review_command(store: &dyn Store, command: ReviewCommand) -> anyhow::Result<(
     let (id, decision) = match command {
         ReviewCommand::List { state } => {
             let filter = (state != "all").then_some(state.as_str());
-            for row in store.submissions(filter)? {
+            for row in store.submissions(filter, None)? {
                 println!(
                     "{}\t{}\t{}\t{}",
                     row.id,
@@ -346,7 +411,7 @@ fn review_command(store: &dyn Store, command: ReviewCommand) -> anyhow::Result<(
             (id, decision)
         }
     };
-    match review::decide(store, &id, &decision, "cli")? {
+    match review::decide(store, &id, &decision, &cli_actor(), None)? {
         Ok(state) => {
             println!("{id}\t{}", state_label(&state));
             Ok(())

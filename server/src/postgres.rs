@@ -15,13 +15,15 @@ use kiosk_domain::ReviewState;
 use postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
 
 use crate::store::{
-    Account, Credential, DecideError, Decision, MaterialInfo, NewAccount, NewSubmission, Role,
-    SmsCode, Store, StoreError, StoreResult, SubmissionRow, SubmitOutcome, state_tag,
+    Account, AuditEntry, BureauScope, Credential, DecideError, Decision, MaterialInfo, NewAccount,
+    NewSession, NewSubmission, Role, SessionRow, SmsCheck, SmsCode, Store, StoreError, StoreResult,
+    SubmissionRow, SubmitOutcome, ThrottleBucket, decide_next, decision_audit, in_scope, state_tag,
 };
 use crate::util::sha256_hex;
 
 /// Append-only migrations; the index + 1 is the version in `schema_version` after applying one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE credentials (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -92,7 +94,47 @@ CREATE TABLE audit (
     target TEXT NOT NULL,
     outcome TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+ALTER TABLE credentials ADD COLUMN bureau BIGINT;
+DROP TABLE login_failures;
+CREATE TABLE throttle_attempts (attempt TEXT NOT NULL, key TEXT NOT NULL, at BIGINT NOT NULL);
+CREATE INDEX throttle_attempts_key ON throttle_attempts (key, at);
+CREATE INDEX throttle_attempts_attempt ON throttle_attempts (attempt);
+-- Sessions live 30 minutes and now carry their device and grant key: older rows are dropped.
+DROP TABLE sessions;
+CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL UNIQUE,
+    account_id BIGINT NOT NULL REFERENCES accounts (id),
+    device_id TEXT NOT NULL,
+    signing_key TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE INDEX sessions_account ON sessions (account_id);
+CREATE TABLE session_kept_keys (
+    session_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    PRIMARY KEY (session_id, idempotency_key)
+);
+ALTER TABLE submissions ADD COLUMN bureau BIGINT;
+ALTER TABLE submissions ADD COLUMN session_id TEXT;
+UPDATE submissions
+SET bureau = (application_json::jsonb #>> '{data,basic,finance_bureau}')::BIGINT;
+CREATE INDEX submissions_bureau ON submissions (bureau, state);
+ALTER TABLE audit ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY;
+-- The server's own role owns the table; a trigger refuses it too. A deployment that gives
+-- `central` a role of its own grants it INSERT and SELECT only (docs/security.md).
+CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit log is append-only';
+END;
+$$;
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
+FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+"#,
+];
 
 /// Connections kept open at most. Requests beyond this wait for one to come back; a few are
 /// enough because the work per request is short and the server has few cores.
@@ -110,6 +152,7 @@ enum LockScope {
     Migrations,
     Applicant,
     SmsPhone,
+    Throttle,
 }
 
 impl LockScope {
@@ -118,6 +161,7 @@ impl LockScope {
             LockScope::Migrations => "migrations",
             LockScope::Applicant => "applicant",
             LockScope::SmsPhone => "sms-phone",
+            LockScope::Throttle => "throttle",
         }
     }
 }
@@ -293,7 +337,7 @@ pub struct PgStore {
 }
 
 const SUBMISSION_COLUMNS: &str = "id, device_id, idempotency_key, content_sha256, applicant, \
-     application_json, response_json, review_json, received_at, decided_at, reviewer";
+     application_json, response_json, review_json, received_at, decided_at, reviewer, bureau";
 
 fn submission_row(row: &Row) -> StoreResult<SubmissionRow> {
     let id: String = row.try_get(0).map_err(db)?;
@@ -312,7 +356,37 @@ fn submission_row(row: &Row) -> StoreResult<SubmissionRow> {
         received_at: row.try_get(8).map_err(db)?,
         decided_at: row.try_get(9).map_err(db)?,
         reviewer: row.try_get(10).map_err(db)?,
+        bureau: bureau_of(row.try_get(11).map_err(db)?)?,
     })
+}
+
+fn bureau_of(stored: Option<i64>) -> StoreResult<Option<u32>> {
+    stored
+        .map(|code| u32::try_from(code).map_err(|_| StoreError::Corrupt(format!("bureau {code}"))))
+        .transpose()
+}
+
+const SESSION_COLUMNS: &str =
+    "session_id, account_id, device_id, signing_key, expires_at, revoked_at";
+
+fn session_row(row: &Row) -> StoreResult<SessionRow> {
+    Ok(SessionRow {
+        session_id: row.try_get(0).map_err(db)?,
+        account_id: row.try_get(1).map_err(db)?,
+        device_id: row.try_get(2).map_err(db)?,
+        signing_key: row.try_get(3).map_err(db)?,
+        expires_at: row.try_get(4).map_err(db)?,
+        revoked_at: row.try_get(5).map_err(db)?,
+    })
+}
+
+fn write_audit(conn: &mut impl GenericClient, e: &AuditEntry) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO audit (at, actor, action, target, outcome) VALUES ($1, $2, $3, $4, $5)",
+        &[&e.at, &e.actor, &e.action, &e.target, &e.outcome],
+    )
+    .map_err(db)?;
+    Ok(())
 }
 
 const ACCOUNT_COLUMNS: &str = "id, id_type, id_number, name, mobile, password_hash";
@@ -438,30 +512,48 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Runs `work` in one transaction and commits it.
+    fn in_transaction<T>(
+        &self,
+        work: impl FnOnce(&mut Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        let value = work(&mut tx)?;
+        tx.commit().map_err(db)?;
+        Ok(value)
+    }
+}
+
 impl Store for PgStore {
-    fn insert_credential(&self, c: &Credential, now: i64) -> StoreResult<()> {
-        self.conn()?
-            .execute(
-                "INSERT INTO credentials (id, name, role, secret_sha256, created_at, revoked) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+    fn insert_credential(&self, c: &Credential, audit: &AuditEntry) -> StoreResult<()> {
+        let bureau = c.bureau.map(i64::from);
+        self.in_transaction(|tx| {
+            tx.execute(
+                "INSERT INTO credentials (id, name, role, secret_sha256, created_at, revoked, \
+                 bureau) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
                     &c.id,
                     &c.name,
                     &c.role.as_str(),
                     &c.secret_sha256,
-                    &now,
+                    &audit.at,
                     &c.revoked,
+                    &bureau,
                 ],
             )
             .map_err(db)?;
-        Ok(())
+            write_audit(tx, audit)
+        })
     }
 
     fn credential(&self, id: &str) -> StoreResult<Option<Credential>> {
         let row = self
             .conn()?
             .query_opt(
-                "SELECT id, name, role, secret_sha256, revoked FROM credentials WHERE id = $1",
+                "SELECT id, name, role, secret_sha256, revoked, bureau FROM credentials \
+                 WHERE id = $1",
                 &[&id],
             )
             .map_err(db)?;
@@ -476,39 +568,51 @@ impl Store for PgStore {
                 role,
                 secret_sha256: r.try_get(3).map_err(db)?,
                 revoked: r.try_get(4).map_err(db)?,
+                bureau: bureau_of(r.try_get(5).map_err(db)?)?,
             })
         })
         .transpose()
     }
 
-    fn revoke_credential(&self, id: &str) -> StoreResult<bool> {
-        let changed = self
-            .conn()?
-            .execute(
-                "UPDATE credentials SET revoked = TRUE WHERE id = $1",
-                &[&id],
-            )
-            .map_err(db)?;
-        Ok(changed == 1)
+    fn revoke_credential(&self, id: &str, audit: &AuditEntry) -> StoreResult<bool> {
+        self.in_transaction(|tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE credentials SET revoked = TRUE WHERE id = $1",
+                    &[&id],
+                )
+                .map_err(db)?;
+            if changed == 1 {
+                write_audit(tx, audit)?;
+            }
+            Ok(changed == 1)
+        })
     }
 
-    fn insert_account(&self, a: &NewAccount, now: i64) -> StoreResult<Option<i64>> {
-        let row = self
-            .conn()?
-            .query_opt(
-                "INSERT INTO accounts (id_type, id_number, name, mobile, password_hash, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id_number) DO NOTHING RETURNING id",
-                &[
-                    &a.id_type,
-                    &a.id_number,
-                    &a.name,
-                    &a.mobile,
-                    &a.password_hash,
-                    &now,
-                ],
-            )
-            .map_err(db)?;
-        row.map(|r| r.try_get(0).map_err(db)).transpose()
+    fn insert_account(&self, a: &NewAccount, audit: &AuditEntry) -> StoreResult<Option<i64>> {
+        self.in_transaction(|tx| {
+            let row = tx
+                .query_opt(
+                    "INSERT INTO accounts (id_type, id_number, name, mobile, password_hash, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (id_number) DO NOTHING RETURNING id",
+                    &[
+                        &a.id_type,
+                        &a.id_number,
+                        &a.name,
+                        &a.mobile,
+                        &a.password_hash,
+                        &audit.at,
+                    ],
+                )
+                .map_err(db)?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let id: i64 = row.try_get(0).map_err(db)?;
+            write_audit(tx, audit)?;
+            Ok(Some(id))
+        })
     }
 
     fn account(&self, id: i64) -> StoreResult<Option<Account>> {
@@ -533,100 +637,141 @@ impl Store for PgStore {
             .transpose()
     }
 
-    fn set_password(&self, account: i64, password_hash: &str) -> StoreResult<()> {
-        self.conn()?
-            .execute(
+    fn set_password(
+        &self,
+        account: i64,
+        password_hash: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.in_transaction(|tx| {
+            tx.execute(
                 "UPDATE accounts SET password_hash = $2 WHERE id = $1",
                 &[&account, &password_hash],
             )
             .map_err(db)?;
-        Ok(())
+            tx.execute(
+                "UPDATE sessions SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL",
+                &[&account, &audit.at],
+            )
+            .map_err(db)?;
+            write_audit(tx, audit)
+        })
     }
 
-    fn set_mobile(&self, account: i64, mobile: &str) -> StoreResult<()> {
-        self.conn()?
-            .execute(
+    fn set_mobile(&self, account: i64, mobile: &str, audit: &AuditEntry) -> StoreResult<()> {
+        self.in_transaction(|tx| {
+            tx.execute(
                 "UPDATE accounts SET mobile = $2 WHERE id = $1",
                 &[&account, &mobile],
             )
             .map_err(db)?;
-        Ok(())
+            write_audit(tx, audit)
+        })
     }
 
-    fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<Vec<i64>> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction().map_err(db)?;
-        tx.execute(
-            "DELETE FROM login_failures WHERE key = $1 AND at < $2",
-            &[&key, &since],
-        )
-        .map_err(db)?;
-        let rows = tx
-            .query(
-                "SELECT at FROM login_failures WHERE key = $1 AND at >= $2 ORDER BY at",
-                &[&key, &since],
-            )
-            .map_err(db)?;
-        let failures = rows
-            .iter()
-            .map(|r| r.try_get(0).map_err(db))
-            .collect::<StoreResult<_>>()?;
-        tx.commit().map_err(db)?;
-        Ok(failures)
+    fn throttle_attempt(
+        &self,
+        buckets: &[ThrottleBucket],
+        since: i64,
+        window: i64,
+        now: i64,
+    ) -> StoreResult<Result<String, i64>> {
+        self.in_transaction(|tx| {
+            // Counting and adding must not interleave with another attempt on the same keys:
+            // each key's lock, taken in one order so that two attempts cannot deadlock.
+            let mut keys: Vec<&str> = buckets.iter().map(|b| b.key.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for key in keys {
+                lock(tx, LockScope::Throttle, key)?;
+            }
+            for bucket in buckets {
+                tx.execute(
+                    "DELETE FROM throttle_attempts WHERE key = $1 AND at < $2",
+                    &[&bucket.key, &since],
+                )
+                .map_err(db)?;
+                let row = tx
+                    .query_one(
+                        "SELECT count(*), min(at) FROM (SELECT at FROM throttle_attempts \
+                         WHERE key = $1 ORDER BY at DESC LIMIT $2) AS newest",
+                        &[&bucket.key, &bucket.limit],
+                    )
+                    .map_err(db)?;
+                let count: i64 = row.try_get(0).map_err(db)?;
+                let oldest: Option<i64> = row.try_get(1).map_err(db)?;
+                if count >= bucket.limit {
+                    return Ok(Err(oldest.unwrap_or(now) + window - now));
+                }
+            }
+            let attempt = crate::util::hex(&crate::util::random_bytes::<12>());
+            for bucket in buckets {
+                tx.execute(
+                    "INSERT INTO throttle_attempts (attempt, key, at) VALUES ($1, $2, $3)",
+                    &[&attempt, &bucket.key, &now],
+                )
+                .map_err(db)?;
+            }
+            Ok(Ok(attempt))
+        })
     }
 
-    fn add_login_failure(&self, key: &str, at: i64) -> StoreResult<()> {
-        self.conn()?
-            .execute(
-                "INSERT INTO login_failures (key, at) VALUES ($1, $2)",
-                &[&key, &at],
-            )
-            .map_err(db)?;
-        Ok(())
-    }
-
-    fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
-        self.conn()?
-            .execute("DELETE FROM login_failures WHERE key = $1", &[&key])
-            .map_err(db)?;
-        Ok(())
+    fn throttle_finish(
+        &self,
+        attempt: &str,
+        forgive: bool,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()> {
+        self.in_transaction(|tx| {
+            if forgive {
+                tx.execute(
+                    "DELETE FROM throttle_attempts WHERE attempt = $1",
+                    &[&attempt],
+                )
+                .map_err(db)?;
+            }
+            match audit {
+                Some(entry) => write_audit(tx, entry),
+                None => Ok(()),
+            }
+        })
     }
 
     fn put_sms_code(&self, code: &SmsCode, min_interval: i64) -> StoreResult<Result<(), i64>> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction().map_err(db)?;
-        // Two requests for one phone must not both pass the interval check.
-        lock(&mut tx, LockScope::SmsPhone, &code.mobile)?;
-        let last: Option<i64> = tx
-            .query_one(
-                "SELECT max(sent_at) FROM sms_codes WHERE mobile = $1",
-                &[&code.mobile],
-            )
-            .map_err(db)?
-            .try_get(0)
-            .map_err(db)?;
-        if let Some(last) = last {
-            let wait = last + min_interval - code.sent_at;
-            if wait > 0 {
-                return Ok(Err(wait));
+        self.in_transaction(|tx| {
+            // Two requests for one phone must not both pass the interval check.
+            lock(tx, LockScope::SmsPhone, &code.mobile)?;
+            let last: Option<i64> = tx
+                .query_one(
+                    "SELECT max(sent_at) FROM sms_codes WHERE mobile = $1",
+                    &[&code.mobile],
+                )
+                .map_err(db)?
+                .try_get(0)
+                .map_err(db)?;
+            if let Some(last) = last {
+                let wait = last + min_interval - code.sent_at;
+                if wait > 0 {
+                    return Ok(Err(wait));
+                }
             }
-        }
-        tx.execute(
-            "INSERT INTO sms_codes (mobile, purpose, code_sha256, sent_at, expires_at, attempts, used) \
-             VALUES ($1, $2, $3, $4, $5, 0, FALSE) \
-             ON CONFLICT (mobile, purpose) DO UPDATE SET code_sha256 = excluded.code_sha256, \
-             sent_at = excluded.sent_at, expires_at = excluded.expires_at, attempts = 0, used = FALSE",
-            &[
-                &code.mobile,
-                &code.purpose,
-                &code.code_sha256,
-                &code.sent_at,
-                &code.expires_at,
-            ],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)?;
-        Ok(Ok(()))
+            tx.execute(
+                "INSERT INTO sms_codes (mobile, purpose, code_sha256, sent_at, expires_at, \
+                 attempts, used) VALUES ($1, $2, $3, $4, $5, 0, FALSE) \
+                 ON CONFLICT (mobile, purpose) DO UPDATE SET code_sha256 = excluded.code_sha256, \
+                 sent_at = excluded.sent_at, expires_at = excluded.expires_at, attempts = 0, \
+                 used = FALSE",
+                &[
+                    &code.mobile,
+                    &code.purpose,
+                    &code.code_sha256,
+                    &code.sent_at,
+                    &code.expires_at,
+                ],
+            )
+            .map_err(db)?;
+            Ok(Ok(()))
+        })
     }
 
     fn sms_code(&self, mobile: &str, purpose: &str) -> StoreResult<Option<SmsCode>> {
@@ -652,53 +797,117 @@ impl Store for PgStore {
         .transpose()
     }
 
-    fn sms_code_failed(&self, mobile: &str, purpose: &str) -> StoreResult<()> {
-        self.conn()?
-            .execute(
+    fn sms_code_consume(
+        &self,
+        mobile: &str,
+        purpose: &str,
+        code_sha256: &str,
+        now: i64,
+        max_attempts: i64,
+    ) -> StoreResult<SmsCheck> {
+        self.in_transaction(|tx| {
+            // One statement decides and uses up; a concurrent one waits for this row and then
+            // finds it used.
+            let used = tx
+                .execute(
+                    "UPDATE sms_codes SET used = TRUE WHERE mobile = $1 AND purpose = $2 \
+                     AND code_sha256 = $3 AND NOT used AND expires_at > $4 AND attempts < $5",
+                    &[&mobile, &purpose, &code_sha256, &now, &max_attempts],
+                )
+                .map_err(db)?;
+            if used == 1 {
+                return Ok(SmsCheck::Accepted);
+            }
+            tx.execute(
                 "UPDATE sms_codes SET attempts = attempts + 1 WHERE mobile = $1 AND purpose = $2",
                 &[&mobile, &purpose],
             )
             .map_err(db)?;
-        Ok(())
+            Ok(SmsCheck::Refused)
+        })
     }
 
-    fn sms_code_used(&self, mobile: &str, purpose: &str) -> StoreResult<()> {
-        self.conn()?
-            .execute(
-                "UPDATE sms_codes SET used = TRUE WHERE mobile = $1 AND purpose = $2",
-                &[&mobile, &purpose],
+    fn insert_session(&self, s: &NewSession, audit: &AuditEntry) -> StoreResult<()> {
+        self.in_transaction(|tx| {
+            tx.execute(
+                "INSERT INTO sessions (token_sha256, session_id, account_id, device_id, \
+                 signing_key, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &s.token_sha256,
+                    &s.session_id,
+                    &s.account_id,
+                    &s.device_id,
+                    &s.signing_key,
+                    &s.expires_at,
+                ],
             )
             .map_err(db)?;
-        Ok(())
+            write_audit(tx, audit)
+        })
     }
 
-    fn insert_session(&self, token_sha256: &str, account: i64, expires_at: i64) -> StoreResult<()> {
+    fn session(&self, token_sha256: &str) -> StoreResult<Option<SessionRow>> {
         self.conn()?
-            .execute(
-                "INSERT INTO sessions (token_sha256, account_id, expires_at) VALUES ($1, $2, $3)",
-                &[&token_sha256, &account, &expires_at],
-            )
-            .map_err(db)?;
-        Ok(())
-    }
-
-    fn session(&self, token_sha256: &str) -> StoreResult<Option<(i64, i64)>> {
-        let row = self
-            .conn()?
             .query_opt(
-                "SELECT account_id, expires_at FROM sessions WHERE token_sha256 = $1",
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_sha256 = $1"),
                 &[&token_sha256],
             )
-            .map_err(db)?;
-        row.map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+            .map_err(db)?
+            .map(|r| session_row(&r))
             .transpose()
     }
 
-    fn delete_sessions(&self, account: i64) -> StoreResult<()> {
+    fn session_by_id(&self, session_id: &str) -> StoreResult<Option<SessionRow>> {
         self.conn()?
-            .execute("DELETE FROM sessions WHERE account_id = $1", &[&account])
-            .map_err(db)?;
-        Ok(())
+            .query_opt(
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = $1"),
+                &[&session_id],
+            )
+            .map_err(db)?
+            .map(|r| session_row(&r))
+            .transpose()
+    }
+
+    fn revoke_session(
+        &self,
+        token_sha256: &str,
+        pending_keys: &[String],
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        self.in_transaction(|tx| {
+            let row = tx
+                .query_opt(
+                    "UPDATE sessions SET revoked_at = $2 WHERE token_sha256 = $1 \
+                     AND revoked_at IS NULL RETURNING session_id",
+                    &[&token_sha256, &audit.at],
+                )
+                .map_err(db)?;
+            let Some(row) = row else {
+                return Ok(false);
+            };
+            let session_id: String = row.try_get(0).map_err(db)?;
+            for key in pending_keys {
+                tx.execute(
+                    "INSERT INTO session_kept_keys (session_id, idempotency_key) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                    &[&session_id, key],
+                )
+                .map_err(db)?;
+            }
+            write_audit(tx, audit)?;
+            Ok(true)
+        })
+    }
+
+    fn session_kept_key(&self, session_id: &str, key: &str) -> StoreResult<bool> {
+        Ok(self
+            .conn()?
+            .query_opt(
+                "SELECT 1 FROM session_kept_keys WHERE session_id = $1 AND idempotency_key = $2",
+                &[&session_id, &key],
+            )
+            .map_err(db)?
+            .is_some())
     }
 
     fn submission_by_key(&self, device_id: &str, key: &str) -> StoreResult<Option<SubmissionRow>> {
@@ -732,11 +941,13 @@ impl Store for PgStore {
         let review = ReviewState::UnderReview;
         let review_json =
             serde_json::to_string(&review).map_err(|e| StoreError::Db(e.to_string()))?;
+        let bureau = s.bureau.map(i64::from);
         let inserted = tx
             .execute(
                 "INSERT INTO submissions (id, device_id, idempotency_key, content_sha256, \
-                 applicant, application_json, response_json, review_json, state, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 applicant, application_json, response_json, review_json, state, received_at, \
+                 bureau, session_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
                  ON CONFLICT (device_id, idempotency_key) DO NOTHING",
                 &[
                     &s.id,
@@ -749,6 +960,8 @@ impl Store for PgStore {
                     &review_json,
                     &state_tag(&review),
                     &s.received_at,
+                    &bureau,
+                    &s.session_id,
                 ],
             )
             .map_err(db)?;
@@ -769,6 +982,7 @@ impl Store for PgStore {
             tx.execute(&insert_material, &[&s.id, &m.kind, &m.sha256, &m.bytes])
                 .map_err(db)?;
         }
+        write_audit(&mut tx, &s.audit)?;
         tx.commit().map_err(db)?;
         Ok(SubmitOutcome::Created {
             response_json: s.response_json.clone(),
@@ -790,14 +1004,20 @@ impl Store for PgStore {
             .transpose()
     }
 
-    fn submissions(&self, state: Option<&str>) -> StoreResult<Vec<SubmissionRow>> {
+    fn submissions(
+        &self,
+        state: Option<&str>,
+        scope: BureauScope,
+    ) -> StoreResult<Vec<SubmissionRow>> {
+        let scope = scope.map(i64::from);
         self.conn()?
             .query(
                 &format!(
                     "SELECT {SUBMISSION_COLUMNS} FROM submissions \
-                     WHERE $1::TEXT IS NULL OR state = $1 ORDER BY received_at, seq"
+                     WHERE ($1::TEXT IS NULL OR state = $1) AND ($2::BIGINT IS NULL OR bureau = $2) \
+                     ORDER BY received_at, seq"
                 ),
-                &[&state],
+                &[&state, &scope],
             )
             .map_err(db)?
             .iter()
@@ -843,56 +1063,62 @@ impl Store for PgStore {
         id: &str,
         decision: &Decision,
         reviewer: &str,
+        scope: BureauScope,
         now: i64,
     ) -> StoreResult<Result<ReviewState, DecideError>> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction().map_err(db)?;
-        // FOR UPDATE: of two reviewers deciding at once, the second sees the first's decision.
-        let current = tx
-            .query_opt(
-                "SELECT review_json FROM submissions WHERE id = $1 FOR UPDATE",
-                &[&id],
-            )
-            .map_err(db)?;
-        let Some(current) = current else {
-            return Ok(Err(DecideError::NotFound));
-        };
-        let current = review_state(&current.try_get::<_, String>(0).map_err(db)?)?;
-        if current != ReviewState::UnderReview {
-            return Ok(Err(DecideError::NotUnderReview(current)));
-        }
-        let next = match decision {
-            Decision::Approve => ReviewState::Approved,
-            Decision::Reject { reason } => ReviewState::Rejected {
-                reason: reason.clone(),
-            },
-        };
-        let next_json = serde_json::to_string(&next).map_err(|e| StoreError::Db(e.to_string()))?;
-        tx.execute(
-            "UPDATE submissions SET review_json = $2, state = $3, decided_at = $4, reviewer = $5 \
-             WHERE id = $1",
-            &[&id, &next_json, &state_tag(&next), &now, &reviewer],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)?;
-        Ok(Ok(next))
+        self.in_transaction(|tx| {
+            // FOR UPDATE: of two reviewers deciding at once, the second sees the first's
+            // decision.
+            let current = tx
+                .query_opt(
+                    "SELECT review_json, bureau FROM submissions WHERE id = $1 FOR UPDATE",
+                    &[&id],
+                )
+                .map_err(db)?;
+            let result = match current {
+                Some(row) if in_scope(scope, bureau_of(row.try_get(1).map_err(db)?)?) => {
+                    let current = review_state(&row.try_get::<_, String>(0).map_err(db)?)?;
+                    decide_next(&current, decision)
+                }
+                _ => Err(DecideError::NotFound),
+            };
+            if let Ok(next) = &result {
+                let next_json =
+                    serde_json::to_string(next).map_err(|e| StoreError::Db(e.to_string()))?;
+                tx.execute(
+                    "UPDATE submissions SET review_json = $2, state = $3, decided_at = $4, \
+                     reviewer = $5 WHERE id = $1",
+                    &[&id, &next_json, &state_tag(next), &now, &reviewer],
+                )
+                .map_err(db)?;
+            }
+            write_audit(tx, &decision_audit(id, decision, reviewer, &result, now))?;
+            Ok(result)
+        })
     }
 
-    fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        outcome: &str,
-        now: i64,
-    ) -> StoreResult<()> {
+    fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        write_audit(&mut *self.conn()?, entry)
+    }
+
+    fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         self.conn()?
-            .execute(
-                "INSERT INTO audit (at, actor, action, target, outcome) VALUES ($1, $2, $3, $4, $5)",
-                &[&now, &actor, &action, &target, &outcome],
+            .query(
+                "SELECT at, actor, action, target, outcome FROM audit ORDER BY seq DESC LIMIT $1",
+                &[&limit],
             )
-            .map_err(db)?;
-        Ok(())
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: r.try_get(0).map_err(db)?,
+                    actor: r.try_get(1).map_err(db)?,
+                    action: r.try_get(2).map_err(db)?,
+                    target: r.try_get(3).map_err(db)?,
+                    outcome: r.try_get(4).map_err(db)?,
+                })
+            })
+            .collect()
     }
 }
 

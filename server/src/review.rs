@@ -3,7 +3,7 @@
 use kiosk_domain::ReviewState;
 use tracing::info;
 
-use crate::store::{DecideError, Decision, Store, StoreResult, state_tag};
+use crate::store::{BureauScope, DecideError, Decision, Store, StoreResult, state_tag};
 use crate::util::now;
 
 /// Longest rejection reason, in characters.
@@ -17,25 +17,21 @@ pub fn rejection(reason: &str) -> Option<Decision> {
     })
 }
 
-/// Approves or rejects a submission under review, and writes the audit log.
+/// Approves or rejects a submission under review within the reviewer's scope; the store writes
+/// the audit row in the same transaction.
 pub fn decide(
     store: &dyn Store,
     id: &str,
     decision: &Decision,
     actor: &str,
+    scope: BureauScope,
 ) -> StoreResult<Result<ReviewState, DecideError>> {
-    let at = now();
-    let result = store.decide(id, decision, actor, at)?;
-    let action = match decision {
-        Decision::Approve => "approve",
-        Decision::Reject { .. } => "reject",
-    };
+    let result = store.decide(id, decision, actor, scope, now())?;
     let outcome = match &result {
-        Ok(state) => state_tag(state).to_owned(),
-        Err(DecideError::NotFound) => "not_found".to_owned(),
-        Err(DecideError::NotUnderReview(state)) => format!("refused: {}", state_tag(state)),
+        Ok(state) => state_tag(state),
+        Err(DecideError::NotFound) => "not_found",
+        Err(DecideError::NotUnderReview(_)) => "refused",
     };
-    store.audit(actor, action, id, &outcome, at)?;
-    info!(submission = %id, action, outcome = %outcome, "review decision");
+    info!(submission = %id, outcome, "review decision");
     Ok(result)
 }

@@ -7,12 +7,15 @@ use kiosk_domain::ReviewState;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::store::{
-    Account, Credential, DecideError, Decision, MaterialInfo, NewAccount, NewSubmission, Role,
-    SmsCode, Store, StoreError, StoreResult, SubmissionRow, SubmitOutcome, state_tag,
+    Account, AuditEntry, BureauScope, Credential, DecideError, Decision, MaterialInfo, NewAccount,
+    NewSession, NewSubmission, Role, SessionRow, SmsCheck, SmsCode, Store, StoreError, StoreResult,
+    SubmissionRow, SubmitOutcome, ThrottleBucket, in_scope, state_tag,
 };
+use crate::store::{decide_next, decision_audit};
 
 /// Append-only migrations; the index + 1 is the `user_version` after applying one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE credentials (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -77,7 +80,40 @@ CREATE TABLE audit (
     target TEXT NOT NULL,
     outcome TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+ALTER TABLE credentials ADD COLUMN bureau INTEGER;
+DROP TABLE login_failures;
+CREATE TABLE throttle_attempts (attempt TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX throttle_attempts_key ON throttle_attempts (key, at);
+CREATE INDEX throttle_attempts_attempt ON throttle_attempts (attempt);
+-- Sessions live 30 minutes and now carry their device and grant key: older rows are dropped.
+DROP TABLE sessions;
+CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL UNIQUE,
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    device_id TEXT NOT NULL,
+    signing_key TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX sessions_account ON sessions (account_id);
+CREATE TABLE session_kept_keys (
+    session_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    PRIMARY KEY (session_id, idempotency_key)
+);
+ALTER TABLE submissions ADD COLUMN bureau INTEGER;
+ALTER TABLE submissions ADD COLUMN session_id TEXT;
+UPDATE submissions SET bureau = json_extract(application_json, '$.data.basic.finance_bureau');
+CREATE INDEX submissions_bureau ON submissions (bureau, state);
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
+];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -95,7 +131,7 @@ pub fn path_from_url(url: &str) -> &str {
 }
 
 const SUBMISSION_COLUMNS: &str = "id, device_id, idempotency_key, content_sha256, applicant, \
-     application_json, response_json, review_json, received_at, decided_at, reviewer";
+     application_json, response_json, review_json, received_at, decided_at, reviewer, bureau";
 
 fn submission_row(row: &Row<'_>) -> rusqlite::Result<(SubmissionRow, String)> {
     let review_json: String = row.get(7)?;
@@ -112,6 +148,7 @@ fn submission_row(row: &Row<'_>) -> rusqlite::Result<(SubmissionRow, String)> {
             received_at: row.get(8)?,
             decided_at: row.get(9)?,
             reviewer: row.get(10)?,
+            bureau: row.get(11)?,
         },
         review_json,
     ))
@@ -152,6 +189,29 @@ fn lock_of(conn: &Connection, applicant: &str) -> StoreResult<Option<ReviewState
                 .map_err(|e| StoreError::Corrupt(format!("review state: {e}")))
         })
         .transpose()
+}
+
+const SESSION_COLUMNS: &str =
+    "session_id, account_id, device_id, signing_key, expires_at, revoked_at";
+
+fn session_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        session_id: row.get(0)?,
+        account_id: row.get(1)?,
+        device_id: row.get(2)?,
+        signing_key: row.get(3)?,
+        expires_at: row.get(4)?,
+        revoked_at: row.get(5)?,
+    })
+}
+
+fn write_audit(conn: &Connection, e: &AuditEntry) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO audit (at, actor, action, target, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![e.at, e.actor, e.action, e.target, e.outcome],
+    )
+    .map_err(db)?;
+    Ok(())
 }
 
 const ACCOUNT_COLUMNS: &str = "id, id_type, id_number, name, mobile, password_hash";
@@ -206,30 +266,48 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    fn immediate<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let value = work(&tx)?;
+        tx.commit().map_err(db)?;
+        Ok(value)
+    }
+}
+
 impl Store for SqliteStore {
-    fn insert_credential(&self, c: &Credential, now: i64) -> StoreResult<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO credentials (id, name, role, secret_sha256, created_at, revoked) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    fn insert_credential(&self, c: &Credential, audit: &AuditEntry) -> StoreResult<()> {
+        self.immediate(|tx| {
+            tx.execute(
+                "INSERT INTO credentials (id, name, role, secret_sha256, created_at, revoked, bureau) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     c.id,
                     c.name,
                     c.role.as_str(),
                     c.secret_sha256,
-                    now,
-                    c.revoked
+                    audit.at,
+                    c.revoked,
+                    c.bureau
                 ],
             )
             .map_err(db)?;
-        Ok(())
+            write_audit(tx, audit)
+        })
     }
 
     fn credential(&self, id: &str) -> StoreResult<Option<Credential>> {
         let row = self
             .conn()
             .query_row(
-                "SELECT id, name, role, secret_sha256, revoked FROM credentials WHERE id = ?1",
+                "SELECT id, name, role, secret_sha256, revoked, bureau FROM credentials \
+                 WHERE id = ?1",
                 [id],
                 |r| {
                     Ok((
@@ -238,12 +316,13 @@ impl Store for SqliteStore {
                         r.get::<_, String>(2)?,
                         r.get::<_, String>(3)?,
                         r.get::<_, bool>(4)?,
+                        r.get::<_, Option<u32>>(5)?,
                     ))
                 },
             )
             .optional()
             .map_err(db)?;
-        row.map(|(id, name, role, secret_sha256, revoked)| {
+        row.map(|(id, name, role, secret_sha256, revoked, bureau)| {
             let role = Role::parse(&role)
                 .ok_or_else(|| StoreError::Corrupt(format!("role {role:?} of {id}")))?;
             Ok(Credential {
@@ -252,29 +331,47 @@ impl Store for SqliteStore {
                 role,
                 secret_sha256,
                 revoked,
+                bureau,
             })
         })
         .transpose()
     }
 
-    fn revoke_credential(&self, id: &str) -> StoreResult<bool> {
-        let changed = self
-            .conn()
-            .execute("UPDATE credentials SET revoked = 1 WHERE id = ?1", [id])
-            .map_err(db)?;
-        Ok(changed == 1)
+    fn revoke_credential(&self, id: &str, audit: &AuditEntry) -> StoreResult<bool> {
+        self.immediate(|tx| {
+            let changed = tx
+                .execute("UPDATE credentials SET revoked = 1 WHERE id = ?1", [id])
+                .map_err(db)?;
+            if changed == 1 {
+                write_audit(tx, audit)?;
+            }
+            Ok(changed == 1)
+        })
     }
 
-    fn insert_account(&self, a: &NewAccount, now: i64) -> StoreResult<Option<i64>> {
-        let conn = self.conn();
-        let inserted = conn
-            .execute(
-                "INSERT INTO accounts (id_type, id_number, name, mobile, password_hash, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id_number) DO NOTHING",
-                params![a.id_type, a.id_number, a.name, a.mobile, a.password_hash, now],
-            )
-            .map_err(db)?;
-        Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+    fn insert_account(&self, a: &NewAccount, audit: &AuditEntry) -> StoreResult<Option<i64>> {
+        self.immediate(|tx| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO accounts (id_type, id_number, name, mobile, password_hash, \
+                     created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id_number) DO NOTHING",
+                    params![
+                        a.id_type,
+                        a.id_number,
+                        a.name,
+                        a.mobile,
+                        a.password_hash,
+                        audit.at
+                    ],
+                )
+                .map_err(db)?;
+            if inserted != 1 {
+                return Ok(None);
+            }
+            let id = tx.last_insert_rowid();
+            write_audit(tx, audit)?;
+            Ok(Some(id))
+        })
     }
 
     fn account(&self, id: i64) -> StoreResult<Option<Account>> {
@@ -299,93 +396,129 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
-    fn set_password(&self, account: i64, password_hash: &str) -> StoreResult<()> {
-        self.conn()
-            .execute(
+    fn set_password(
+        &self,
+        account: i64,
+        password_hash: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.immediate(|tx| {
+            tx.execute(
                 "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
                 params![account, password_hash],
             )
             .map_err(db)?;
-        Ok(())
+            tx.execute(
+                "UPDATE sessions SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL",
+                params![account, audit.at],
+            )
+            .map_err(db)?;
+            write_audit(tx, audit)
+        })
     }
 
-    fn set_mobile(&self, account: i64, mobile: &str) -> StoreResult<()> {
-        self.conn()
-            .execute(
+    fn set_mobile(&self, account: i64, mobile: &str, audit: &AuditEntry) -> StoreResult<()> {
+        self.immediate(|tx| {
+            tx.execute(
                 "UPDATE accounts SET mobile = ?2 WHERE id = ?1",
                 params![account, mobile],
             )
             .map_err(db)?;
-        Ok(())
+            write_audit(tx, audit)
+        })
     }
 
-    fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<Vec<i64>> {
-        let conn = self.conn();
-        conn.execute(
-            "DELETE FROM login_failures WHERE key = ?1 AND at < ?2",
-            params![key, since],
-        )
-        .map_err(db)?;
-        let mut stmt = conn
-            .prepare("SELECT at FROM login_failures WHERE key = ?1 AND at >= ?2 ORDER BY at")
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![key, since], |r| r.get(0))
-            .map_err(db)?;
-        rows.collect::<Result<_, _>>().map_err(db)
+    fn throttle_attempt(
+        &self,
+        buckets: &[ThrottleBucket],
+        since: i64,
+        window: i64,
+        now: i64,
+    ) -> StoreResult<Result<String, i64>> {
+        self.immediate(|tx| {
+            for bucket in buckets {
+                tx.execute(
+                    "DELETE FROM throttle_attempts WHERE key = ?1 AND at < ?2",
+                    params![bucket.key, since],
+                )
+                .map_err(db)?;
+                let (count, oldest): (i64, Option<i64>) = tx
+                    .query_row(
+                        "SELECT count(*), min(at) FROM (SELECT at FROM throttle_attempts \
+                         WHERE key = ?1 ORDER BY at DESC LIMIT ?2)",
+                        params![bucket.key, bucket.limit],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .map_err(db)?;
+                if count >= bucket.limit {
+                    return Ok(Err(oldest.unwrap_or(now) + window - now));
+                }
+            }
+            let attempt = crate::util::hex(&crate::util::random_bytes::<12>());
+            for bucket in buckets {
+                tx.execute(
+                    "INSERT INTO throttle_attempts (attempt, key, at) VALUES (?1, ?2, ?3)",
+                    params![attempt, bucket.key, now],
+                )
+                .map_err(db)?;
+            }
+            Ok(Ok(attempt))
+        })
     }
 
-    fn add_login_failure(&self, key: &str, at: i64) -> StoreResult<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO login_failures (key, at) VALUES (?1, ?2)",
-                params![key, at],
-            )
-            .map_err(db)?;
-        Ok(())
-    }
-
-    fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
-        self.conn()
-            .execute("DELETE FROM login_failures WHERE key = ?1", [key])
-            .map_err(db)?;
-        Ok(())
+    fn throttle_finish(
+        &self,
+        attempt: &str,
+        forgive: bool,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()> {
+        self.immediate(|tx| {
+            if forgive {
+                tx.execute(
+                    "DELETE FROM throttle_attempts WHERE attempt = ?1",
+                    [attempt],
+                )
+                .map_err(db)?;
+            }
+            match audit {
+                Some(entry) => write_audit(tx, entry),
+                None => Ok(()),
+            }
+        })
     }
 
     fn put_sms_code(&self, code: &SmsCode, min_interval: i64) -> StoreResult<Result<(), i64>> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let last: Option<i64> = tx
-            .query_row(
-                "SELECT max(sent_at) FROM sms_codes WHERE mobile = ?1",
-                [&code.mobile],
-                |r| r.get(0),
+        self.immediate(|tx| {
+            let last: Option<i64> = tx
+                .query_row(
+                    "SELECT max(sent_at) FROM sms_codes WHERE mobile = ?1",
+                    [&code.mobile],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            if let Some(last) = last {
+                let wait = last + min_interval - code.sent_at;
+                if wait > 0 {
+                    return Ok(Err(wait));
+                }
+            }
+            tx.execute(
+                "INSERT INTO sms_codes (mobile, purpose, code_sha256, sent_at, expires_at, \
+                 attempts, used) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0) \
+                 ON CONFLICT (mobile, purpose) DO UPDATE SET code_sha256 = excluded.code_sha256, \
+                 sent_at = excluded.sent_at, expires_at = excluded.expires_at, attempts = 0, \
+                 used = 0",
+                params![
+                    code.mobile,
+                    code.purpose,
+                    code.code_sha256,
+                    code.sent_at,
+                    code.expires_at
+                ],
             )
             .map_err(db)?;
-        if let Some(last) = last {
-            let wait = last + min_interval - code.sent_at;
-            if wait > 0 {
-                return Ok(Err(wait));
-            }
-        }
-        tx.execute(
-            "INSERT INTO sms_codes (mobile, purpose, code_sha256, sent_at, expires_at, attempts, used) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, 0) \
-             ON CONFLICT (mobile, purpose) DO UPDATE SET code_sha256 = excluded.code_sha256, \
-             sent_at = excluded.sent_at, expires_at = excluded.expires_at, attempts = 0, used = 0",
-            params![
-                code.mobile,
-                code.purpose,
-                code.code_sha256,
-                code.sent_at,
-                code.expires_at
-            ],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)?;
-        Ok(Ok(()))
+            Ok(Ok(()))
+        })
     }
 
     fn sms_code(&self, mobile: &str, purpose: &str) -> StoreResult<Option<SmsCode>> {
@@ -410,52 +543,119 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
-    fn sms_code_failed(&self, mobile: &str, purpose: &str) -> StoreResult<()> {
-        self.conn()
-            .execute(
+    fn sms_code_consume(
+        &self,
+        mobile: &str,
+        purpose: &str,
+        code_sha256: &str,
+        now: i64,
+        max_attempts: i64,
+    ) -> StoreResult<SmsCheck> {
+        self.immediate(|tx| {
+            // One statement decides and uses up: two requests with the same code cannot both
+            // see it unused.
+            let used = tx
+                .execute(
+                    "UPDATE sms_codes SET used = 1 WHERE mobile = ?1 AND purpose = ?2 \
+                     AND code_sha256 = ?3 AND used = 0 AND expires_at > ?4 AND attempts < ?5",
+                    params![mobile, purpose, code_sha256, now, max_attempts],
+                )
+                .map_err(db)?;
+            if used == 1 {
+                return Ok(SmsCheck::Accepted);
+            }
+            tx.execute(
                 "UPDATE sms_codes SET attempts = attempts + 1 WHERE mobile = ?1 AND purpose = ?2",
                 [mobile, purpose],
             )
             .map_err(db)?;
-        Ok(())
+            Ok(SmsCheck::Refused)
+        })
     }
 
-    fn sms_code_used(&self, mobile: &str, purpose: &str) -> StoreResult<()> {
-        self.conn()
-            .execute(
-                "UPDATE sms_codes SET used = 1 WHERE mobile = ?1 AND purpose = ?2",
-                [mobile, purpose],
+    fn insert_session(&self, s: &NewSession, audit: &AuditEntry) -> StoreResult<()> {
+        self.immediate(|tx| {
+            tx.execute(
+                "INSERT INTO sessions (token_sha256, session_id, account_id, device_id, \
+                 signing_key, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    s.token_sha256,
+                    s.session_id,
+                    s.account_id,
+                    s.device_id,
+                    s.signing_key,
+                    s.expires_at
+                ],
             )
             .map_err(db)?;
-        Ok(())
+            write_audit(tx, audit)
+        })
     }
 
-    fn insert_session(&self, token_sha256: &str, account: i64, expires_at: i64) -> StoreResult<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO sessions (token_sha256, account_id, expires_at) VALUES (?1, ?2, ?3)",
-                params![token_sha256, account, expires_at],
-            )
-            .map_err(db)?;
-        Ok(())
-    }
-
-    fn session(&self, token_sha256: &str) -> StoreResult<Option<(i64, i64)>> {
+    fn session(&self, token_sha256: &str) -> StoreResult<Option<SessionRow>> {
         self.conn()
             .query_row(
-                "SELECT account_id, expires_at FROM sessions WHERE token_sha256 = ?1",
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_sha256 = ?1"),
                 [token_sha256],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                session_row,
             )
             .optional()
             .map_err(db)
     }
 
-    fn delete_sessions(&self, account: i64) -> StoreResult<()> {
+    fn session_by_id(&self, session_id: &str) -> StoreResult<Option<SessionRow>> {
         self.conn()
-            .execute("DELETE FROM sessions WHERE account_id = ?1", [account])
-            .map_err(db)?;
-        Ok(())
+            .query_row(
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = ?1"),
+                [session_id],
+                session_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn revoke_session(
+        &self,
+        token_sha256: &str,
+        pending_keys: &[String],
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        self.immediate(|tx| {
+            let session_id: Option<String> = tx
+                .query_row(
+                    "UPDATE sessions SET revoked_at = ?2 WHERE token_sha256 = ?1 \
+                     AND revoked_at IS NULL RETURNING session_id",
+                    params![token_sha256, audit.at],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some(session_id) = session_id else {
+                return Ok(false);
+            };
+            for key in pending_keys {
+                tx.execute(
+                    "INSERT OR IGNORE INTO session_kept_keys (session_id, idempotency_key) \
+                     VALUES (?1, ?2)",
+                    params![session_id, key],
+                )
+                .map_err(db)?;
+            }
+            write_audit(tx, audit)?;
+            Ok(true)
+        })
+    }
+
+    fn session_kept_key(&self, session_id: &str, key: &str) -> StoreResult<bool> {
+        self.conn()
+            .query_row(
+                "SELECT 1 FROM session_kept_keys WHERE session_id = ?1 AND idempotency_key = ?2",
+                [session_id, key],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(db)
     }
 
     fn submission_by_key(&self, device_id: &str, key: &str) -> StoreResult<Option<SubmissionRow>> {
@@ -475,61 +675,62 @@ impl Store for SqliteStore {
     }
 
     fn submit(&self, s: &NewSubmission) -> StoreResult<SubmitOutcome> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let earlier: Option<(String, String)> = tx
-            .query_row(
-                "SELECT content_sha256, response_json FROM submissions \
-                 WHERE device_id = ?1 AND idempotency_key = ?2",
-                [&s.device_id, &s.idempotency_key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        if let Some((content_sha256, response_json)) = earlier {
-            return Ok(if content_sha256 == s.content_sha256 {
-                SubmitOutcome::Replayed { response_json }
-            } else {
-                SubmitOutcome::KeyReused
-            });
-        }
-        if let Some(state) = lock_of(&tx, &s.applicant)? {
-            return Ok(SubmitOutcome::ApplicantLocked(state));
-        }
-        let review = ReviewState::UnderReview;
-        let review_json =
-            serde_json::to_string(&review).map_err(|e| StoreError::Db(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO submissions (id, device_id, idempotency_key, content_sha256, applicant, \
-             application_json, response_json, review_json, state, received_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                s.id,
-                s.device_id,
-                s.idempotency_key,
-                s.content_sha256,
-                s.applicant,
-                s.application_json,
-                s.response_json,
-                review_json,
-                state_tag(&review),
-                s.received_at
-            ],
-        )
-        .map_err(db)?;
-        for m in &s.materials {
+        self.immediate(|tx| {
+            let earlier: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT content_sha256, response_json FROM submissions \
+                     WHERE device_id = ?1 AND idempotency_key = ?2",
+                    [&s.device_id, &s.idempotency_key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some((content_sha256, response_json)) = earlier {
+                return Ok(if content_sha256 == s.content_sha256 {
+                    SubmitOutcome::Replayed { response_json }
+                } else {
+                    SubmitOutcome::KeyReused
+                });
+            }
+            if let Some(state) = lock_of(tx, &s.applicant)? {
+                return Ok(SubmitOutcome::ApplicantLocked(state));
+            }
+            let review = ReviewState::UnderReview;
+            let review_json =
+                serde_json::to_string(&review).map_err(|e| StoreError::Db(e.to_string()))?;
             tx.execute(
-                "INSERT OR IGNORE INTO materials (submission_id, kind, sha256, bytes) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![s.id, m.kind, m.sha256, m.bytes],
+                "INSERT INTO submissions (id, device_id, idempotency_key, content_sha256, \
+                 applicant, application_json, response_json, review_json, state, received_at, \
+                 bureau, session_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    s.id,
+                    s.device_id,
+                    s.idempotency_key,
+                    s.content_sha256,
+                    s.applicant,
+                    s.application_json,
+                    s.response_json,
+                    review_json,
+                    state_tag(&review),
+                    s.received_at,
+                    s.bureau,
+                    s.session_id
+                ],
             )
             .map_err(db)?;
-        }
-        tx.commit().map_err(db)?;
-        Ok(SubmitOutcome::Created {
-            response_json: s.response_json.clone(),
+            for m in &s.materials {
+                tx.execute(
+                    "INSERT OR IGNORE INTO materials (submission_id, kind, sha256, bytes) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![s.id, m.kind, m.sha256, m.bytes],
+                )
+                .map_err(db)?;
+            }
+            write_audit(tx, &s.audit)?;
+            Ok(SubmitOutcome::Created {
+                response_json: s.response_json.clone(),
+            })
         })
     }
 
@@ -550,15 +751,22 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    fn submissions(&self, state: Option<&str>) -> StoreResult<Vec<SubmissionRow>> {
+    fn submissions(
+        &self,
+        state: Option<&str>,
+        scope: BureauScope,
+    ) -> StoreResult<Vec<SubmissionRow>> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT {SUBMISSION_COLUMNS} FROM submissions \
-                 WHERE ?1 IS NULL OR state = ?1 ORDER BY received_at, rowid"
+                 WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR bureau = ?2) \
+                 ORDER BY received_at, rowid"
             ))
             .map_err(db)?;
-        let rows = stmt.query_map([state], submission_row).map_err(db)?;
+        let rows = stmt
+            .query_map(params![state, scope], submission_row)
+            .map_err(db)?;
         rows.map(|r| r.map_err(db).and_then(finish_row)).collect()
     }
 
@@ -603,60 +811,65 @@ impl Store for SqliteStore {
         id: &str,
         decision: &Decision,
         reviewer: &str,
+        scope: BureauScope,
         now: i64,
     ) -> StoreResult<Result<ReviewState, DecideError>> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let current: Option<String> = tx
-            .query_row(
-                "SELECT review_json FROM submissions WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        let Some(current) = current else {
-            return Ok(Err(DecideError::NotFound));
-        };
-        let current: ReviewState = serde_json::from_str(&current)
-            .map_err(|e| StoreError::Corrupt(format!("review state: {e}")))?;
-        if current != ReviewState::UnderReview {
-            return Ok(Err(DecideError::NotUnderReview(current)));
-        }
-        let next = match decision {
-            Decision::Approve => ReviewState::Approved,
-            Decision::Reject { reason } => ReviewState::Rejected {
-                reason: reason.clone(),
-            },
-        };
-        let next_json = serde_json::to_string(&next).map_err(|e| StoreError::Db(e.to_string()))?;
-        tx.execute(
-            "UPDATE submissions SET review_json = ?2, state = ?3, decided_at = ?4, reviewer = ?5 \
-             WHERE id = ?1",
-            params![id, next_json, state_tag(&next), now, reviewer],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)?;
-        Ok(Ok(next))
+        self.immediate(|tx| {
+            let current: Option<(String, Option<u32>)> = tx
+                .query_row(
+                    "SELECT review_json, bureau FROM submissions WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            let result = match current {
+                Some((current, bureau)) if in_scope(scope, bureau) => {
+                    let current: ReviewState = serde_json::from_str(&current)
+                        .map_err(|e| StoreError::Corrupt(format!("review state: {e}")))?;
+                    decide_next(&current, decision)
+                }
+                _ => Err(DecideError::NotFound),
+            };
+            if let Ok(next) = &result {
+                let next_json =
+                    serde_json::to_string(next).map_err(|e| StoreError::Db(e.to_string()))?;
+                tx.execute(
+                    "UPDATE submissions SET review_json = ?2, state = ?3, decided_at = ?4, \
+                     reviewer = ?5 WHERE id = ?1",
+                    params![id, next_json, state_tag(next), now, reviewer],
+                )
+                .map_err(db)?;
+            }
+            write_audit(tx, &decision_audit(id, decision, reviewer, &result, now))?;
+            Ok(result)
+        })
     }
 
-    fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        outcome: &str,
-        now: i64,
-    ) -> StoreResult<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO audit (at, actor, action, target, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![now, actor, action, target, outcome],
+    fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        write_audit(&self.conn(), entry)
+    }
+
+    fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT at, actor, action, target, outcome FROM audit \
+                 ORDER BY rowid DESC LIMIT ?1",
             )
             .map_err(db)?;
-        Ok(())
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    outcome: r.get(4)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
     }
 }
 

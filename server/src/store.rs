@@ -51,6 +51,94 @@ pub struct Credential {
     pub role: Role,
     pub secret_sha256: String,
     pub revoked: bool,
+    /// A reviewer's finance bureau (division code); `None`: the province (every bureau). Always
+    /// `None` for a kiosk.
+    pub bureau: Option<u32>,
+}
+
+/// One row of the audit log: who did what to which object, and how it ended. Never a full ID
+/// number, a name or a phone number; a masked ID number at most.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: i64,
+    /// `device:<id>`, `reviewer:<id>`, `session:<id>`, `cli:<os user>`.
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+}
+
+impl AuditEntry {
+    pub fn new(actor: &str, action: &str, target: &str, outcome: &str, at: i64) -> AuditEntry {
+        AuditEntry {
+            at,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            outcome: outcome.to_owned(),
+        }
+    }
+}
+
+/// An applicant session as stored: found by the SHA-256 of its token, named in grants by its
+/// public id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub token_sha256: String,
+    pub session_id: String,
+    pub account_id: i64,
+    /// The kiosk the applicant logged in on; the session works only with its device token.
+    pub device_id: String,
+    /// `kiosk_wire::grant::signing_key_hex` of the token.
+    pub signing_key: String,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("session_id", &self.session_id)
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub account_id: i64,
+    pub device_id: String,
+    pub signing_key: String,
+    pub expires_at: i64,
+    /// Set at log-out, at the kiosk's idle wipe and at a password reset.
+    pub revoked_at: Option<i64>,
+}
+
+impl std::fmt::Debug for SessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRow")
+            .field("session_id", &self.session_id)
+            .field("device_id", &self.device_id)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One counter of a throttle: at most `limit` attempts under `key` within the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleBucket {
+    pub key: String,
+    pub limit: i64,
+}
+
+/// The outcome of presenting an SMS code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsCheck {
+    /// The code was right and is now used up.
+    Accepted,
+    /// Wrong, expired, used, burnt by too many wrong tries, or never sent.
+    Refused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +209,11 @@ pub struct NewSubmission {
     /// The answer given to the first request, replayed verbatim for repeats.
     pub response_json: String,
     pub received_at: i64,
+    /// The finance bureau the record names (`finance_bureau`); reviewers see their bureau's.
+    pub bureau: Option<u32>,
+    /// The applicant session whose grant authorised it.
+    pub session_id: String,
+    pub audit: AuditEntry,
 }
 
 /// What happened to a submission request.
@@ -152,6 +245,7 @@ pub struct SubmissionRow {
     pub received_at: i64,
     pub decided_at: Option<i64>,
     pub reviewer: Option<String>,
+    pub bureau: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,67 +268,119 @@ pub enum DecideError {
     NotUnderReview(ReviewState),
 }
 
-/// The storage the server needs. Every method is one transaction.
-pub trait Store: Send + Sync {
-    fn insert_credential(&self, credential: &Credential, now: i64) -> StoreResult<()>;
-    fn credential(&self, id: &str) -> StoreResult<Option<Credential>>;
-    /// Revokes a credential; `false` when there is none with this id.
-    fn revoke_credential(&self, id: &str) -> StoreResult<bool>;
+/// Which bureau's submissions a reviewer may see: `None` is the province (all of them).
+pub type BureauScope = Option<u32>;
 
-    /// Inserts an account; `Ok(None)` when the ID number is already taken.
-    fn insert_account(&self, account: &NewAccount, now: i64) -> StoreResult<Option<i64>>;
+/// The storage the server needs. Every method is one transaction; a method that takes an
+/// [`AuditEntry`] writes it in that same transaction.
+pub trait Store: Send + Sync {
+    fn insert_credential(&self, credential: &Credential, audit: &AuditEntry) -> StoreResult<()>;
+    fn credential(&self, id: &str) -> StoreResult<Option<Credential>>;
+    /// Revokes a credential; `false` (and no audit row) when there is none with this id.
+    fn revoke_credential(&self, id: &str, audit: &AuditEntry) -> StoreResult<bool>;
+
+    /// Inserts an account; `Ok(None)` (and no audit row) when the ID number is already taken.
+    fn insert_account(&self, account: &NewAccount, audit: &AuditEntry) -> StoreResult<Option<i64>>;
     fn account(&self, id: i64) -> StoreResult<Option<Account>>;
     fn account_by_id_number(&self, id_number: &str) -> StoreResult<Option<Account>>;
-    fn set_password(&self, account: i64, password_hash: &str) -> StoreResult<()>;
-    fn set_mobile(&self, account: i64, mobile: &str) -> StoreResult<()>;
+    /// Sets the password and revokes every session of the account.
+    fn set_password(
+        &self,
+        account: i64,
+        password_hash: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    fn set_mobile(&self, account: i64, mobile: &str, audit: &AuditEntry) -> StoreResult<()>;
 
-    /// Failed logins for a throttling key since `since`, oldest first.
-    fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<Vec<i64>>;
-    fn add_login_failure(&self, key: &str, at: i64) -> StoreResult<()>;
-    fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+    /// Counts one attempt in every bucket, atomically, unless one of them already holds its
+    /// limit of attempts since `since`: then `Err(seconds until the oldest of those leaves the
+    /// window)` and nothing is counted. `Ok(attempt)` names the counted attempt for
+    /// [`Store::throttle_finish`].
+    fn throttle_attempt(
+        &self,
+        buckets: &[ThrottleBucket],
+        since: i64,
+        window: i64,
+        now: i64,
+    ) -> StoreResult<Result<String, i64>>;
+    /// Ends an attempt: `forgive` takes it out of the counts (a successful log-in), otherwise it
+    /// stays counted; the audit row is written in the same transaction.
+    fn throttle_finish(
+        &self,
+        attempt: &str,
+        forgive: bool,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
 
     /// Stores a new code unless a code went to the same phone less than `min_interval` seconds
     /// ago; then `Err(seconds to wait)`.
     fn put_sms_code(&self, code: &SmsCode, min_interval: i64) -> StoreResult<Result<(), i64>>;
     fn sms_code(&self, mobile: &str, purpose: &str) -> StoreResult<Option<SmsCode>>;
-    fn sms_code_failed(&self, mobile: &str, purpose: &str) -> StoreResult<()>;
-    fn sms_code_used(&self, mobile: &str, purpose: &str) -> StoreResult<()>;
+    /// Presents a code, atomically: a right one that is unused, unexpired and not burnt is used
+    /// up; a wrong one counts a try, and `max_attempts` wrong tries burn the code.
+    fn sms_code_consume(
+        &self,
+        mobile: &str,
+        purpose: &str,
+        code_sha256: &str,
+        now: i64,
+        max_attempts: i64,
+    ) -> StoreResult<SmsCheck>;
 
-    fn insert_session(&self, token_sha256: &str, account: i64, expires_at: i64) -> StoreResult<()>;
-    /// The account and expiry of a session.
-    fn session(&self, token_sha256: &str) -> StoreResult<Option<(i64, i64)>>;
-    fn delete_sessions(&self, account: i64) -> StoreResult<()>;
+    fn insert_session(&self, session: &NewSession, audit: &AuditEntry) -> StoreResult<()>;
+    /// The session whose token hashes to `token_sha256`.
+    fn session(&self, token_sha256: &str) -> StoreResult<Option<SessionRow>>;
+    fn session_by_id(&self, session_id: &str) -> StoreResult<Option<SessionRow>>;
+    /// Revokes a session. `pending_keys` are the idempotency keys the kiosk holds grants of
+    /// this session for and has not delivered yet: only those stay acceptable after revocation.
+    /// `false` when there is no such live session (already revoked, or unknown).
+    fn revoke_session(
+        &self,
+        token_sha256: &str,
+        pending_keys: &[String],
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+    /// Whether `key` was declared pending when the session was revoked.
+    fn session_kept_key(&self, session_id: &str, key: &str) -> StoreResult<bool>;
 
     /// The submission a device sent under a key, if any.
     fn submission_by_key(&self, device_id: &str, key: &str) -> StoreResult<Option<SubmissionRow>>;
-    /// Dedups by (device, key), checks the applicant's lock, and stores record and materials,
-    /// all in one transaction.
+    /// Dedups by (device, key), checks the applicant's lock, and stores record, materials and
+    /// the audit row, all in one transaction.
     fn submit(&self, submission: &NewSubmission) -> StoreResult<SubmitOutcome>;
     /// Whether the applicant's collection is approved or under review (and so not submittable).
     fn applicant_lock(&self, applicant: &str) -> StoreResult<Option<ReviewState>>;
     fn submission(&self, id: &str) -> StoreResult<Option<SubmissionRow>>;
-    /// Submissions in arrival order, optionally only those in one state (`under_review`, ...).
-    fn submissions(&self, state: Option<&str>) -> StoreResult<Vec<SubmissionRow>>;
+    /// Submissions in arrival order within a reviewer's scope, optionally only those in one
+    /// state (`under_review`, ...).
+    fn submissions(
+        &self,
+        state: Option<&str>,
+        scope: BureauScope,
+    ) -> StoreResult<Vec<SubmissionRow>>;
     /// The applicant's most recent submission (their collection as the province has it).
     fn latest_submission_of(&self, applicant: &str) -> StoreResult<Option<SubmissionRow>>;
     fn materials(&self, submission: &str) -> StoreResult<Vec<MaterialInfo>>;
+    /// Decides a submission under review within the reviewer's scope (outside it: `NotFound`),
+    /// and writes the audit row (actor `reviewer`, the outcome) in the same transaction.
     fn decide(
         &self,
         id: &str,
         decision: &Decision,
         reviewer: &str,
+        scope: BureauScope,
         now: i64,
     ) -> StoreResult<Result<ReviewState, DecideError>>;
 
-    /// Appends to the audit log (who, what, on what, result). Never a full ID number.
-    fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        outcome: &str,
-        now: i64,
-    ) -> StoreResult<()>;
+    /// Appends a row to the audit log on its own (for events that change nothing else).
+    fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// The newest `limit` rows of the audit log, newest first.
+    fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Whether a submission for `bureau` is within a reviewer's scope.
+pub fn in_scope(scope: BureauScope, bureau: Option<u32>) -> bool {
+    scope.is_none() || scope == bureau
 }
 
 /// The `state` tag of a review state as stored and filtered on.
@@ -257,4 +403,37 @@ pub fn state_label(state: &ReviewState) -> &'static str {
         ReviewState::Rejected { .. } => "审核失败",
         ReviewState::Approved => "审核成功",
     }
+}
+
+/// The state a decision leads to, if the submission may be decided.
+pub fn decide_next(current: &ReviewState, decision: &Decision) -> Result<ReviewState, DecideError> {
+    if *current != ReviewState::UnderReview {
+        return Err(DecideError::NotUnderReview(current.clone()));
+    }
+    Ok(match decision {
+        Decision::Approve => ReviewState::Approved,
+        Decision::Reject { reason } => ReviewState::Rejected {
+            reason: reason.clone(),
+        },
+    })
+}
+
+/// The audit row of a decision, whatever its result.
+pub fn decision_audit(
+    id: &str,
+    decision: &Decision,
+    reviewer: &str,
+    result: &Result<ReviewState, DecideError>,
+    now: i64,
+) -> AuditEntry {
+    let action = match decision {
+        Decision::Approve => "approve",
+        Decision::Reject { .. } => "reject",
+    };
+    let outcome = match result {
+        Ok(state) => state_tag(state).to_owned(),
+        Err(DecideError::NotFound) => "not_found".to_owned(),
+        Err(DecideError::NotUnderReview(state)) => format!("refused: {}", state_tag(state)),
+    };
+    AuditEntry::new(reviewer, action, id, &outcome, now)
 }

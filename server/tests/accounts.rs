@@ -4,7 +4,7 @@ mod common;
 
 use common::{Applicant, Backend, Server, on_both_backends};
 use kiosk_server::auth;
-use kiosk_server::store::NewAccount;
+use kiosk_server::store::{AuditEntry, NewAccount};
 use kiosk_server::util;
 use serde_json::json;
 
@@ -26,13 +26,31 @@ fn register_then_log_in_and_taken_id_numbers(backend: Backend) {
     assert_eq!(registered.body["phone_binding_required"], false);
     assert!(registered.body["session_token"].as_str().unwrap().len() >= 32);
 
-    // The same ID number again: told to log in.
+    // The same ID number again with a wrong code: only the code is judged, so that nobody
+    // without the phone learns whether the ID number has an account.
+    let guess = server.post(
+        "/v1/accounts",
+        &device,
+        &json!({
+            "id_number": who.id_number, "name": who.name, "mobile": "13900139077",
+            "sms_code": "123456", "password": "other1234", "password_confirm": "other1234",
+        }),
+    );
+    assert_eq!(guess.status, 400, "{guess:?}");
+    // With a real code for the phone in hand: told to log in.
+    let sent = server.post(
+        "/v1/sms/codes",
+        &device,
+        &json!({ "mobile": "13900139077", "purpose": "register" }),
+    );
+    assert_eq!(sent.status, 202, "{sent:?}");
+    let code = server.last_sms_code("13900139077");
     let again = server.post(
         "/v1/accounts",
         &device,
         &json!({
-            "id_number": who.id_number, "name": who.name, "mobile": who.mobile,
-            "sms_code": "123456", "password": "other1234", "password_confirm": "other1234",
+            "id_number": who.id_number, "name": who.name, "mobile": "13900139077",
+            "sms_code": code, "password": "other1234", "password_confirm": "other1234",
         }),
     );
     assert_eq!(again.status, 409, "{again:?}");
@@ -89,7 +107,7 @@ fn forgotten_password_is_reset_with_an_sms_code(backend: Backend) {
                 mobile: Some(who.mobile.clone()),
                 password_hash: auth::hash_password("forgotten1").unwrap(),
             },
-            util::now(),
+            &AuditEntry::new("cli:test", "import account", "test", "ok", util::now()),
         )
         .unwrap();
     let sent = server.post(
@@ -245,7 +263,7 @@ fn accountants_on_file_bind_a_phone_at_first_login(backend: Backend) {
                 mobile: None,
                 password_hash: auth::hash_password(&who.password).unwrap(),
             },
-            util::now(),
+            &AuditEntry::new("cli:test", "import account", "test", "ok", util::now()),
         )
         .unwrap();
     let ok = login(&server, &device, &who.id_number, &who.password);

@@ -79,6 +79,7 @@ fn imported_accountants_bind_a_phone_and_revoked_tokens_stop_working(backend: Ba
     );
     assert_eq!(login.status, 200, "{login:?}");
     assert_eq!(login.body["phone_binding_required"], true);
+    server.log_in(&device, &who);
 
     // Submitting before a phone is bound is refused at the mobile field.
     let resp = server.put(

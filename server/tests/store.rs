@@ -9,7 +9,8 @@ use std::sync::Barrier;
 use common::{Backend, TestDb, on_both_backends};
 use kiosk_domain::ReviewState;
 use kiosk_server::store::{
-    NewAccount, NewMaterial, NewSubmission, SmsCode, Store, StoreError, SubmitOutcome,
+    AuditEntry, NewAccount, NewMaterial, NewSubmission, SmsCheck, SmsCode, Store, StoreError,
+    SubmitOutcome, ThrottleBucket,
 };
 use kiosk_server::util;
 
@@ -30,7 +31,14 @@ fn submission(key: &str, applicant: &str, content: &str) -> NewSubmission {
         }],
         response_json: format!(r#"{{"content":"{content}"}}"#),
         received_at: util::now(),
+        bureau: Some(530102),
+        session_id: "ses_test".into(),
+        audit: AuditEntry::new("session:ses_test", "submit", key, "test", util::now()),
     }
+}
+
+fn audit(action: &str) -> AuditEntry {
+    AuditEntry::new("cli:test", action, "test", "ok", util::now())
 }
 
 /// Runs `work` on `RACERS` threads released at the same moment, after a first round that opens
@@ -66,10 +74,17 @@ fn reopening_keeps_the_data(backend: Backend) {
         mobile: None,
         password_hash: "phc".into(),
     };
-    let id = db.open().insert_account(&account, 1).unwrap().unwrap();
+    let id = db
+        .open()
+        .insert_account(&account, &audit("import"))
+        .unwrap()
+        .unwrap();
     let reopened = db.open();
     assert_eq!(reopened.account(id).unwrap().unwrap().name, "张三");
-    assert_eq!(reopened.insert_account(&account, 2).unwrap(), None);
+    assert_eq!(
+        reopened.insert_account(&account, &audit("import")).unwrap(),
+        None
+    );
 }
 
 fn a_database_from_a_newer_build_is_refused(backend: Backend) {
@@ -119,7 +134,7 @@ fn racing_repeats_of_one_key_store_once_and_replay(backend: Backend) {
             other => panic!("a repeat was answered {other:?}"),
         }
     }
-    assert_eq!(store.submissions(None).unwrap().len(), 1);
+    assert_eq!(store.submissions(None, None).unwrap().len(), 1);
 }
 
 fn racing_reuses_of_one_key_for_other_applicants_are_refused(backend: Backend) {
@@ -142,7 +157,7 @@ fn racing_reuses_of_one_key_for_other_applicants_are_refused(backend: Backend) {
         .filter(|o| **o == SubmitOutcome::KeyReused)
         .count();
     assert_eq!((created, reused), (1, RACERS - 1), "{outcomes:?}");
-    assert_eq!(store.submissions(None).unwrap().len(), 1);
+    assert_eq!(store.submissions(None, None).unwrap().len(), 1);
 }
 
 fn racing_submissions_for_one_applicant_leave_one_under_review(backend: Backend) {
@@ -163,7 +178,10 @@ fn racing_submissions_for_one_applicant_leave_one_under_review(backend: Backend)
         .filter(|o| **o == SubmitOutcome::ApplicantLocked(ReviewState::UnderReview))
         .count();
     assert_eq!((created, locked), (1, RACERS - 1), "{outcomes:?}");
-    assert_eq!(store.submissions(Some("under_review")).unwrap().len(), 1);
+    assert_eq!(
+        store.submissions(Some("under_review"), None).unwrap().len(),
+        1
+    );
 }
 
 fn racing_sms_requests_for_one_phone_send_one_code(backend: Backend) {
@@ -210,6 +228,7 @@ fn the_latest_submission_of_an_applicant_is_their_newest(backend: Backend) {
             reason: "工作证明未盖章".into(),
         },
         "reviewer:test",
+        None,
     )
     .unwrap()
     .unwrap();
@@ -232,7 +251,91 @@ fn the_latest_submission_of_an_applicant_is_their_newest(backend: Backend) {
     assert!(store.latest_submission_of("applicant-c").unwrap().is_none());
 }
 
+/// Racing attempts on one throttle bucket: exactly `limit` are counted, the rest refused.
+fn racing_attempts_count_once_each(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    let now = util::now();
+    let buckets = [ThrottleBucket {
+        key: "login:test".into(),
+        limit: 3,
+    }];
+    let outcomes = race(&*store, |_| {
+        store
+            .throttle_attempt(&buckets, now - 900, 900, now)
+            .unwrap()
+    });
+    let counted = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(counted, 3, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().err())
+            .all(|wait| *wait == 900)
+    );
+    // A forgiven attempt frees its place.
+    let attempt = outcomes.iter().find_map(|o| o.clone().ok()).unwrap();
+    store.throttle_finish(&attempt, true, None).unwrap();
+    assert!(
+        store
+            .throttle_attempt(&buckets, now - 900, 900, now)
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        store
+            .throttle_attempt(&buckets, now - 900, 900, now)
+            .unwrap()
+            .is_err()
+    );
+}
+
+/// Racing uses of one SMS code: exactly one is accepted.
+fn racing_uses_of_one_sms_code_accept_one(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    let now = util::now();
+    let code_sha256 = util::sha256_hex(b"123456");
+    let code = SmsCode {
+        mobile: "13800138000".into(),
+        purpose: "reset_password".into(),
+        code_sha256: code_sha256.clone(),
+        sent_at: now,
+        expires_at: now + 300,
+        attempts: 0,
+        used: false,
+    };
+    assert_eq!(store.put_sms_code(&code, 60).unwrap(), Ok(()));
+    let outcomes = race(&*store, |_| {
+        store
+            .sms_code_consume("13800138000", "reset_password", &code_sha256, now, 5)
+            .unwrap()
+    });
+    let accepted = outcomes
+        .iter()
+        .filter(|o| **o == SmsCheck::Accepted)
+        .count();
+    assert_eq!(accepted, 1, "{outcomes:?}");
+    // An expired code is refused even when right.
+    let expired = SmsCode {
+        purpose: "register".into(),
+        expires_at: now - 1,
+        ..code
+    };
+    store.put_sms_code(&expired, 0).unwrap().unwrap();
+    assert_eq!(
+        store
+            .sms_code_consume("13800138000", "register", &code_sha256, now, 5)
+            .unwrap(),
+        SmsCheck::Refused
+    );
+}
+
 on_both_backends!(
+    racing_attempts_count_once_each,
+    racing_uses_of_one_sms_code_accept_one,
     the_latest_submission_of_an_applicant_is_their_newest,
     reopening_keeps_the_data,
     a_database_from_a_newer_build_is_refused,

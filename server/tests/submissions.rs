@@ -151,15 +151,15 @@ fn an_incomplete_application_is_refused_with_field_messages(backend: Backend) {
             .all(|i| !i["message"].as_str().unwrap().is_empty())
     );
 
-    // An applicant with no account.
+    // An applicant with no account has no session, so nothing grants the submission.
     let stranger = Applicant::new(15);
     let resp = server.put(
         &format!("/v1/submissions/{}", key()),
         &device,
         &stranger.submission(0),
     );
-    assert_eq!(resp.status, 400, "{resp:?}");
-    assert_eq!(resp.body["issues"][0]["field"], "basic.id_number");
+    assert_eq!(resp.status, 403, "{resp:?}");
+    assert_eq!(resp.body["error"], "grant_required");
 }
 
 fn review_decisions_show_in_the_status_and_approval_locks(backend: Backend) {
@@ -242,6 +242,7 @@ fn review_decisions_show_in_the_status_and_approval_locks(backend: Backend) {
 
     // Approved: locked for good, from any kiosk.
     let other_kiosk = server.device("hall-2");
+    server.log_in(&other_kiosk, &who);
     let locked = server.put(
         &format!("/v1/submissions/{}", key()),
         &other_kiosk,

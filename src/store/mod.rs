@@ -16,6 +16,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::sync::ApplicantSession;
+
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
 const DB_FILE: &str = "kiosk.db";
@@ -137,6 +139,8 @@ pub struct OutboxPayload {
     pub application_json: String,
     pub content_sha256: String,
     pub attempts: i64,
+    /// `(session id, grant)` of the applicant's session; `None` for a row made without one.
+    pub grant: Option<(String, String)>,
     /// `(kind key, sha256, bytes)`; `None` bytes when the file has gone missing.
     pub materials: Vec<(String, String, Option<Vec<u8>>)>,
 }
@@ -390,7 +394,13 @@ impl Store {
     /// applicant is told "saved" only for a submission that will be sent. The idempotency key is
     /// made here, once; the content hash is the server's canonical hash of exactly what will be
     /// sent. Refuses a draft that is not marked submitted, and one whose files are missing.
-    pub fn submit_to_outbox(&mut self, app: &Application) -> Result<OutboxReceipt, StoreError> {
+    /// `session` is the logged-in applicant's session with the central server: its grant on
+    /// this key and hash goes into the row (the server refuses a submission without one).
+    pub fn submit_to_outbox(
+        &mut self,
+        app: &Application,
+        session: Option<&ApplicantSession>,
+    ) -> Result<OutboxReceipt, StoreError> {
         if *app.review() != ReviewState::Submitted {
             return Err(StoreError::NotSubmitted);
         }
@@ -435,11 +445,26 @@ impl Store {
             .map(|(k, h, _)| (k.clone(), h.clone()))
             .collect();
         let content_sha256 = crate::sync::canonical::content_sha256(&application, &declared);
+        let grant = session.map(|s| {
+            (
+                s.session_id.clone(),
+                kiosk_wire::grant::sign(&s.token, &s.session_id, &idempotency_key, &content_sha256),
+            )
+        });
+        let (grant_session_id, grant_signature) = grant.unzip();
         let outbox_id: i64 = tx.query_row(
             "INSERT INTO outbox (idempotency_key, draft_id, application_json, content_sha256,
-                 state, attempts, next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, ?5) RETURNING id",
-            params![idempotency_key, id, application_json, content_sha256, now],
+                 state, attempts, next_attempt_at, created_at, grant_session_id, grant_signature)
+             VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, ?5, ?6, ?7) RETURNING id",
+            params![
+                idempotency_key,
+                id,
+                application_json,
+                content_sha256,
+                now,
+                grant_session_id,
+                grant_signature
+            ],
             |r| r.get(0),
         )?;
         for (position, (kind, sha256, blob_id)) in files.iter().enumerate() {
@@ -467,17 +492,21 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT id, idempotency_key, application_json, content_sha256, attempts
+                "SELECT id, idempotency_key, application_json, content_sha256, attempts,
+                        grant_session_id, grant_signature
                  FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 AND id > ?2
                  ORDER BY id LIMIT 1",
                 params![now_ms, after_id],
                 |r| {
+                    let session: Option<String> = r.get(5)?;
+                    let signature: Option<String> = r.get(6)?;
                     Ok(OutboxPayload {
                         id: r.get(0)?,
                         idempotency_key: r.get(1)?,
                         application_json: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                         content_sha256: r.get(3)?,
                         attempts: r.get(4)?,
+                        grant: session.zip(signature),
                         materials: Vec::new(),
                     })
                 },
@@ -618,6 +647,22 @@ impl Store {
     }
 
     /// The applicant's session at the screen is over (the UI wiped it).
+    /// The keys of rows granted by `session_id` that the server has not acknowledged yet: at
+    /// log-out the server is told to keep honouring these grants.
+    pub fn outbox_pending_keys_of_session(
+        &self,
+        session_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT idempotency_key FROM outbox
+             WHERE grant_session_id = ?1 AND state = 'pending' ORDER BY id",
+        )?;
+        let keys = stmt
+            .query_map(params![session_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(keys)
+    }
+
     pub fn outbox_end_session(&mut self, id_number: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE outbox SET session_over = 1 WHERE draft_id = ?1",

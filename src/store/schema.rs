@@ -60,6 +60,10 @@ const MIGRATIONS: &[&str] = &[
          blob_id   TEXT NOT NULL,
          PRIMARY KEY (outbox_id, position)
      ) STRICT;",
+    // 4: the applicant session's grant on each submission (`kiosk_wire::grant`), made while
+    // the applicant is logged in; the session token itself is never stored.
+    "ALTER TABLE outbox ADD COLUMN grant_session_id TEXT;
+     ALTER TABLE outbox ADD COLUMN grant_signature TEXT;",
 ];
 
 /// The schema version this build writes.

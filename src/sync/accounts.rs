@@ -12,6 +12,7 @@ use kiosk_domain::catalog::IdType;
 use kiosk_domain::{contact, idnumber};
 use serde_json::{Value, json};
 
+use super::ApplicantSession;
 use super::http::{self, Endpoint};
 use crate::accounts::{AccountError, Accounts, BindingTicket, Profile, Registration, SmsPurpose};
 use crate::store::{Store, StoredAccount};
@@ -152,9 +153,14 @@ impl RemoteAccounts {
     fn profile_after_log_in(
         &mut self,
         id_number: &str,
-        session: &str,
+        session: &ApplicantSession,
     ) -> Result<Profile, AccountError> {
-        let me = self.call(reqwest::Method::GET, "/v1/accounts/me", None, Some(session))?;
+        let me = self.call(
+            reqwest::Method::GET,
+            "/v1/accounts/me",
+            None,
+            Some(&session.token),
+        )?;
         let id_number = idnumber::normalize(id_number);
         let from_draft = || {
             let (app, _) = self.cache.load_draft(&id_number).ok().flatten()?;
@@ -165,6 +171,7 @@ impl RemoteAccounts {
                 name: basic.name.trim().to_owned(),
                 mobile: basic.mobile.trim().to_owned(),
                 on_server: None,
+                session: None,
             })
         };
         let profile = self
@@ -177,9 +184,14 @@ impl RemoteAccounts {
                     name: a.name,
                     mobile: a.mobile,
                     on_server: None,
+                    session: None,
                 })
             })
-            .or_else(from_draft);
+            .or_else(from_draft)
+            .map(|p| Profile {
+                session: Some(session.clone()),
+                ..p
+            });
         tracing::info!(profile = profile.is_some(), "log-in on the central server");
         profile.ok_or_else(|| AccountError::Unavailable("profile not available".into()))
     }
@@ -195,10 +207,21 @@ impl RemoteAccounts {
                     name: name.to_owned(),
                     mobile: mobile.to_owned(),
                     on_server: collection_on_server(&me.body["latest_submission"]),
+                    session: None,
                 })
             }
             _ => None,
         }
+    }
+}
+
+/// The session a log-in or registration answer carries.
+fn session_in(body: &Value) -> Option<ApplicantSession> {
+    match (body["session_id"].as_str(), body["session_token"].as_str()) {
+        (Some(id), Some(token)) if !id.is_empty() && !token.is_empty() => {
+            Some(ApplicantSession::new(id, token))
+        }
+        _ => None,
     }
 }
 
@@ -289,6 +312,7 @@ impl Accounts for RemoteAccounts {
             name: r.name.trim().to_owned(),
             mobile: contact::normalize_mobile(r.mobile).unwrap_or_else(|_| r.mobile.to_owned()),
             on_server: None,
+            session: session_in(&reply.body),
         };
         let cached = StoredAccount {
             id_number: profile.id_number.clone(),
@@ -316,10 +340,8 @@ impl Accounts for RemoteAccounts {
             401 | 400 | 404 => return Err(AccountError::WrongCredentials),
             s => return Err(AccountError::Unavailable(format!("HTTP {s}"))),
         }
-        let session = reply.body["session_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let session = session_in(&reply.body)
+            .ok_or_else(|| AccountError::Unavailable("log-in answer without a session".into()))?;
         if reply.body["phone_binding_required"] == true {
             tracing::info!("log-in needs a phone binding first");
             return Err(AccountError::PhoneBindingRequired(BindingTicket(session)));
@@ -337,7 +359,7 @@ impl Accounts for RemoteAccounts {
             reqwest::Method::POST,
             "/v1/accounts/phone",
             Some(json!({ "mobile": mobile, "sms_code": sms_code })),
-            Some(&ticket.0),
+            Some(&ticket.0.token),
         )?;
         match reply.status {
             200 => {}
@@ -351,10 +373,14 @@ impl Accounts for RemoteAccounts {
             reqwest::Method::GET,
             "/v1/accounts/me",
             None,
-            Some(&ticket.0),
+            Some(&ticket.0.token),
         )?;
         let id_number = me.body["id_number"].as_str().unwrap_or_default().to_owned();
         self.profile_from_me(&id_number, &me)
+            .map(|p| Profile {
+                session: Some(ticket.0.clone()),
+                ..p
+            })
             .ok_or_else(|| AccountError::Unavailable("profile not available".into()))
     }
 
@@ -387,20 +413,50 @@ impl Accounts for RemoteAccounts {
         }
     }
 
+    fn end_session(&mut self, session: &ApplicantSession, pending_keys: Vec<String>) {
+        // On its own thread: the wipe must not wait for the network. If the server cannot be
+        // reached the session still expires by itself (`SESSION_TTL_SECS` on the server).
+        let request = self
+            .client
+            .post(format!("{}/v1/accounts/logout", self.base))
+            .bearer_auth(&self.token)
+            .header("X-Applicant-Session", session.token.as_str())
+            .json(&json!({ "pending_keys": pending_keys }));
+        let spawned = std::thread::Builder::new()
+            .name("logout".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "log-out not sent");
+                        return;
+                    }
+                };
+                match runtime.block_on(request.send()) {
+                    Ok(r) => {
+                        tracing::info!(status = r.status().as_u16(), "session ended on the server")
+                    }
+                    Err(_) => tracing::info!("session end not delivered; it expires by itself"),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "log-out thread not started");
+        }
+    }
+
     fn development_sms_hint(&self) -> Option<String> {
         let text = std::fs::read_to_string(self.dev_sms_file.as_ref()?).ok()?;
         let line = text.lines().rev().find(|l| l.starts_with("code "))?;
         line.split(' ').nth(2).map(str::to_owned)
     }
 
-    /// The server does not say who is registered (no such route, by design).
-    /// The page starts on log-in, where "注册" is one tap away.
-    fn is_registered(&mut self, id_number: &str) -> Result<bool, AccountError> {
-        let path = format!("/v1/accounts/registered/{}", idnumber::normalize(id_number));
-        let reply = self.call(reqwest::Method::GET, &path, None, None)?;
-        match reply.status {
-            200 => Ok(reply.body["registered"] == true),
-            s => Err(AccountError::Unavailable(format!("HTTP {s}"))),
-        }
+    /// The server does not say who is registered (no such route, by design: a leaked kiosk
+    /// token must not tell who has an account). The page opens on log-in, with "注册" one tap
+    /// away.
+    fn is_registered(&mut self, _id_number: &str) -> Result<Option<bool>, AccountError> {
+        Ok(None)
     }
 }

@@ -16,8 +16,11 @@
 //! and material files are deleted (`secure_delete` is on).
 
 pub mod accounts;
+mod applicant_session;
 pub mod canonical;
 pub mod http;
+
+pub use applicant_session::ApplicantSession;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -522,10 +525,15 @@ fn submission_body(payload: &OutboxPayload) -> Result<String, String> {
             "bytes_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
         }));
     }
+    let (session_id, signature) = payload
+        .grant
+        .as_ref()
+        .ok_or_else(|| "提交缺少申请人登录授权".to_owned())?;
     Ok(json!({
         "application": application,
         "materials": materials,
         "content_sha256": payload.content_sha256,
+        "grant": { "session_id": session_id, "signature": signature },
     })
     .to_string())
 }

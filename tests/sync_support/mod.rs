@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use kiosk::store::{OutboxReceipt, Store};
+use kiosk::sync::ApplicantSession;
 use kiosk_domain::samples::{self, Branch};
 use kiosk_domain::wizard::Progress;
 use kiosk_domain::{Application, Context, MaterialKind, Step, Wizard, idnumber};
 use kiosk_server::sqlite::SqliteStore;
-use kiosk_server::store::{NewAccount, Role, Store as _, SubmissionRow};
+use kiosk_server::store::{AuditEntry, NewAccount, NewSession, Role, Store as _, SubmissionRow};
 
 /// A running `central` on 127.0.0.1 (its own multi-thread runtime on its own thread).
 pub struct Central {
@@ -21,6 +22,12 @@ pub struct Central {
     pub addr: SocketAddr,
     pub store: Arc<SqliteStore>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// The device id of the last kiosk enrolled: accounts made afterwards get a session there.
+    last_device: Mutex<Option<String>>,
+}
+
+fn audit(action: &str) -> AuditEntry {
+    AuditEntry::new("cli:test", action, "test", "ok", kiosk_server::util::now())
 }
 
 impl Central {
@@ -45,6 +52,7 @@ impl Central {
             addr,
             store,
             runtime: Some(runtime),
+            last_device: Mutex::new(None),
         }
     }
 
@@ -58,13 +66,52 @@ impl Central {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
+        let last_device = self.last_device.lock().expect("device").take();
         *self = Central::start(&self.db.clone());
+        *self.last_device.lock().expect("device") = last_device;
     }
 
     pub fn device(&self, name: &str) -> String {
-        kiosk_server::auth::enrol(&*self.store, name, Role::Device, kiosk_server::util::now())
-            .expect("enrol")
-            .token
+        let enrolled = kiosk_server::auth::enrol(
+            &*self.store,
+            name,
+            Role::Device,
+            None,
+            "cli:test",
+            kiosk_server::util::now(),
+        )
+        .expect("enrol");
+        *self.last_device.lock().expect("device") = Some(enrolled.id.clone());
+        enrolled.token
+    }
+
+    /// The applicant's session (`Applicant::session`) as the server issues it at log-in on the
+    /// last kiosk enrolled.
+    pub fn open_session(&self, who: &Applicant) {
+        let Some(device_id) = self.last_device.lock().expect("device").clone() else {
+            return;
+        };
+        let Some(account) = self
+            .store
+            .account_by_id_number(&who.id_number)
+            .expect("account")
+        else {
+            return;
+        };
+        let session = who.session();
+        self.store
+            .insert_session(
+                &NewSession {
+                    token_sha256: kiosk_server::util::sha256_hex(session.token.as_bytes()),
+                    session_id: session.session_id.clone(),
+                    account_id: account.id,
+                    device_id,
+                    signing_key: kiosk_wire::grant::signing_key_hex(&session.token),
+                    expires_at: kiosk_server::util::now() + 1800,
+                },
+                &audit("login"),
+            )
+            .expect("session");
     }
 
     /// An account with a bound phone, as registration leaves it.
@@ -77,8 +124,9 @@ impl Central {
             password_hash: "$argon2id$not-used".into(),
         };
         self.store
-            .insert_account(&account, kiosk_server::util::now())
+            .insert_account(&account, &audit("register"))
             .expect("insert account");
+        self.open_session(who);
     }
 
     /// An account with a real password, as the finance bureau imports it (`mobile` `None`: an
@@ -92,12 +140,13 @@ impl Central {
             password_hash: kiosk_server::auth::hash_password(password).expect("hash"),
         };
         self.store
-            .insert_account(&account, kiosk_server::util::now())
+            .insert_account(&account, &audit("import account"))
             .expect("insert account");
+        self.open_session(who);
     }
 
     pub fn submissions(&self) -> Vec<SubmissionRow> {
-        self.store.submissions(None).expect("list")
+        self.store.submissions(None, None).expect("list")
     }
 }
 
@@ -129,6 +178,15 @@ impl Applicant {
             name: ["钱七", "孙八", "周九", "吴十"][n as usize % 4].to_owned(),
             mobile: format!("1390087{:04}", 1000 + n),
         }
+    }
+
+    /// The session this applicant logs in with in these tests (registered on the server by
+    /// `Central::register`, `Central::import` or `Central::open_session`).
+    pub fn session(&self) -> ApplicantSession {
+        ApplicantSession::new(
+            &format!("ses_test_{:06}", self.n),
+            &format!("test-session-token-{:06}", self.n),
+        )
     }
 }
 
@@ -194,7 +252,7 @@ pub fn submit(store: &mut Store, who: &Applicant) -> OutboxReceipt {
     let mut app = complete_draft(store, who);
     mark_submitted(&mut app);
     store
-        .submit_to_outbox(&app)
+        .submit_to_outbox(&app, Some(&who.session()))
         .expect("committed to the outbox")
 }
 

@@ -127,6 +127,16 @@ impl PgDatabase {
         }
     }
 
+    /// Runs SQL on this database as the server's own role would (test set-up).
+    pub fn execute(&self, sql: &str) {
+        self.try_execute(sql).unwrap();
+    }
+
+    pub fn try_execute(&self, sql: &str) -> Result<(), ::postgres::Error> {
+        let mut client = ::postgres::Client::connect(&self.url, ::postgres::NoTls)?;
+        client.batch_execute(sql)
+    }
+
     /// Every row of every table as PostgreSQL's text form, like a data-only dump: what a
     /// database administrator or a stolen backup would see.
     pub fn dump(&self) -> String {
@@ -221,6 +231,40 @@ pub struct Server {
     pub db: TestDb,
     pub sms_file: PathBuf,
     pub dir: tempfile::TempDir,
+    /// Applicant sessions this test obtained, by (device token, ID number): `put` grants a
+    /// submission with the applicant's session as a kiosk does.
+    sessions: std::sync::Mutex<std::collections::HashMap<(String, String), Session>>,
+}
+
+/// An applicant session as log-in or registration answers it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub token: String,
+}
+
+impl Session {
+    pub fn from_answer(resp: &Resp) -> Option<Session> {
+        Some(Session {
+            id: resp.body["session_id"].as_str()?.to_owned(),
+            token: resp.body["session_token"].as_str()?.to_owned(),
+        })
+    }
+
+    /// The grant a kiosk sends with a submission under `key`.
+    pub fn grant(&self, key: &str, body: &Value) -> Value {
+        let hash = body["content_sha256"].as_str().unwrap_or_default();
+        json!({
+            "session_id": self.id,
+            "signature": kiosk_wire::grant::sign(&self.token, &self.id, key, hash),
+        })
+    }
+}
+
+/// `body` with the grant of `session` on `key`.
+pub fn granted(mut body: Value, key: &str, session: &Session) -> Value {
+    body["grant"] = session.grant(key, &body);
+    body
 }
 
 pub struct Resp {
@@ -247,11 +291,22 @@ impl std::fmt::Debug for Resp {
 
 impl Server {
     pub fn start_on(backend: Backend) -> Server {
+        Self::start_with(backend, |state| state)
+    }
+
+    /// A server whose state `adjust` may change first (e.g. a smaller hashing pool).
+    pub fn start_with(
+        backend: Backend,
+        adjust: impl FnOnce(kiosk_server::AppState) -> kiosk_server::AppState,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::create(backend, dir.path());
         let sms_file = dir.path().join("sms.txt");
         let store = db.open();
-        let state = kiosk_server::state(store.clone(), Arc::new(FileSender::new(&sms_file)));
+        let state = adjust(kiosk_server::state(
+            store.clone(),
+            Arc::new(FileSender::new(&sms_file)),
+        ));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -275,6 +330,7 @@ impl Server {
             db,
             sms_file,
             dir,
+            sessions: Default::default(),
         }
     }
 
@@ -284,7 +340,7 @@ impl Server {
     }
 
     pub fn enrol(&self, name: &str, role: Role) -> String {
-        auth::enrol(&*self.store, name, role, util::now())
+        auth::enrol(&*self.store, name, role, None, "cli:test", util::now())
             .unwrap()
             .token
     }
@@ -293,8 +349,52 @@ impl Server {
         self.enrol(name, Role::Device)
     }
 
+    /// A province-level reviewer (every bureau).
     pub fn reviewer(&self) -> String {
         self.enrol("bureau-reviewer", Role::Reviewer)
+    }
+
+    /// A reviewer of one finance bureau.
+    pub fn bureau_reviewer(&self, bureau: u32) -> String {
+        auth::enrol(
+            &*self.store,
+            "bureau-reviewer",
+            Role::Reviewer,
+            Some(bureau),
+            "cli:test",
+            util::now(),
+        )
+        .unwrap()
+        .token
+    }
+
+    /// Logs `who` in on the kiosk of `device` (with `who.password`).
+    pub fn log_in(&self, device: &str, who: &Applicant) -> Session {
+        let resp = self.post(
+            "/v1/accounts/login",
+            device,
+            &json!({ "id_number": who.id_number, "password": who.password }),
+        );
+        let session = Session::from_answer(&resp).unwrap_or_else(|| panic!("log-in: {resp:?}"));
+        self.remember(device, &who.id_number, &session);
+        session
+    }
+
+    fn remember(&self, device: &str, id_number: &str, session: &Session) {
+        self.sessions.lock().unwrap().insert(
+            (device.to_owned(), idnumber::normalize(id_number)),
+            session.clone(),
+        );
+    }
+
+    /// The session this test holds for the applicant of a submission body on `device`, if any.
+    pub fn session_for(&self, device: &str, body: &Value) -> Option<Session> {
+        let id = body["application"]["data"]["basic"]["id_number"].as_str()?;
+        self.sessions
+            .lock()
+            .unwrap()
+            .get(&(device.to_owned(), idnumber::normalize(id)))
+            .cloned()
     }
 
     /// One request on a fresh connection (`Connection: close`, read to the end).
@@ -341,7 +441,21 @@ impl Server {
         self.request("POST", path, Some(token), &[], Some(body))
     }
 
+    /// A PUT as a kiosk makes it: a submission without a grant gets the grant of the session
+    /// this test holds for its applicant on this device (see `register` and `log_in`).
     pub fn put(&self, path: &str, token: &str, body: &Value) -> Resp {
+        let key = path.strip_prefix("/v1/submissions/").unwrap_or_default();
+        if body.get("grant").is_none()
+            && !key.is_empty()
+            && let Some(session) = self.session_for(token, body)
+        {
+            return self.put_raw(path, token, &granted(body.clone(), key, &session));
+        }
+        self.put_raw(path, token, body)
+    }
+
+    /// A PUT of exactly `body`.
+    pub fn put_raw(&self, path: &str, token: &str, body: &Value) -> Resp {
         self.request("PUT", path, Some(token), &[], Some(body))
     }
 
@@ -374,7 +488,7 @@ impl Server {
         );
         assert_eq!(sent.status, 202, "{sent:?}");
         let code = self.last_sms_code(&who.mobile);
-        self.post(
+        let resp = self.post(
             "/v1/accounts",
             device,
             &json!({
@@ -386,7 +500,11 @@ impl Server {
                 "password": who.password,
                 "password_confirm": who.password,
             }),
-        )
+        );
+        if let Some(session) = Session::from_answer(&resp) {
+            self.remember(device, &who.id_number, &session);
+        }
+        resp
     }
 }
 
@@ -531,7 +649,9 @@ impl Applicant {
         }
         let mut app = Application::new();
         app.edit(|d| *d = data).unwrap();
-        let application = serde_json::to_value(&app).unwrap();
+        let mut application = serde_json::to_value(&app).unwrap();
+        // As the kiosk sends it: submitted through the wizard.
+        application["review"] = json!({ "state": "submitted" });
         envelope(application, uploads)
     }
 }

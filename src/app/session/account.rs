@@ -194,6 +194,7 @@ impl Session {
     pub(super) fn signed_in_as(&mut self, profile: crate::accounts::Profile) {
         let progress_before = self.visit.app.data().clone();
         self.visit.signed_in = true;
+        self.visit.applicant_session = profile.session.clone();
         self.visit.account = AccountForm::default();
         self.visit.binding = None;
         self.visit.account_mode = AccountMode::LogIn;

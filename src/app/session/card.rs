@@ -50,7 +50,15 @@ impl Session {
         let mobile = std::mem::take(&mut self.visit.account.data.basic.mobile);
         self.visit.account.data.basic = Basic { mobile, ..basic };
         match self.services.accounts.is_registered(&card.id_number) {
-            Ok(true) => {
+            Ok(None) => {
+                self.visit.account_mode = AccountMode::LogIn;
+                self.say(
+                    Tone::Success,
+                    "已读取身份证：请输入密码登录；首次采集请点“注册”。",
+                    "ID card read: enter your password to log in, or tap Register if this is your first time.",
+                );
+            }
+            Ok(Some(true)) => {
                 self.visit.account_mode = AccountMode::LogIn;
                 self.say(
                     Tone::Success,
@@ -58,7 +66,7 @@ impl Session {
                     "ID card read: enter your password to log in.",
                 );
             }
-            Ok(false) => {
+            Ok(Some(false)) => {
                 self.visit.account_mode = AccountMode::Register;
                 self.say(
                     Tone::Success,

@@ -158,6 +158,9 @@ pub struct Visit {
     pub app: Application,
     pub wizard: Wizard,
     pub signed_in: bool,
+    /// The logged-in applicant's session with the central server (signs the submission's
+    /// grant; revoked when the visit ends).
+    pub applicant_session: Option<crate::sync::ApplicantSession>,
     pub account_mode: AccountMode,
     pub account: AccountForm,
     pub active: Option<Field>,
@@ -321,6 +324,17 @@ impl Session {
     pub fn wipe(&mut self) {
         // The applicant's session is over: what the server has acknowledged may now be deleted.
         let id_number = self.visit.app.data().basic.id_number.clone();
+        if let Some(session) = self.visit.applicant_session.take() {
+            let pending = self
+                .services
+                .store
+                .outbox_pending_keys_of_session(&session.session_id)
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "reading the session's pending submissions failed");
+                    Vec::new()
+                });
+            self.services.accounts.end_session(&session, pending);
+        }
         if !id_number.trim().is_empty() {
             if let Err(e) = self.services.store.outbox_end_session(&id_number) {
                 tracing::error!(error = %e, "recording the end of the session failed");
@@ -554,7 +568,12 @@ impl Session {
             Ok(()) => {
                 // The draft and its outbox row are committed together; only then is the
                 // applicant told the submission is saved.
-                if let Err(e) = self.services.store.submit_to_outbox(&self.visit.app) {
+                let session = self.visit.applicant_session.as_ref();
+                if let Err(e) = self
+                    .services
+                    .store
+                    .submit_to_outbox(&self.visit.app, session)
+                {
                     tracing::error!(error = %e, "writing the submission to the outbox failed");
                     (self.visit.app, self.visit.wizard) = before;
                     self.visit.banner = Some(Banner {
