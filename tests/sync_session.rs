@@ -10,6 +10,7 @@ use kiosk::app::session::{Screen, Tone};
 use kiosk::store::OutboxState;
 use kiosk_domain::wizard::Progress;
 use kiosk_domain::{Context, MaterialKind, ReviewState, Step, Wizard};
+use kiosk_server::store::Store as _;
 use sync_support::{Applicant, complete_draft, open_store};
 
 /// Puts a signed-in applicant with a complete draft on the summary page.
@@ -26,6 +27,7 @@ fn on_summary(h: &ui_support::Harness, who: &Applicant) {
         .expect("complete");
     s.visit.app = app;
     s.visit.signed_in = true;
+    s.visit.applicant_session = Some(who.session());
     s.visit.wizard = wizard;
     s.visit.screen = Screen::Step(Step::Summary);
 }
@@ -249,4 +251,103 @@ fn a_returning_applicant_sees_the_approval_and_the_kiosk_keeps_nothing() {
         0,
         "a collection shown from the server is not written to the kiosk"
     );
+}
+
+/// The applicant's session, from the log-in on the account page, grants the submission; the
+/// idle wipe ends the session on the server and declares the still-queued submission, which is
+/// then delivered with the grant although the session is over.
+#[test]
+fn the_visits_session_grants_its_submission_and_the_wipe_ends_it() {
+    let h = ui_support::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let central = sync_support::Central::start(&dir.path().join("central.db"));
+    let token = central.device("hall-session-grant");
+    let who = Applicant::new(33);
+    central.import(&who, "secret123", Some(&who.mobile));
+    let data = h.dir.path().join("data");
+    let session_id = {
+        let mut s = h.kiosk.session.borrow_mut();
+        let draft = complete_draft(&mut s.services.store, &who);
+        s.services.accounts = Box::new(
+            kiosk::sync::accounts::RemoteAccounts::new(&central.url(), &token, open_store(&data))
+                .expect("client"),
+        );
+        s.start();
+        s.visit.screen = Screen::Step(Step::Account);
+        s.visit.account.data.basic.id_number = who.id_number.clone();
+        s.visit.account.password = "secret123".into();
+        s.account_submit();
+        assert!(s.visit.signed_in, "{:?}", s.visit.banner);
+        let session = s.visit.applicant_session.clone().expect("a session");
+        // This visit's consent (the notice page) is the one that counts.
+        s.visit
+            .app
+            .edit(|d| d.consent = draft.data().consent.clone())
+            .expect("editable");
+        let progress = Progress {
+            validation: Context::new(kiosk_server::util::today()),
+            signed_in: true,
+        };
+        let app = s.visit.app.clone();
+        s.visit
+            .wizard
+            .go_to(Step::Summary, &app, &progress)
+            .expect("complete");
+        s.visit.screen = Screen::Step(Step::Summary);
+        s.submit();
+        assert_eq!(
+            s.visit.screen,
+            Screen::Step(Step::Review),
+            "{:?}",
+            s.visit.banner
+        );
+        s.wipe();
+        assert!(s.visit.applicant_session.is_none());
+        session.session_id
+    };
+    // The wipe's log-out runs on its own thread: wait for the server to record it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let revoked = loop {
+        let row = central.store.session_by_id(&session_id).expect("reads");
+        if row.as_ref().is_some_and(|r| r.revoked_at.is_some()) || Instant::now() > deadline {
+            break row.and_then(|r| r.revoked_at);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        revoked.is_some(),
+        "the wipe ended the session on the server"
+    );
+    let rows = open_store(&data).outbox_rows().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert!(
+        central
+            .store
+            .session_kept_key(&session_id, &rows[0].idempotency_key)
+            .expect("reads"),
+        "the queued submission was declared pending at log-out"
+    );
+    let mut worker = kiosk::sync::Worker::new(
+        open_store(&data),
+        sync_support::config(&central.url(), &token),
+    )
+    .expect("worker");
+    assert!(
+        worker
+            .run_until_idle(Duration::from_secs(20))
+            .expect("runs")
+    );
+    let rows = open_store(&data).outbox_rows().expect("rows");
+    assert!(
+        matches!(rows[0].state, OutboxState::Acked | OutboxState::Done),
+        "{rows:?}"
+    );
+    let on_server = central.submissions();
+    assert_eq!(on_server.len(), 1);
+    let audit = central.store.audit_log(100).expect("audit");
+    let submit = audit
+        .iter()
+        .find(|r| r.action == "submit")
+        .expect("audited");
+    assert_eq!(submit.actor, format!("session:{session_id}"));
 }

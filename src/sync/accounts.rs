@@ -77,9 +77,12 @@ impl RemoteAccounts {
             .enable_all()
             .build()
             .map_err(|e| AccountError::Unavailable(e.to_string()))?;
+        // No pooled connections: a pooled connection belongs to the runtime that opened it, and
+        // the log-out at the end of a visit runs on a runtime of its own (`end_session`).
         let builder = reqwest::Client::builder()
             .connect_timeout(UI_TIMEOUT)
-            .timeout(UI_TIMEOUT);
+            .timeout(UI_TIMEOUT)
+            .pool_max_idle_per_host(0);
         let client = http::client(builder, &server).map_err(AccountError::Unavailable)?;
         Ok(RemoteAccounts {
             base: server.url,
@@ -435,7 +438,8 @@ impl Accounts for RemoteAccounts {
                         return;
                     }
                 };
-                match runtime.block_on(request.send()) {
+                // `send` starts its timeout timer at once: it must run inside the runtime.
+                match runtime.block_on(async move { request.send().await }) {
                     Ok(r) => {
                         tracing::info!(status = r.status().as_u16(), "session ended on the server")
                     }
