@@ -247,6 +247,15 @@ impl std::fmt::Debug for Resp {
 
 impl Server {
     pub fn start_on(backend: Backend) -> Server {
+        Server::start_with_limits(backend, kiosk_server::Limits::default(), None)
+    }
+
+    /// A server within `limits`, over TLS with `tls` (plain HTTP without).
+    pub fn start_with_limits(
+        backend: Backend,
+        limits: kiosk_server::Limits,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::create(backend, dir.path());
         let sms_file = dir.path().join("sms.txt");
@@ -263,7 +272,7 @@ impl Server {
                 .unwrap();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                kiosk_server::serve(listener, state, std::future::pending())
+                kiosk_server::serve_with(listener, state, tls, limits, std::future::pending())
                     .await
                     .unwrap();
             });
