@@ -213,7 +213,8 @@ async fn respond(
         })
     });
     // Router is ready at all times; asked anyway, as the Service contract wants.
-    std::future::poll_fn(|cx| <Router as Service<Request<Body>>>::poll_ready(&mut router, cx)).await?;
+    std::future::poll_fn(|cx| <Router as Service<Request<Body>>>::poll_ready(&mut router, cx))
+        .await?;
     let response = <Router as Service<Request<Body>>>::call(&mut router, request).await?;
     if expired.load(Ordering::Acquire) {
         // Whatever the handler made of a body it could not read, the client was too slow; and

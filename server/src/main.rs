@@ -378,7 +378,9 @@ fn read_import_input(from: Option<&std::path::Path>) -> anyhow::Result<ImportInp
     let mut next = |what: &str| -> anyhow::Result<String> {
         match lines.next() {
             Some(line) => Ok(line?.trim_end_matches('\r').to_owned()),
-            None => bail!("account import: the input ended before the {what} (expected three lines: ID number, name, password)"),
+            None => bail!(
+                "account import: the input ended before the {what} (expected three lines: ID number, name, password)"
+            ),
         }
     };
     Ok(ImportInput {
@@ -471,16 +473,32 @@ mod tests {
 
     #[test]
     fn plain_http_only_on_loopback_unless_asked() {
-        for allowed in ["127.0.0.1:8080", "127.8.9.10:80", "[::1]:8080", "[::ffff:127.0.0.1]:80"] {
+        for allowed in [
+            "127.0.0.1:8080",
+            "127.8.9.10:80",
+            "[::1]:8080",
+            "[::ffff:127.0.0.1]:80",
+        ] {
             let addr = allowed.parse().expect("address");
             assert!(check_plain_http(addr, false, false).is_ok(), "{allowed}");
         }
-        for refused in ["0.0.0.0:8080", "192.168.1.10:80", "[::]:8080", "[fe80::1]:80"] {
+        for refused in [
+            "0.0.0.0:8080",
+            "192.168.1.10:80",
+            "[::]:8080",
+            "[fe80::1]:80",
+        ] {
             let addr = refused.parse().expect("address");
             let error = check_plain_http(addr, false, false).expect_err(refused);
             assert!(error.to_string().contains("--insecure-http"), "{error}");
-            assert!(check_plain_http(addr, true, false).is_ok(), "TLS on {refused}");
-            assert!(check_plain_http(addr, false, true).is_ok(), "insecure on {refused}");
+            assert!(
+                check_plain_http(addr, true, false).is_ok(),
+                "TLS on {refused}"
+            );
+            assert!(
+                check_plain_http(addr, false, true).is_ok(),
+                "insecure on {refused}"
+            );
         }
     }
 }

@@ -39,8 +39,8 @@ impl FileSender {
 impl SmsSender for FileSender {
     fn send_code(&self, mobile: &str, code: &str) -> Result<(), SmsError> {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut file =
-            crate::files::append_private(&self.path).map_err(|e| SmsError::Failed(e.to_string()))?;
+        let mut file = crate::files::append_private(&self.path)
+            .map_err(|e| SmsError::Failed(e.to_string()))?;
         writeln!(file, "code {} {code}", mask_mobile(mobile))
             .map_err(|e| SmsError::Failed(e.to_string()))
     }

@@ -30,7 +30,9 @@ fn import(db_url: &str, args: &[&str], who: &Applicant) -> std::process::Output 
     writeln!(
         child.stdin.take().unwrap(),
         "{}\n{}\n{}",
-        who.id_number, who.name, who.password
+        who.id_number,
+        who.name,
+        who.password
     )
     .unwrap();
     child.wait_with_output().unwrap()
@@ -100,10 +102,19 @@ fn import_takes_the_id_number_from_stdin_or_a_file_never_from_arguments(backend:
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{}\n{}", short.id_number, short.name).unwrap();
+    writeln!(
+        child.stdin.take().unwrap(),
+        "{}\n{}",
+        short.id_number,
+        short.name
+    )
+    .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("password"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("password"),
+        "{out:?}"
+    );
     assert_eq!(login_status(&server, &device, &short), 401);
 }
 
@@ -186,7 +197,10 @@ on_both_backends!(
 );
 
 /// Waits at most `limit` for `child` to exit; kills it and returns `None` if it does not.
-fn exit_within(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+fn exit_within(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
@@ -211,11 +225,18 @@ fn serve_refuses_plain_http_beyond_loopback_without_insecure_http() {
         .unwrap();
     let status = exit_within(&mut refused, Duration::from_secs(10));
     let mut said = String::new();
-    refused.stderr.take().unwrap().read_to_string(&mut said).unwrap();
+    refused
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
     let status = status.expect("plain HTTP on 0.0.0.0 was served");
     assert!(!status.success());
     assert!(
-        said.contains("plain HTTP") && said.contains("--insecure-http") && said.contains("--tls-cert"),
+        said.contains("plain HTTP")
+            && said.contains("--insecure-http")
+            && said.contains("--tls-cert"),
         "{said}"
     );
     assert!(!db.exists(), "the database was created before refusing");
@@ -230,7 +251,10 @@ fn serve_refuses_plain_http_beyond_loopback_without_insecure_http() {
         .unwrap();
     assert!(!tls.status.success());
     let said = String::from_utf8_lossy(&tls.stderr);
-    assert!(said.contains("TLS certificate") && !said.contains("plain HTTP"), "{said}");
+    assert!(
+        said.contains("TLS certificate") && !said.contains("plain HTTP"),
+        "{said}"
+    );
 
     // --insecure-http: served (it logs its address; no traffic is sent to it).
     let mut insecure = central(&db_url)

@@ -61,7 +61,9 @@ fn the_development_sms_file_is_private() {
     let path = dir.path().join("sms.txt");
     let sender = FileSender::new(&path);
     sender.send_code("13800138000", "123456").expect("send");
-    sender.send_code("13800138001", "654321").expect("send again");
+    sender
+        .send_code("13800138001", "654321")
+        .expect("send again");
     assert_eq!(mode(&path), 0o600);
     let text = std::fs::read_to_string(&path).expect("read");
     assert_eq!(text.lines().count(), 2, "{text}");

@@ -108,13 +108,19 @@ fn a_hundred_slow_clients_do_not_delay_a_normal_request() {
     let slow = trickler.join().expect("trickler");
 
     assert_eq!(health.status, 200, "{health:?}");
-    assert!(health_took < Duration::from_secs(2), "GET took {health_took:?}");
+    assert!(
+        health_took < Duration::from_secs(2),
+        "GET took {health_took:?}"
+    );
     // An unknown applicant: the body was read and judged.
     assert!(
         (400..500).contains(&login.status) && login.status != 408,
         "{login:?}"
     );
-    assert!(login_took < Duration::from_secs(2), "POST took {login_took:?}");
+    assert!(
+        login_took < Duration::from_secs(2),
+        "POST took {login_took:?}"
+    );
     drop(slow);
 }
 
@@ -279,7 +285,10 @@ fn shutdown_stops_accepting_and_returns_with_idle_connections_open() {
     result.expect("serve returns Ok");
     assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
     assert!(TcpStream::connect(addr).is_err(), "still accepting");
-    assert!(read_until_closed(&mut idle).is_ok(), "idle connection left open");
+    assert!(
+        read_until_closed(&mut idle).is_ok(),
+        "idle connection left open"
+    );
 }
 
 /// The hall's CA and a server certificate for 127.0.0.1 in `dir`.
