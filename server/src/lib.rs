@@ -4,6 +4,8 @@
 pub mod api;
 pub mod auth;
 pub mod canonical;
+pub mod files;
+pub mod listen;
 pub mod postgres;
 pub mod review;
 pub mod sms;
@@ -15,29 +17,39 @@ pub mod util;
 use std::sync::Arc;
 
 pub use api::{AppState, router};
+pub use listen::Limits;
 
-/// Serves the API on `listener` until `shutdown` completes.
+/// Serves the API on `listener` with the default [`Limits`] until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, None, Limits::default(), shutdown).await
 }
 
-/// Serves the API over TLS (`tls::server_config`) on `listener` until `shutdown` completes.
-/// Connections are handed to the router only once their handshake has succeeded.
+/// Serves the API over TLS (`tls::server_config`) on `listener` with the default [`Limits`]
+/// until `shutdown` completes. Connections are handed to the router only once their handshake
+/// has succeeded.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     tls: Arc<tokio_rustls::rustls::ServerConfig>,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(tls::TlsListener::new(listener, tls), router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, Some(tls), Limits::default(), shutdown).await
+}
+
+/// Serves the API on `listener`, over TLS when `tls` is given, within `limits`, until
+/// `shutdown` completes; returns once the connections still open have finished.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listen::serve(listener, router(state), tls, limits, shutdown).await
 }
 
 /// The state of a server on the given store and SMS sender.

@@ -57,6 +57,13 @@ enum Command {
         /// HTTPS: the PEM private key of --tls-cert.
         #[arg(long, env = "CENTRAL_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Serve plain HTTP on an address other than loopback. Tokens, passwords and ID
+        /// numbers then cross the network readable by anyone on it: only for a test network,
+        /// or behind a proxy on the same host that terminates TLS.
+        #[arg(long, env = "CENTRAL_INSECURE_HTTP")]
+        insecure_http: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// The hall's private certificate authority for HTTPS (files only, no database).
     Ca {
@@ -88,6 +95,35 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+}
+
+/// How long and how many clients may hold the server (`kiosk_server::Limits`).
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Seconds a client has to send a request's line and headers (also the keep-alive idle time).
+    #[arg(long, env = "CENTRAL_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body, counted from its headers.
+    #[arg(long, env = "CENTRAL_BODY_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_secs: u64,
+    /// Seconds a client has to finish the TLS handshake.
+    #[arg(long, env = "CENTRAL_TLS_HANDSHAKE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    tls_handshake_timeout_secs: u64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, env = "CENTRAL_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+}
+
+impl From<&LimitArgs> for kiosk_server::Limits {
+    fn from(args: &LimitArgs) -> Self {
+        use std::time::Duration;
+        kiosk_server::Limits {
+            header_read_timeout: Duration::from_secs(args.header_timeout_secs),
+            body_read_timeout: Duration::from_secs(args.body_timeout_secs),
+            tls_handshake_timeout: Duration::from_secs(args.tls_handshake_timeout_secs),
+            max_connections: args.max_connections as usize,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -140,15 +176,22 @@ enum ReviewerCommand {
 #[derive(Subcommand)]
 enum AccountCommand {
     /// Imports an accountant already on file, without a phone: they bind one at first login.
-    /// The initial password is read from the first line of standard input.
+    /// Standard input (or --from FILE) gives three lines: the ID number, the name and the
+    /// initial password. They are never taken as arguments, which every user of the machine
+    /// can read (`ps`, /proc) and shells keep in their history.
     Import {
-        #[arg(long)]
-        id_number: String,
-        #[arg(long)]
-        name: String,
+        /// Read the three lines from this file instead of standard input.
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
         /// resident_id_card, hk_mo_tw_residence_permit or foreign_permanent_resident_card.
         #[arg(long, default_value = "resident_id_card")]
         id_type: String,
+        /// Refused: kept only to explain where the ID number goes now.
+        #[arg(long, hide = true, num_args = 0..=1)]
+        id_number: Option<Option<String>>,
+        /// Refused: kept only to explain where the name goes now.
+        #[arg(long, hide = true, num_args = 0..=1)]
+        name: Option<Option<String>>,
     },
 }
 
@@ -199,6 +242,29 @@ fn main() -> anyhow::Result<()> {
     if let Command::Ca { command } = &cli.command {
         return ca_command(command);
     }
+    // Refused before the database is opened (or created).
+    if let Command::Serve {
+        listen,
+        tls_cert,
+        insecure_http,
+        ..
+    } = &cli.command
+    {
+        check_plain_http(*listen, tls_cert.is_some(), *insecure_http)?;
+    }
+    if let Command::Account {
+        command: AccountCommand::Import {
+            id_number, name, ..
+        },
+    } = &cli.command
+        && (id_number.is_some() || name.is_some())
+    {
+        bail!(
+            "account import reads the ID number, the name and the password from standard input \
+             (or --from FILE), one per line, never from arguments: every user of this machine \
+             can read a command line"
+        );
+    }
     let store = open(&cli.db)?;
     match cli.command {
         Command::Serve {
@@ -206,21 +272,38 @@ fn main() -> anyhow::Result<()> {
             sms_file,
             tls_cert,
             tls_key,
-        } => serve(store, listen, sms_file, tls_cert.zip(tls_key)),
+            insecure_http: _,
+            limits,
+        } => serve(
+            store,
+            listen,
+            sms_file,
+            tls_cert.zip(tls_key),
+            (&limits).into(),
+        ),
         Command::Ca { command } => ca_command(&command),
         Command::Device { command } => credential_command(&*store, command, Role::Device),
         Command::Reviewer { command } => reviewer_command(&*store, command),
         Command::Audit { limit } => print_audit(&*store, limit),
         Command::Account {
-            command:
-                AccountCommand::Import {
-                    id_number,
-                    name,
-                    id_type,
-                },
-        } => import_account(&*store, &id_number, &name, &id_type),
+            command: AccountCommand::Import { from, id_type, .. },
+        } => import_account(&*store, from.as_deref(), &id_type),
         Command::Review { command } => review_command(&*store, command),
     }
+}
+
+/// Plain HTTP carries device tokens, passwords and ID numbers readable by anyone on the
+/// network, so it is served only on loopback (a proxy on the same host may terminate TLS)
+/// unless the operator says otherwise.
+fn check_plain_http(listen: SocketAddr, tls: bool, insecure_http: bool) -> anyhow::Result<()> {
+    if tls || insecure_http || listen.ip().to_canonical().is_loopback() {
+        return Ok(());
+    }
+    bail!(
+        "refusing to serve plain HTTP on {listen}: tokens, passwords and ID numbers would cross \
+         the network unencrypted. Serve HTTPS with --tls-cert and --tls-key (see `central ca`), \
+         or listen on 127.0.0.1 behind a TLS proxy, or pass --insecure-http on a test network"
+    )
 }
 
 fn serve(
@@ -228,6 +311,7 @@ fn serve(
     listen: SocketAddr,
     sms_file: Option<PathBuf>,
     tls: Option<(PathBuf, PathBuf)>,
+    limits: kiosk_server::Limits,
 ) -> anyhow::Result<()> {
     let sms: Arc<dyn SmsSender> = match sms_file {
         Some(path) => Arc::new(FileSender::new(path)),
@@ -251,10 +335,7 @@ fn serve(
             let _ = tokio::signal::ctrl_c().await;
         };
         let state = kiosk_server::state(store, sms);
-        match tls {
-            Some(tls) => kiosk_server::serve_tls(listener, tls, state, shutdown).await?,
-            None => kiosk_server::serve(listener, state, shutdown).await?,
-        }
+        kiosk_server::serve_with(listener, state, tls, limits, shutdown).await?;
         Ok(())
     })
 }
@@ -343,29 +424,57 @@ fn print_audit(store: &dyn Store, limit: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `account import` reads: the ID number, the name and the password, one per line.
+struct ImportInput {
+    id_number: String,
+    name: String,
+    password: String,
+}
+
+fn read_import_input(from: Option<&std::path::Path>) -> anyhow::Result<ImportInput> {
+    use std::io::BufRead as _;
+    let reader: Box<dyn std::io::BufRead> = match from {
+        Some(path) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let mut lines = reader.lines();
+    let mut next = |what: &str| -> anyhow::Result<String> {
+        match lines.next() {
+            Some(line) => Ok(line?.trim_end_matches('\r').to_owned()),
+            None => bail!(
+                "account import: the input ended before the {what} (expected three lines: ID number, name, password)"
+            ),
+        }
+    };
+    Ok(ImportInput {
+        id_number: next("ID number")?.trim().to_owned(),
+        name: next("name")?,
+        password: next("password")?,
+    })
+}
+
 fn import_account(
     store: &dyn Store,
-    id_number: &str,
-    name: &str,
+    from: Option<&std::path::Path>,
     id_type: &str,
 ) -> anyhow::Result<()> {
     let parsed_type: IdType = serde_json::from_value(serde_json::Value::String(id_type.to_owned()))
         .with_context(|| format!("unknown ID type {id_type}"))?;
-    let id = idnumber::parse(id_number, parsed_type, util::today())
+    let input = read_import_input(from)?;
+    let id = idnumber::parse(&input.id_number, parsed_type, util::today())
         .map_err(|code| anyhow::anyhow!("ID number: {}", code.message(Lang::En)))?;
-    contact::check_name(name)
+    contact::check_name(&input.name)
         .map_err(|code| anyhow::anyhow!("name: {}", code.message(Lang::En)))?;
-    let mut password = String::new();
-    std::io::stdin().read_line(&mut password)?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    contact::check_password(password)
+    contact::check_password(&input.password)
         .map_err(|code| anyhow::anyhow!("password: {}", code.message(Lang::En)))?;
     let account = NewAccount {
         id_type: id_type.to_owned(),
         id_number: id.as_str().to_owned(),
-        name: name.trim().to_owned(),
+        name: input.name.trim().to_owned(),
         mobile: None,
-        password_hash: auth::hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))?,
+        password_hash: auth::hash_password(&input.password).map_err(|e| anyhow::anyhow!("{e}"))?,
     };
     let masked = mask_id_number(id.as_str());
     let audit = AuditEntry::new(&cli_actor(), "import account", &masked, "ok", util::now());
@@ -419,6 +528,42 @@ fn review_command(store: &dyn Store, command: ReviewCommand) -> anyhow::Result<(
         Err(DecideError::NotFound) => bail!("no submission {id}"),
         Err(DecideError::NotUnderReview(state)) => {
             bail!("{id} is not under review ({})", state_label(&state))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_plain_http;
+
+    #[test]
+    fn plain_http_only_on_loopback_unless_asked() {
+        for allowed in [
+            "127.0.0.1:8080",
+            "127.8.9.10:80",
+            "[::1]:8080",
+            "[::ffff:127.0.0.1]:80",
+        ] {
+            let addr = allowed.parse().expect("address");
+            assert!(check_plain_http(addr, false, false).is_ok(), "{allowed}");
+        }
+        for refused in [
+            "0.0.0.0:8080",
+            "192.168.1.10:80",
+            "[::]:8080",
+            "[fe80::1]:80",
+        ] {
+            let addr = refused.parse().expect("address");
+            let error = check_plain_http(addr, false, false).expect_err(refused);
+            assert!(error.to_string().contains("--insecure-http"), "{error}");
+            assert!(
+                check_plain_http(addr, true, false).is_ok(),
+                "TLS on {refused}"
+            );
+            assert!(
+                check_plain_http(addr, false, true).is_ok(),
+                "insecure on {refused}"
+            );
         }
     }
 }

@@ -1,6 +1,5 @@
 //! Sending SMS codes, behind a trait so a real gateway can replace the development sender.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -21,8 +20,8 @@ pub trait SmsSender: Send + Sync {
     fn send_code(&self, mobile: &str, code: &str) -> Result<(), SmsError>;
 }
 
-/// Development sender: appends `code <masked phone> <code>` lines to a file. The full phone
-/// number is never written.
+/// Development sender: appends `code <masked phone> <code>` lines to a file, created 0600
+/// since its codes log phones in. The full phone number is never written.
 pub struct FileSender {
     path: PathBuf,
     lock: Mutex<()>,
@@ -40,10 +39,7 @@ impl FileSender {
 impl SmsSender for FileSender {
     fn send_code(&self, mobile: &str, code: &str) -> Result<(), SmsError> {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
+        let mut file = crate::files::append_private(&self.path)
             .map_err(|e| SmsError::Failed(e.to_string()))?;
         writeln!(file, "code {} {code}", mask_mobile(mobile))
             .map_err(|e| SmsError::Failed(e.to_string()))

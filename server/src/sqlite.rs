@@ -217,8 +217,11 @@ fn write_audit(conn: &Connection, e: &AuditEntry) -> StoreResult<()> {
 const ACCOUNT_COLUMNS: &str = "id, id_type, id_number, name, mobile, password_hash";
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed, 0600) the database file and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        let path = path.as_ref();
+        crate::files::create_private_database(path)
+            .map_err(|e| StoreError::Db(format!("creating {}: {e}", path.display())))?;
         let conn = Connection::open(path).map_err(db)?;
         Self::init(conn)
     }

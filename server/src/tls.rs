@@ -17,8 +17,7 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose,
 };
 use thiserror::Error;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::client::danger::ServerCertVerifier as _;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
@@ -32,11 +31,6 @@ pub const CA_KEY: &str = "ca-key.pem";
 pub const SERVER_CERT: &str = "server.pem";
 pub const SERVER_KEY: &str = "server-key.pem";
 
-/// A slow or silent client may not hold a handshake slot for longer than this.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; beyond this the listener stops accepting until one ends, so
-/// a flood of half-open connections cannot exhaust memory.
-const MAX_HANDSHAKES: usize = 256;
 /// The CA signs server certificates for this long; a hall renews by running `ca init` again
 /// long before then.
 const CA_VALIDITY_DAYS: i64 = 10 * 365;
@@ -125,83 +119,28 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
     Ok(Arc::new(config))
 }
 
-/// A TCP listener that hands axum only connections whose TLS handshake has completed.
-///
-/// Handshakes run concurrently in a `JoinSet` owned by the listener, so one slow client never
-/// delays the others, and dropping the listener (graceful shutdown) cancels them all.
-pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-    handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr)>>,
-}
-
-impl TlsListener {
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> TlsListener {
-        TlsListener {
-            tcp,
-            acceptor: TlsAcceptor::from(config),
-            handshakes: JoinSet::new(),
+/// The TLS handshake of one connection, given at most `timeout`; `None` (logged) when it
+/// fails or takes longer, so a silent or slow client holds its connection slot no longer.
+/// Each connection runs its own handshake, so one slow client never delays the others.
+pub async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    timeout: Duration,
+) -> Option<TlsStream<TcpStream>> {
+    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        // A kiosk with the wrong CA, a plain-HTTP client or a port scanner: worth a line for
+        // hall IT, never fatal for the server.
+        Ok(Err(e)) => {
+            tracing::info!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::info!(%peer, "TLS handshake timed out");
+            None
         }
     }
-
-    fn start_handshake(&mut self, stream: TcpStream, peer: SocketAddr) {
-        let acceptor = self.acceptor.clone();
-        self.handshakes.spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => Some((tls, peer)),
-                // A kiosk with the wrong CA, a plain-HTTP client or a port scanner: worth a
-                // line for hall IT, never fatal for the server.
-                Ok(Err(e)) => {
-                    tracing::info!(%peer, error = %e, "TLS handshake failed");
-                    None
-                }
-                Err(_) => {
-                    tracing::info!(%peer, "TLS handshake timed out");
-                    None
-                }
-            }
-        });
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let room = self.handshakes.len() < MAX_HANDSHAKES;
-            tokio::select! {
-                accepted = self.tcp.accept(), if room => match accepted {
-                    Ok((stream, peer)) => self.start_handshake(stream, peer),
-                    Err(e) => accept_error(e).await,
-                },
-                Some(done) = self.handshakes.join_next() => {
-                    if let Ok(Some(ready)) = done {
-                        return ready;
-                    }
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
-}
-
-/// As axum does for plain TCP: errors of one connection are skipped; anything else (too many
-/// open files) is logged and waited out instead of spinning.
-async fn accept_error(e: std::io::Error) {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(
-        e.kind(),
-        ConnectionAborted | ConnectionRefused | ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!(error = %e, "accepting a connection failed");
-    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// What `central ca init` / `ca issue` wrote.
@@ -256,19 +195,13 @@ fn make_dir(dir: &Path) -> Result<(), TlsError> {
 /// key; `mode` is set at creation, so a private key is never readable by others, not even
 /// briefly.
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
-    use std::os::unix::fs::OpenOptionsExt as _;
     let err = |source| TlsError::Write {
         path: path.to_owned(),
         source,
     };
     let tmp = path.with_extension("pem.tmp");
     let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(err)?;
+    let mut file = crate::files::create_new_with_mode(&tmp, mode).map_err(err)?;
     file.write_all(bytes).map_err(err)?;
     file.sync_all().map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)

@@ -1,11 +1,12 @@
-//! The `central` binary: `serve` on an ephemeral port, importing accountants on file, revoking
-//! credentials.
+//! The `central` binary: `serve` on an ephemeral port (plain HTTP only on loopback unless
+//! asked), importing accountants on file (the ID number never in argv), revoking credentials.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{Applicant, Backend, Server, TestDb, on_both_backends};
 use serde_json::json;
@@ -14,6 +15,107 @@ fn central(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_central"));
     cmd.arg("--db").arg(db_url).env("CENTRAL_LOG", "info");
     cmd
+}
+
+/// `central account import ARGS` with the applicant's three lines on standard input.
+fn import(db_url: &str, args: &[&str], who: &Applicant) -> std::process::Output {
+    let mut child = central(db_url)
+        .args(["account", "import"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(
+        child.stdin.take().unwrap(),
+        "{}\n{}\n{}",
+        who.id_number,
+        who.name,
+        who.password
+    )
+    .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn login_status(server: &Server, device: &str, who: &Applicant) -> u16 {
+    server
+        .post(
+            "/v1/accounts/login",
+            device,
+            &json!({ "id_number": who.id_number, "password": who.password }),
+        )
+        .status
+}
+
+/// Arguments are readable by every user of the machine (`ps`, /proc/PID/cmdline): the ID
+/// number comes from standard input or a file, and the old flags are refused with a pointer
+/// there, before anything is stored.
+fn import_takes_the_id_number_from_stdin_or_a_file_never_from_arguments(backend: Backend) {
+    let server = Server::start_on(backend);
+    let device = server.device("hall-1");
+
+    let who = Applicant::new(31);
+    let refused = central(&server.db_url())
+        .args([
+            "account",
+            "import",
+            "--id-number",
+            &who.id_number,
+            "--name",
+            &who.name,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("standard input"), "{said}");
+    assert!(!said.contains(&who.id_number), "{said}");
+    assert_eq!(login_status(&server, &device, &who), 401);
+
+    let from_file = Applicant::new(32);
+    let input = server.dir.path().join("import.txt");
+    std::fs::write(
+        &input,
+        format!(
+            "{}\r\n{}\r\n{}\r\n",
+            from_file.id_number, from_file.name, from_file.password
+        ),
+    )
+    .unwrap();
+    let out = central(&server.db_url())
+        .args(["account", "import", "--from"])
+        .arg(&input)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(login_status(&server, &device, &from_file), 200);
+
+    // Two lines: the password is missing, nothing is imported.
+    let short = Applicant::new(33);
+    let mut child = central(&server.db_url())
+        .args(["account", "import"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(
+        child.stdin.take().unwrap(),
+        "{}\n{}",
+        short.id_number,
+        short.name
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("password"),
+        "{out:?}"
+    );
+    assert_eq!(login_status(&server, &device, &short), 401);
 }
 
 fn serve_answers_health_on_the_address_it_logs(backend: Backend) {
@@ -52,22 +154,7 @@ fn imported_accountants_bind_a_phone_and_revoked_tokens_stop_working(backend: Ba
     let server = Server::start_on(backend);
     let device = server.device("hall-1");
     let who = Applicant::new(30);
-    let mut import = central(&server.db_url())
-        .args([
-            "account",
-            "import",
-            "--id-number",
-            &who.id_number,
-            "--name",
-            &who.name,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(import.stdin.take().unwrap(), "{}", who.password).unwrap();
-    let out = import.wait_with_output().unwrap();
+    let out = import(&server.db_url(), &[], &who);
     assert!(out.status.success(), "{out:?}");
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(!printed.contains(&who.id_number) && !printed.contains(&who.name));
@@ -107,4 +194,83 @@ fn imported_accountants_bind_a_phone_and_revoked_tokens_stop_working(backend: Ba
 on_both_backends!(
     serve_answers_health_on_the_address_it_logs,
     imported_accountants_bind_a_phone_and_revoked_tokens_stop_working,
+    import_takes_the_id_number_from_stdin_or_a_file_never_from_arguments,
 );
+
+/// Waits at most `limit` for `child` to exit; kills it and returns `None` if it does not.
+fn exit_within(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn serve_refuses_plain_http_beyond_loopback_without_insecure_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let db_url = format!("sqlite://{}", db.display());
+    let mut refused = central(&db_url)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = exit_within(&mut refused, Duration::from_secs(10));
+    let mut said = String::new();
+    refused
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    let status = status.expect("plain HTTP on 0.0.0.0 was served");
+    assert!(!status.success());
+    assert!(
+        said.contains("plain HTTP")
+            && said.contains("--insecure-http")
+            && said.contains("--tls-cert"),
+        "{said}"
+    );
+    assert!(!db.exists(), "the database was created before refusing");
+
+    // With TLS any address is fine: the start goes on to the certificate (missing here).
+    let tls = central(&db_url)
+        .args(["serve", "--listen", "0.0.0.0:0", "--tls-cert"])
+        .arg(dir.path().join("server.pem"))
+        .arg("--tls-key")
+        .arg(dir.path().join("server-key.pem"))
+        .output()
+        .unwrap();
+    assert!(!tls.status.success());
+    let said = String::from_utf8_lossy(&tls.stderr);
+    assert!(
+        said.contains("TLS certificate") && !said.contains("plain HTTP"),
+        "{said}"
+    );
+
+    // --insecure-http: served (it logs its address; no traffic is sent to it).
+    let mut insecure = central(&db_url)
+        .args(["serve", "--listen", "0.0.0.0:0", "--insecure-http"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(insecure.stderr.take().unwrap());
+    let mut line = String::new();
+    let mut listening = false;
+    while !listening && log.read_line(&mut line).unwrap() > 0 {
+        listening = line.contains("central server listening");
+        line.clear();
+    }
+    insecure.kill().unwrap();
+    insecure.wait().unwrap();
+    assert!(listening, "--insecure-http did not start the server");
+}

@@ -291,12 +291,30 @@ impl std::fmt::Debug for Resp {
 
 impl Server {
     pub fn start_on(backend: Backend) -> Server {
-        Self::start_with(backend, |state| state)
+        Server::start_with_limits(backend, kiosk_server::Limits::default(), None)
     }
 
     /// A server whose state `adjust` may change first (e.g. a smaller hashing pool).
     pub fn start_with(
         backend: Backend,
+        adjust: impl FnOnce(kiosk_server::AppState) -> kiosk_server::AppState,
+    ) -> Server {
+        Server::start_full(backend, kiosk_server::Limits::default(), None, adjust)
+    }
+
+    /// A server within `limits`, over TLS with `tls` (plain HTTP without).
+    pub fn start_with_limits(
+        backend: Backend,
+        limits: kiosk_server::Limits,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    ) -> Server {
+        Server::start_full(backend, limits, tls, |state| state)
+    }
+
+    fn start_full(
+        backend: Backend,
+        limits: kiosk_server::Limits,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
         adjust: impl FnOnce(kiosk_server::AppState) -> kiosk_server::AppState,
     ) -> Server {
         let dir = tempfile::tempdir().unwrap();
@@ -318,7 +336,7 @@ impl Server {
                 .unwrap();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                kiosk_server::serve(listener, state, std::future::pending())
+                kiosk_server::serve_with(listener, state, tls, limits, std::future::pending())
                     .await
                     .unwrap();
             });
