@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod canonical;
+pub mod material_check;
 pub mod postgres;
 pub mod review;
 pub mod sms;
