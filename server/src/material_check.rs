@@ -83,7 +83,9 @@ pub enum MaterialRefusal {
     MaterialNotImage,
     #[error("the ID photo is a {} file, it must be a JPEG", found.name())]
     PhotoNotJpeg { found: MaterialFormat },
-    #[error("the ID photo has {bytes} bytes, it must have more than {min_exclusive} and at most {max}")]
+    #[error(
+        "the ID photo has {bytes} bytes, it must have more than {min_exclusive} and at most {max}"
+    )]
     PhotoBytesOutOfRange {
         bytes: u64,
         min_exclusive: u64,
@@ -91,7 +93,9 @@ pub enum MaterialRefusal {
     },
     #[error("the file has {bytes} bytes, at most {max} are allowed")]
     MaterialTooLarge { bytes: u64, max: u64 },
-    #[error("the ID photo is {width}x{height} pixels, at least {min_width}x{min_height} are needed")]
+    #[error(
+        "the ID photo is {width}x{height} pixels, at least {min_width}x{min_height} are needed"
+    )]
     PhotoTooSmall {
         width: u32,
         height: u32,
@@ -625,7 +629,9 @@ fn check_png_structure(bytes: &[u8]) -> Result<(u32, u32), MaterialRefusal> {
             (b"IHDR", Some(_)) => return Err(corrupt(FORMAT, "a second IHDR")),
             // An animated PNG shows a different frame depending on the viewer: a reviewer could
             // see another image than the one the checks (and the kiosk) saw.
-            (b"acTL" | b"fcTL" | b"fdAT", Some(_)) => return Err(MaterialRefusal::MaterialAnimated),
+            (b"acTL" | b"fcTL" | b"fdAT", Some(_)) => {
+                return Err(MaterialRefusal::MaterialAnimated);
+            }
             (b"IEND", Some(dimensions)) => {
                 let trailing = &bytes[pos..];
                 return if trailing.is_empty() {
@@ -734,11 +740,7 @@ impl DecodePool {
     }
 
     /// Checks one file within the pool's bound.
-    pub fn check(
-        &self,
-        kind: MaterialKind,
-        bytes: &[u8],
-    ) -> Result<CheckedImage, MaterialRefusal> {
+    pub fn check(&self, kind: MaterialKind, bytes: &[u8]) -> Result<CheckedImage, MaterialRefusal> {
         let _permit = self.acquire()?;
         check_material_with(kind, bytes, &self.limits, &self.bounds)
     }
@@ -916,7 +918,10 @@ mod tests {
         for refusal in &refusals {
             assert!(codes.insert(refusal.code()), "{} twice", refusal.code());
             assert!(
-                refusal.message_zh().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                refusal
+                    .message_zh()
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
                 "{}",
                 refusal.code()
             );
