@@ -573,6 +573,27 @@ fn the_pool_is_sized_from_the_machine() {
 }
 
 #[test]
+fn the_pool_applies_its_own_material_limits_and_one_pool_is_shared() {
+    let photo = valid_photo();
+    let id_card_sized = DecodePool::new(1, 0).with_limits(MaterialLimits::id_card_photo_preset());
+    assert_eq!(
+        id_card_sized.check(MaterialKind::Photo, &photo),
+        Err(MaterialRefusal::PhotoTooSmall {
+            width: 295,
+            height: 413,
+            min_width: 358,
+            min_height: 441,
+        })
+    );
+    assert!(std::ptr::eq(DecodePool::shared(), DecodePool::shared()));
+    assert!(
+        DecodePool::shared()
+            .check(MaterialKind::Photo, &photo)
+            .is_ok()
+    );
+}
+
+#[test]
 fn what_the_kiosk_compressor_produces_passes() {
     let limits = MaterialLimits::default();
     for (width, height, seed) in [(295, 413, 7), (358, 441, 8), (590, 826, 9)] {
