@@ -25,6 +25,7 @@ use tracing::{info, warn};
 
 use crate::auth;
 use crate::canonical;
+use crate::material_check::{DecodePool, MaterialRefusal};
 use crate::review;
 use crate::sms::{SmsError, SmsSender};
 use crate::store::{
@@ -185,6 +186,24 @@ impl ApiError {
                 "error": "invalid",
                 "message": "请按提示修改标出的项目",
                 "issues": issues,
+            }),
+            retry_after: None,
+        }
+    }
+
+    /// 422 naming the material and what is wrong with it.
+    fn material_refused(kind: MaterialKind, refusal: &MaterialRefusal) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            body: json!({
+                "error": "material_refused",
+                "message": refusal.message_zh_for(kind),
+                "issues": [server_issue(
+                    &format!("materials.{}", kind.key()),
+                    refusal.code(),
+                    &refusal.message_zh(),
+                    &refusal.message_en(),
+                )],
             }),
             retry_after: None,
         }
@@ -1078,12 +1097,8 @@ fn key_reused() -> ApiError {
     )
 }
 
-fn is_image(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0xff, 0xd8, 0xff]) || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
-}
-
 /// Findings about the materials: every file the record lists must be uploaded with the same
-/// hash and size and be a JPEG or PNG; nothing else may be uploaded.
+/// hash and size; nothing else may be uploaded. (Each file was decoded before this.)
 fn material_issues(app: &Application, uploads: &[(MaterialKind, String, Vec<u8>)]) -> Vec<Value> {
     let mut issues = Vec::new();
     let listed = materials::submission_files(app.data());
@@ -1101,11 +1116,6 @@ fn material_issues(app: &Application, uploads: &[(MaterialKind, String, Vec<u8>)
                 "MaterialSizeDiffers",
                 "材料文件大小与记录不符",
                 "The file size differs from the record",
-            )),
-            Some((_, _, bytes)) if !is_image(bytes) => Some((
-                "MaterialNotImage",
-                "材料文件须为 JPG 或 PNG 图片",
-                "The file must be a JPEG or PNG image",
             )),
             _ => None,
         };
@@ -1271,6 +1281,18 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
             ));
         }
         uploads.push((m.kind, m.sha256.clone(), bytes));
+    }
+    // Decoded here, whatever the kiosk claims; only for a granted submission, so that nobody
+    // without an applicant's session can make the server decode.
+    for (kind, _, bytes) in &uploads {
+        match DecodePool::shared().check(*kind, bytes) {
+            Ok(_) => {}
+            Err(MaterialRefusal::Busy { .. }) => return Err(ApiError::busy()),
+            Err(refusal) => {
+                info!(device = %device.id, kind = kind.key(), code = refusal.code(), "material refused");
+                return Err(ApiError::material_refused(*kind, &refusal));
+            }
+        }
     }
     let progress = Progress {
         validation: Context::new(today()),

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod canonical;
 pub mod files;
 pub mod listen;
+pub mod material_check;
 pub mod postgres;
 pub mod review;
 pub mod sms;
