@@ -195,11 +195,8 @@ fn today() -> time::Date {
 }
 
 /// A fake JPEG of `size` bytes, distinct per applicant and kind.
-fn jpeg(size: usize, seed: u8) -> Vec<u8> {
-    let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
-    bytes.extend((0..size - 4).map(|j| (j as u8).wrapping_mul(31) ^ seed));
-    bytes
-}
+#[path = "../../server/tests/common/jpeg.rs"]
+mod test_jpeg;
 
 /// Saves a complete draft with its material files in `store` (not submitted).
 pub fn complete_draft(store: &mut Store, who: &Applicant) -> Application {
@@ -220,7 +217,10 @@ pub fn complete_draft(store: &mut Store, who: &Applicant) -> Application {
             };
             let seed = (who.n as u8).wrapping_mul(7) ^ (kind.key().len() as u8) ^ (i as u8);
             let stored = store
-                .put_material(&who.id_number, &jpeg(size, seed))
+                .put_material(
+                    &who.id_number,
+                    &test_jpeg::jpeg_of_length(*kind == MaterialKind::Photo, size, seed),
+                )
                 .expect("put material");
             *file = kiosk_domain::record::MaterialFile {
                 width: file.width,

@@ -20,6 +20,8 @@ use kiosk_server::store::{Role, Store};
 use kiosk_server::{auth, canonical, util};
 use serde_json::{Value, json};
 
+pub mod jpeg;
+
 /// The PostgreSQL server the tests create their databases on: a superuser URL.
 pub const POSTGRES_URL_VAR: &str = "KIOSK_TEST_POSTGRES_URL";
 
@@ -651,11 +653,8 @@ impl Applicant {
                 let seed = (kind.key().len() as u8)
                     .wrapping_add((i as u8).wrapping_mul(17))
                     .wrapping_add(variant(*kind));
-                let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
-                bytes.extend(
-                    (0..size(*kind) - 4)
-                        .map(|j: usize| (j as u8).wrapping_mul(31) ^ seed ^ (j >> 8) as u8),
-                );
+                let bytes =
+                    jpeg::jpeg_of_length(*kind == MaterialKind::Photo, size(*kind), seed);
                 file.bytes = bytes.len() as u64;
                 file.sha256 = util::sha256_hex(&bytes);
                 uploads.push(json!({
