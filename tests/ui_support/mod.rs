@@ -93,18 +93,19 @@ fn start_kiosk(
     pinyin: Option<kiosk::app::session::PinyinFactory>,
     cameras: Option<kiosk::capture::Cameras>,
 ) -> Harness {
+    i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().expect("temp dir");
     start_kiosk_in(dir, card_reader, pinyin, cameras)
 }
 
-/// The kiosk on the data directory in `dir` (`dir/data`), new or used before.
+/// The kiosk on the data directory in `dir` (`dir/data`), new or used before, on a thread whose
+/// testing platform is set up.
 fn start_kiosk_in(
     dir: tempfile::TempDir,
     card_reader: Option<Box<dyn CardReaderDevice>>,
     pinyin: Option<kiosk::app::session::PinyinFactory>,
     cameras: Option<kiosk::capture::Cameras>,
 ) -> Harness {
-    i_slint_backend_testing::init_no_event_loop();
     let data = dir.path().join("data");
     let key = data.join("kiosk.key");
     let materials = dir.path().join("materials");
