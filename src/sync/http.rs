@@ -46,8 +46,14 @@ pub async fn read_limited(
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        if body.len() + chunk.len() > limit {
+        let needed = body.len() + chunk.len();
+        if needed > limit {
             return Err(BodyError::TooLarge { limit });
+        }
+        // Grows as a Vec does, but never past the limit.
+        if needed > body.capacity() {
+            let grown = needed.max(body.capacity() * 2).min(limit);
+            body.reserve_exact(grown - body.len());
         }
         body.extend_from_slice(&chunk);
     }
