@@ -78,6 +78,20 @@ enum Command {
     /// Read a staff PIN (4 to 8 digits) from standard input and print its hash for
     /// `staff_pin_hash` in kiosk.toml.
     StaffPinHash,
+    /// The staff PIN's lock after wrong PINs, for the hall admin.
+    Staff {
+        #[command(subcommand)]
+        what: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Print the wrong-PIN count and the lock as one JSON object.
+    Status,
+    /// Lift the staff PIN's lock (also the one only the admin can lift) and clear the count;
+    /// written to the log as an audit line.
+    Unlock,
 }
 
 #[derive(Subcommand)]
@@ -424,6 +438,33 @@ fn main() -> ExitCode {
                     anyhow::bail!("a staff PIN has 4 to 8 digits");
                 }
                 println!("{}", kiosk::accounts::hash_password(pin)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Staff { what } => {
+                let mut store = open_store(&config)?;
+                let lock = match what {
+                    StaffCommand::Status => store.staff_lock()?,
+                    StaffCommand::Unlock => {
+                        let before = store.staff_unlock()?;
+                        tracing::info!(
+                            audit = "staff-mode",
+                            was_admin_locked = before.admin_locked,
+                            wrong_pins = before.total_failures,
+                            "staff PIN unlocked by the hall admin"
+                        );
+                        store.staff_lock()?
+                    }
+                };
+                let now = kiosk::store::now_ms();
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "admin_locked": lock.admin_locked,
+                        "locked_for_secs": ((lock.locked_until_ms - now).max(0) as u64).div_ceil(1000),
+                        "wrong_pins": lock.total_failures,
+                        "wrong_pins_in_a_row": lock.recent_failures,
+                    })
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Command::Outbox => {

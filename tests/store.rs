@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use kiosk::store::{Store, StoreError};
+use kiosk::store::{StaffLock, StaffLockRules, Store, StoreError};
 use kiosk_domain::samples::{self, Branch};
 use kiosk_domain::{Application, MaterialKind};
 
@@ -66,6 +66,72 @@ fn drafts_survive_reopening_and_are_found_by_id_number() {
             .load_draft("11010519491231002X")
             .expect("reads")
             .is_none()
+    );
+}
+
+#[test]
+fn wrong_staff_pins_and_their_lock_survive_reopening() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = StaffLockRules {
+        attempts: 5,
+        lockout_ms: 600_000,
+        admin_after: 10,
+    };
+    let now = 1_800_000_000_000;
+    {
+        let mut store = open(dir.path()).expect("open");
+        for _ in 0..4 {
+            store.staff_pin_wrong(now, rules).expect("counted");
+        }
+    }
+    let mut store = open(dir.path()).expect("reopen");
+    let four = StaffLock {
+        recent_failures: 4,
+        total_failures: 4,
+        locked_until_ms: 0,
+        admin_locked: false,
+    };
+    assert_eq!(store.staff_lock().expect("read"), four);
+    // A right PIN clears the counts while the admin's lock is not on.
+    store.staff_pin_right().expect("cleared");
+    assert_eq!(store.staff_lock().expect("read"), StaffLock::default());
+    for _ in 0..4 {
+        store.staff_pin_wrong(now, rules).expect("counted");
+    }
+    let timed = store.staff_pin_wrong(now, rules).expect("counted");
+    assert_eq!(
+        timed,
+        StaffLock {
+            recent_failures: 0,
+            total_failures: 5,
+            locked_until_ms: now + 600_000,
+            admin_locked: false,
+        }
+    );
+    let mut lock = timed;
+    for _ in 0..5 {
+        lock = store
+            .staff_pin_wrong(now + 700_000, rules)
+            .expect("counted");
+    }
+    assert!(lock.admin_locked);
+    assert_eq!(lock.total_failures, 10);
+    // Only the admin's unlock lifts it, not a right PIN nor a reopening.
+    store.staff_pin_right().expect("runs");
+    assert_eq!(
+        open(dir.path())
+            .expect("reopen")
+            .staff_lock()
+            .expect("read"),
+        lock
+    );
+    assert_eq!(store.staff_unlock().expect("unlocked"), lock);
+    assert_eq!(
+        open(dir.path())
+            .expect("reopen")
+            .staff_lock()
+            .expect("read"),
+        StaffLock::default()
     );
 }
 

@@ -1,14 +1,45 @@
 //! Staff mode on the real window: the hall PIN opens a panel of device health and queue counts
 //! (never applicant data), refused submissions can be queued again, wrong PINs lock staff mode
-//! for a while even across visits, and an idle kiosk closes the panel.
+//! for a while even across visits and restarts, ten of them until the hall admin runs
+//! `kiosk staff unlock`, and an idle kiosk closes the panel.
 
 mod sync_support;
 mod ui_support;
 
 use kiosk::app::ui::{self, Screen};
 use kiosk::store::OutboxState;
+use std::process::{Command, Output};
+
 use slint::{ComponentHandle, Model};
 use ui_support::{STAFF_PIN, start};
+
+/// The `kiosk` binary on the harness's data directory, as the hall admin runs it on the machine.
+fn kiosk_cli(h: &ui_support::Harness, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(args)
+        .env("KIOSK_DATA_DIR", h.data_dir())
+        .env("KIOSK_LOG", "info")
+        .env_remove("KIOSK_CONFIG")
+        .output()
+        .expect("run kiosk")
+}
+
+fn staff_status(h: &ui_support::Harness) -> serde_json::Value {
+    let out = kiosk_cli(h, &["staff", "status"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn tick(h: &ui_support::Harness, secs: u32) {
+    for _ in 0..secs {
+        h.kiosk.session.borrow_mut().tick();
+    }
+    h.kiosk.refresh();
+}
 
 fn enter_pin(h: &ui_support::Harness, pin: &str) {
     h.tap("工作人员入口");
@@ -127,6 +158,80 @@ fn wrong_pins_lock_staff_mode_even_across_visits() {
         h.kiosk.session.borrow_mut().tick();
     }
     h.kiosk.refresh();
+    enter_pin(&h, STAFF_PIN);
+    assert!(h.kiosk.window.global::<ui::Staff>().get_panel_open());
+}
+
+#[test]
+fn wrong_pins_still_count_and_lock_after_a_restart() {
+    let mut h = start();
+    for _ in 0..3 {
+        enter_pin(&h, "0000");
+        assert!(h.banner().contains("确认码不正确"), "{}", h.banner());
+    }
+    h = h.restart();
+    for _ in 0..2 {
+        enter_pin(&h, "0000");
+    }
+    assert!(h.banner().contains("10分钟内不可用"), "{}", h.banner());
+    // A restart during the lockout does not end it.
+    h = h.restart();
+    h.tap("工作人员入口");
+    assert!(!h.kiosk.window.global::<ui::Staff>().get_open());
+    assert!(
+        h.banner().contains("工作人员模式暂不可用，请10分钟后再试"),
+        "{}",
+        h.banner()
+    );
+    tick(&h, 60);
+    h.tap("工作人员入口");
+    assert!(h.banner().contains("请9分钟后再试"), "{}", h.banner());
+}
+
+#[test]
+fn ten_wrong_pins_lock_staff_mode_until_the_admin_unlocks_it() {
+    let mut h = start();
+    for _ in 0..kiosk::app::session::STAFF_MODE_ATTEMPTS {
+        enter_pin(&h, "0000");
+    }
+    assert!(h.banner().contains("10分钟内不可用"), "{}", h.banner());
+    tick(&h, kiosk::app::session::STAFF_MODE_LOCKOUT_SECS);
+    for _ in 0..4 {
+        enter_pin(&h, "0000");
+        assert!(h.banner().contains("确认码不正确"), "{}", h.banner());
+    }
+    enter_pin(&h, "0000");
+    assert!(
+        h.banner().contains("工作人员模式已锁定，请联系管理员解锁"),
+        "{}",
+        h.banner()
+    );
+    // Neither waiting nor a restart lifts it.
+    tick(&h, 2 * kiosk::app::session::STAFF_MODE_LOCKOUT_SECS);
+    h = h.restart();
+    h.tap("工作人员入口");
+    assert!(!h.kiosk.window.global::<ui::Staff>().get_open());
+    assert_eq!(h.banner(), "工作人员模式已锁定，请联系管理员解锁");
+    let status = staff_status(&h);
+    assert_eq!(status["admin_locked"], true, "{status}");
+    assert_eq!(status["wrong_pins"], 10, "{status}");
+
+    // The hall admin unlocks on the machine while the kiosk runs.
+    let out = kiosk_cli(&h, &["staff", "unlock"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    // The audit line (its fields may be coloured).
+    assert!(
+        log.contains("staff PIN unlocked by the hall admin")
+            && log.contains("\"staff-mode\"")
+            && log.contains("was_admin_locked"),
+        "{log}"
+    );
+    assert_eq!(staff_status(&h)["admin_locked"], false);
     enter_pin(&h, STAFF_PIN);
     assert!(h.kiosk.window.global::<ui::Staff>().get_panel_open());
 }

@@ -64,6 +64,18 @@ const MIGRATIONS: &[&str] = &[
     // the applicant is logged in; the session token itself is never stored.
     "ALTER TABLE outbox ADD COLUMN grant_session_id TEXT;
      ALTER TABLE outbox ADD COLUMN grant_signature TEXT;",
+    // 5: wrong staff PINs, kept across visits and restarts of the kiosk (one row). `recent` counts
+    // towards the timed lock (`locked_until`, ms), `total` towards the lock only the hall admin
+    // lifts (`kiosk staff unlock`); a right PIN clears both, the admin's unlock clears all.
+    "CREATE TABLE staff_lock (
+         id           INTEGER PRIMARY KEY CHECK (id = 1),
+         recent       INTEGER NOT NULL DEFAULT 0,
+         total        INTEGER NOT NULL DEFAULT 0,
+         locked_until INTEGER NOT NULL DEFAULT 0,
+         admin_locked INTEGER NOT NULL DEFAULT 0,
+         updated_at   INTEGER NOT NULL
+     ) STRICT;
+     INSERT INTO staff_lock (id, updated_at) VALUES (1, 0);",
 ];
 
 /// The schema version this build writes.

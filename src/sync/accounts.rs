@@ -118,20 +118,26 @@ impl RemoteAccounts {
             request = request.json(&body);
         }
         let result = self.runtime.block_on(async move {
-            let response = request.send().await?;
+            let response = request.send().await.map_err(http::BodyError::Transport)?;
             let status = response.status().as_u16();
-            let text = response.text().await?;
-            Ok::<_, reqwest::Error>((status, text))
+            let body = http::read_limited(response, http::MAX_ANSWER_BYTES).await?;
+            Ok::<_, http::BodyError>((status, body))
         });
-        let (status, text) = result.map_err(|e| {
-            let failure = http::classify(&e);
-            http::log_tls_failure(&failure, "accounts");
-            tracing::warn!(timeout = e.is_timeout(), "account service unreachable");
-            AccountError::Offline
+        let (status, body) = result.map_err(|e| match e {
+            http::BodyError::TooLarge { limit } => {
+                tracing::warn!(limit, "answer of the account service too large; not read");
+                AccountError::Unavailable("answer too large".into())
+            }
+            http::BodyError::Transport(e) => {
+                let failure = http::classify(&e);
+                http::log_tls_failure(&failure, "accounts");
+                tracing::warn!(timeout = e.is_timeout(), "account service unreachable");
+                AccountError::Offline
+            }
         })?;
         let reply = Reply {
             status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         };
         match reply.status {
             429 => Err(AccountError::Throttled),

@@ -6,8 +6,75 @@
 //! CA is refused. Without it, an `https://` server is checked against the system's roots.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use thiserror::Error;
+
+/// The largest answer body the kiosk reads from the server. Its answers are small JSON (the
+/// largest, `/v1/accounts/me` with the latest collection, is a few KB: material files stay on
+/// the server); anything larger is a fault of the server or of something in between, and is
+/// not read into memory.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// The longest wait a server's `Retry-After` may ask for; longer asks are cut to this, so a
+/// broken or hostile value neither parks a submission for years nor overflows the arithmetic of
+/// the next attempt's time.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// An answer that could not be had whole.
+#[derive(Debug, Error)]
+pub enum BodyError {
+    /// Over the limit (by its `Content-Length`, or as it streamed in): not read further.
+    #[error("answer larger than {limit} bytes, not read")]
+    TooLarge { limit: usize },
+    /// No answer, or the connection failed while reading it ([`classify`] says why).
+    #[error("{}", classify(.0))]
+    Transport(reqwest::Error),
+}
+
+/// Reads the body of `response`, at most `limit` bytes: chunk by chunk, stopping (and dropping
+/// the connection) as soon as it would go over, so a huge answer is never held in memory.
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|declared| declared > limit as u64)
+    {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        let needed = body.len() + chunk.len();
+        if needed > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        // Grows as a Vec does, but never past the limit.
+        if needed > body.capacity() {
+            let grown = needed.max(body.capacity() * 2).min(limit);
+            body.reserve_exact(grown - body.len());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The wait a `Retry-After` value asks for, at most [`MAX_RETRY_AFTER`]: delay-seconds (any
+/// number of digits) or an HTTP date (IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`)
+/// relative to `now`. `None` for anything else.
+pub fn retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than a u64 holds still mean "a very long time".
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+            .ok()?;
+        Duration::try_from(at - now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
 
 /// Where the central server is and which CA the kiosk trusts for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +286,34 @@ mod tests {
         )
         .expect("write");
         assert!(matches!(load_ca(&bad_der), Err(CaError::NotPem { .. })));
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_never_over_the_maximum() {
+        let now = time::macros::datetime!(2026-11-28 08:00:00 UTC);
+        assert_eq!(retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        for huge in [
+            "18446744073709551615",
+            "99999999999999999999999999",
+            "3153600000",
+        ] {
+            assert_eq!(retry_after(huge, now), Some(MAX_RETRY_AFTER), "{huge}");
+        }
+        assert_eq!(
+            retry_after("Sat, 28 Nov 2026 08:02:00 GMT", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_after("Sat, 28 Nov 2026 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        for junk in ["", "-5", "1.5", "soon"] {
+            assert_eq!(retry_after(junk, now), None, "{junk:?}");
+        }
     }
 
     #[test]

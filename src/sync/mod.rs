@@ -423,20 +423,29 @@ impl Worker {
                 .body(body);
         }
         let result = self.runtime.block_on(async move {
-            let response = request.send().await?;
+            let response = request.send().await.map_err(http::BodyError::Transport)?;
             let status = response.status();
             let retry_after = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let text = response.text().await?;
-            Ok::<_, reqwest::Error>((status, retry_after, text))
+                .and_then(|v| http::retry_after(v, time::OffsetDateTime::now_utc()));
+            let body = http::read_limited(response, http::MAX_ANSWER_BYTES).await?;
+            Ok::<_, http::BodyError>((status, retry_after, body))
         });
-        let (status, retry_after, text) = match result {
+        let (status, retry_after, body) = match result {
             Ok(answer) => answer,
-            Err(e) => {
+            Err(http::BodyError::TooLarge { limit }) => {
+                // The server did answer, but not as it should: a server fault, retried with
+                // backoff (the key makes a repeat harmless). Its content is not logged.
+                self.set_online(true);
+                tracing::warn!(limit, "answer from the central server too large; not read");
+                return Answer::Retry {
+                    wait: None,
+                    why: format!("answer larger than {limit} bytes"),
+                };
+            }
+            Err(http::BodyError::Transport(e)) => {
                 // A refused certificate is "unreachable" like any network failure (retried with
                 // backoff: hall IT may be replacing the certificate), but is logged and kept in
                 // the row's last error as a TLS problem so it is not mistaken for a cable.
@@ -450,7 +459,7 @@ impl Worker {
             }
         };
         self.set_online(true);
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let code = status.as_u16();
         if status.is_success() {
             return Answer::Ok(body);

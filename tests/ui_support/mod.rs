@@ -95,6 +95,17 @@ fn start_kiosk(
 ) -> Harness {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().expect("temp dir");
+    start_kiosk_in(dir, card_reader, pinyin, cameras)
+}
+
+/// The kiosk on the data directory in `dir` (`dir/data`), new or used before, on a thread whose
+/// testing platform is set up.
+fn start_kiosk_in(
+    dir: tempfile::TempDir,
+    card_reader: Option<Box<dyn CardReaderDevice>>,
+    pinyin: Option<kiosk::app::session::PinyinFactory>,
+    cameras: Option<kiosk::capture::Cameras>,
+) -> Harness {
     let data = dir.path().join("data");
     let key = data.join("kiosk.key");
     let materials = dir.path().join("materials");
@@ -134,6 +145,19 @@ fn start_kiosk(
 }
 
 impl Harness {
+    /// As after a restart of the kiosk process: the window and session are dropped and new ones
+    /// start on the same data directory.
+    pub fn restart(self) -> Harness {
+        let Harness { kiosk, dir } = self;
+        drop(kiosk);
+        start_kiosk_in(dir, None, None, None)
+    }
+
+    /// The kiosk's data directory (for the `kiosk` binary's `KIOSK_DATA_DIR`).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// The visible elements with this label, those that can be touched first (a field's caption
     /// is a Text with the same label as the field).
     fn find_visible(&self, label: &str) -> Vec<ElementHandle> {

@@ -30,7 +30,7 @@ use kiosk_hardware::idcard::CardReaderDevice;
 use kiosk_ime::PinyinEngine;
 
 pub use capture::{Capture, CaptureAction, CaptureStage, PHOTO_COUNTDOWN};
-pub use staff::{HealthRow, STAFF_MODE_ATTEMPTS, STAFF_MODE_LOCKOUT_SECS};
+pub use staff::{HealthRow, STAFF_ADMIN_LOCK_AFTER, STAFF_MODE_ATTEMPTS, STAFF_MODE_LOCKOUT_SECS};
 
 /// Development mode without cameras: materials attached from files.
 pub trait MaterialSource {
@@ -198,11 +198,10 @@ pub struct Session {
     /// Whether the ID card reader answers; `None` when no reader is configured.
     pub reader_online: Option<bool>,
     pub visit: Visit,
-    /// Staff mode refuses PINs for this many more seconds after too many wrong ones (kept across
-    /// visits, so waiting for the idle wipe does not reset it).
+    /// The staff PIN is refused for this many more seconds after too many wrong ones. Counted
+    /// down by `tick`; the wrong PINs and the lock are committed in the store, which seeds this
+    /// after a restart (neither an idle wipe nor a restart resets the lock).
     pub staff_lockout_secs: u32,
-    /// Wrong staff-mode PINs since the last right one or lockout.
-    pub staff_mode_failures: u32,
     /// The sync worker, when a central server is configured.
     sync: Option<crate::sync::SyncHandle>,
 }
@@ -218,14 +217,14 @@ pub(crate) fn t(lang: Lang, zh: &str, en: &str) -> String {
 
 impl Session {
     pub fn new(services: Services) -> Self {
+        let staff_lockout_secs = staff::timed_lock_left_secs(&services.store);
         Session {
             services,
             lang: Lang::Zh,
             elder: false,
             reader_online: None,
             visit: Visit::default(),
-            staff_lockout_secs: 0,
-            staff_mode_failures: 0,
+            staff_lockout_secs,
             sync: None,
         }
     }

@@ -2,11 +2,49 @@
 //! open staff mode, which shows device health and the sync queue and nothing about applicants.
 
 use super::*;
+use crate::store::{StaffLock, StaffLockRules, StoreError, now_ms};
 
-/// Wrong PINs on the welcome page before staff mode is refused for a while.
+/// Wrong staff PINs in a row before the PIN is refused for a while.
 pub const STAFF_MODE_ATTEMPTS: u32 = 5;
-/// How long staff mode is refused after that.
+/// How long the PIN is refused after that.
 pub const STAFF_MODE_LOCKOUT_SECS: u32 = 600;
+/// Wrong staff PINs in all, without a right one in between, after which the PIN is refused until
+/// the hall admin runs `kiosk staff unlock` on the kiosk.
+pub const STAFF_ADMIN_LOCK_AFTER: u32 = 10;
+
+const STAFF_LOCK_RULES: StaffLockRules = StaffLockRules {
+    attempts: STAFF_MODE_ATTEMPTS,
+    lockout_ms: STAFF_MODE_LOCKOUT_SECS as i64 * 1000,
+    admin_after: STAFF_ADMIN_LOCK_AFTER,
+};
+
+/// Why the staff PIN is not asked for now.
+enum StaffRefusal {
+    /// The lock cannot be read: refused, as a lock that cannot be checked.
+    Store(StoreError),
+    AdminLock,
+    Timed {
+        secs_left: u32,
+    },
+}
+
+/// Seconds left of the timed lock committed in `store` (after a restart of the kiosk). Never
+/// more than one lockout, so a clock set back does not lock staff out for years.
+pub(super) fn timed_lock_left_secs(store: &Store) -> u32 {
+    match store.staff_lock() {
+        Ok(lock) => {
+            let left_ms = lock.locked_until_ms.saturating_sub(now_ms()).max(0) as u64;
+            left_ms
+                .div_ceil(1000)
+                .min(u64::from(STAFF_MODE_LOCKOUT_SECS)) as u32
+        }
+        Err(e) => {
+            // The PIN dialog reads the lock again and stays closed while it cannot.
+            tracing::error!(error = %e, "reading the staff PIN lock failed");
+            0
+        }
+    }
+}
 
 /// One line of the staff panel: a device or the queue, and whether it is fine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +71,10 @@ impl Session {
             );
             return;
         }
+        if let Some(refusal) = self.staff_refusal() {
+            self.say_staff_refusal(refusal, false);
+            return;
+        }
         self.visit.active = None;
         self.visit.overlay = Some(Overlay::StaffPin {
             field: Some(field),
@@ -46,12 +88,16 @@ impl Session {
         if self.visit.screen != Screen::Welcome {
             return;
         }
-        if self.services.staff_pin_hash.is_none() || self.staff_lockout_secs > 0 {
+        if self.services.staff_pin_hash.is_none() {
             self.say(
                 Tone::Error,
                 "工作人员模式暂不可用，请稍后再试或联系技术支持",
                 "Staff mode is unavailable for now; try later or call IT support",
             );
+            return;
+        }
+        if let Some(refusal) = self.staff_refusal() {
+            self.say_staff_refusal(refusal, true);
             return;
         }
         self.visit.overlay = Some(Overlay::StaffPin {
@@ -60,36 +106,141 @@ impl Session {
         });
     }
 
+    /// The committed lock, read afresh each time so that `kiosk staff unlock`, run while the
+    /// kiosk is up, takes effect at once. The timed lock is counted down by `tick` (the seconds
+    /// the kiosk has run); the store's deadline only seeds that count after a restart.
+    fn staff_refusal(&mut self) -> Option<StaffRefusal> {
+        match self.services.store.staff_lock() {
+            Err(e) => Some(StaffRefusal::Store(e)),
+            Ok(lock) if lock.admin_locked => Some(StaffRefusal::AdminLock),
+            Ok(lock) if lock.locked_until_ms == 0 => {
+                // Lifted by the admin (or never set).
+                self.staff_lockout_secs = 0;
+                None
+            }
+            Ok(_) if self.staff_lockout_secs > 0 => Some(StaffRefusal::Timed {
+                secs_left: self.staff_lockout_secs,
+            }),
+            Ok(_) => None,
+        }
+    }
+
+    fn say_staff_refusal(&mut self, refusal: StaffRefusal, for_mode: bool) {
+        let (what_zh, what_en) = match for_mode {
+            true => ("工作人员模式", "Staff mode"),
+            false => ("工作人员确认", "Staff confirmation"),
+        };
+        match refusal {
+            StaffRefusal::Store(e) => {
+                tracing::error!(error = %e, "staff PIN refused: its lock cannot be read or written");
+                self.say(
+                    Tone::Error,
+                    &format!("{what_zh}暂不可用（本机存储出错），请联系技术支持"),
+                    &format!("{what_en} is unavailable (local storage error); call IT support"),
+                );
+            }
+            StaffRefusal::AdminLock => self.say(
+                Tone::Error,
+                &format!("{what_zh}已锁定，请联系管理员解锁"),
+                &format!("{what_en} is locked; ask the hall admin to unlock it"),
+            ),
+            StaffRefusal::Timed { secs_left } => {
+                let minutes = secs_left.div_ceil(60);
+                self.say(
+                    Tone::Error,
+                    &format!("{what_zh}暂不可用，请{minutes}分钟后再试"),
+                    &format!("{what_en} is locked; try again in {minutes} min"),
+                );
+            }
+        }
+    }
+
+    /// Commits one wrong staff PIN before anything is shown for it. `Err` when the store
+    /// cannot count it: the caller then refuses as for a lock.
+    fn record_wrong_staff_pin(&mut self, audit: &'static str) -> Result<StaffLock, StoreError> {
+        let lock = self
+            .services
+            .store
+            .staff_pin_wrong(now_ms(), STAFF_LOCK_RULES)
+            .inspect_err(|e| tracing::error!(error = %e, "counting a wrong staff PIN failed"))?;
+        tracing::warn!(
+            audit,
+            recent = lock.recent_failures,
+            total = lock.total_failures,
+            "wrong staff PIN"
+        );
+        if lock.admin_locked {
+            tracing::warn!(
+                audit,
+                "staff PIN locked until the hall admin unlocks it (kiosk staff unlock)"
+            );
+        } else if lock.recent_failures == 0 {
+            // This failure started the timed lock (the count restarts with it).
+            self.staff_lockout_secs = STAFF_MODE_LOCKOUT_SECS;
+            tracing::warn!(
+                audit,
+                secs = STAFF_MODE_LOCKOUT_SECS,
+                "staff PIN locked for a while"
+            );
+        }
+        Ok(lock)
+    }
+
+    /// Says what a committed wrong PIN led to; `false` when the PIN is not locked.
+    fn say_staff_lock_after_failure(&mut self, lock: &StaffLock, for_mode: bool) -> bool {
+        let (what_zh, what_en) = match for_mode {
+            true => ("工作人员模式", "staff mode"),
+            false => ("工作人员确认", "staff confirmation"),
+        };
+        if lock.admin_locked {
+            self.say(
+                Tone::Error,
+                &format!("确认码错误次数过多，{what_zh}已锁定，请联系管理员解锁"),
+                &format!(
+                    "Too many wrong PINs: {what_en} is locked; ask the hall admin to unlock it"
+                ),
+            );
+            true
+        } else if lock.recent_failures == 0 {
+            let minutes = STAFF_MODE_LOCKOUT_SECS / 60;
+            self.say(
+                Tone::Error,
+                &format!("确认码错误次数过多，{what_zh}{minutes}分钟内不可用"),
+                &format!("Too many wrong PINs: {what_en} is locked for {minutes} minutes"),
+            );
+            true
+        } else {
+            false
+        }
+    }
+
     pub(super) fn check_staff_mode_pin(&mut self, entered: &str) {
+        self.visit.overlay = None;
+        if let Some(refusal) = self.staff_refusal() {
+            self.say_staff_refusal(refusal, true);
+            return;
+        }
         let ok = self
             .services
             .staff_pin_hash
             .as_deref()
             .is_some_and(|hash| crate::accounts::password_matches(entered, hash));
-        self.visit.overlay = None;
         if ok {
-            self.staff_mode_failures = 0;
+            if let Err(e) = self.services.store.staff_pin_right() {
+                tracing::error!(error = %e, "clearing the wrong staff PIN count failed");
+            }
             self.visit.staff_panel = true;
             self.visit.banner = None;
             tracing::info!(audit = "staff-mode", "staff mode opened");
             return;
         }
-        self.staff_mode_failures += 1;
-        tracing::warn!(
-            audit = "staff-mode",
-            failures = self.staff_mode_failures,
-            "wrong staff PIN"
-        );
-        if self.staff_mode_failures >= STAFF_MODE_ATTEMPTS {
-            self.staff_mode_failures = 0;
-            self.staff_lockout_secs = STAFF_MODE_LOCKOUT_SECS;
-            self.say(
-                Tone::Error,
-                "确认码错误次数过多，工作人员模式10分钟内不可用",
-                "Too many wrong PINs: staff mode is locked for 10 minutes",
-            );
-        } else {
-            self.say(Tone::Error, "确认码不正确", "Wrong PIN");
+        match self.record_wrong_staff_pin("staff-mode") {
+            Err(e) => self.say_staff_refusal(StaffRefusal::Store(e), true),
+            Ok(lock) => {
+                if !self.say_staff_lock_after_failure(&lock, true) {
+                    self.say(Tone::Error, "确认码不正确", "Wrong PIN");
+                }
+            }
         }
     }
 
@@ -217,12 +368,20 @@ impl Session {
     }
 
     pub(super) fn check_staff_pin(&mut self, field: Field, entered: &str) {
+        if let Some(refusal) = self.staff_refusal() {
+            self.visit.overlay = None;
+            self.say_staff_refusal(refusal, false);
+            return;
+        }
         let ok = self
             .services
             .staff_pin_hash
             .as_deref()
             .is_some_and(|hash| crate::accounts::password_matches(entered, hash));
         if ok {
+            if let Err(e) = self.services.store.staff_pin_right() {
+                tracing::error!(error = %e, "clearing the wrong staff PIN count failed");
+            }
             self.visit.overlay = None;
             self.edit(|d| d.work.employment.credit_code_confirmed_by_staff = true);
             self.visit.touched.insert(field);
@@ -234,12 +393,17 @@ impl Session {
             self.say(Tone::Success, "工作人员已确认", "Confirmed by staff");
         } else {
             self.visit.staff_pin_failures += 1;
-            tracing::warn!(
-                audit = "staff-confirmation",
-                failures = self.visit.staff_pin_failures,
-                "wrong staff PIN"
-            );
-            if self.visit.staff_pin_failures >= STAFF_PIN_ATTEMPTS {
+            let lock = match self.record_wrong_staff_pin("staff-confirmation") {
+                Ok(lock) => lock,
+                Err(e) => {
+                    self.visit.overlay = None;
+                    self.say_staff_refusal(StaffRefusal::Store(e), false);
+                    return;
+                }
+            };
+            if self.say_staff_lock_after_failure(&lock, false) {
+                self.visit.overlay = None;
+            } else if self.visit.staff_pin_failures >= STAFF_PIN_ATTEMPTS {
                 self.visit.overlay = None;
                 self.say(
                     Tone::Error,
