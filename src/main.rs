@@ -1,6 +1,7 @@
 //! `kiosk`: the self-service kiosk for Yunnan's accountant information collection, and its tools
 //! for hall IT.
 
+use std::io::{BufRead, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -146,9 +147,9 @@ enum IdcardCommand {
 
 #[derive(Subcommand)]
 enum Check {
-    /// An identity number (GB 11643 and the permits that share its form).
+    /// An identity number (GB 11643 and the permits that share its form), read from the first
+    /// line of standard input so that it never shows in the process list.
     Id {
-        number: String,
         #[arg(long, value_enum, default_value = "resident")]
         r#type: IdKind,
         /// Print the number unmasked.
@@ -157,8 +158,8 @@ enum Check {
     },
     /// A unified social credit code (GB 32100).
     Uscc { code: String },
-    /// A mainland mobile number.
-    Mobile { number: String },
+    /// A mainland mobile number, read from the first line of standard input.
+    Mobile,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -200,29 +201,38 @@ fn verdict(ok: bool, message: Option<&'static str>, extra: serde_json::Value) ->
     }
 }
 
-fn check(what: Check) -> ExitCode {
-    match what {
-        Check::Id {
-            number,
-            r#type,
-            show,
-        } => match idnumber::parse(&number, r#type.into(), today()) {
-            Ok(id) => {
-                let shown = if show {
-                    id.as_str().to_owned()
-                } else {
-                    privacy::mask_id_number(id.as_str())
-                };
-                let gender = id.gender().map(|g| format!("{g:?}").to_lowercase());
-                let birth = id.birth().map(|b| b.to_string());
-                verdict(
-                    true,
-                    None,
-                    serde_json::json!({ "id_number": shown, "gender": gender, "birth": birth }),
-                )
+/// The first line of standard input, trimmed: personal numbers come this way, not in argv.
+fn first_line_of_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .take(256)
+        .read_line(&mut line)
+        .map_err(|e| anyhow::anyhow!("无法读取标准输入：{e}"))?;
+    Ok(line.trim().to_owned())
+}
+
+fn check(what: Check) -> anyhow::Result<ExitCode> {
+    Ok(match what {
+        Check::Id { r#type, show } => {
+            match idnumber::parse(&first_line_of_stdin()?, r#type.into(), today()) {
+                Ok(id) => {
+                    let shown = if show {
+                        id.as_str().to_owned()
+                    } else {
+                        privacy::mask_id_number(id.as_str())
+                    };
+                    let gender = id.gender().map(|g| format!("{g:?}").to_lowercase());
+                    let birth = id.birth().map(|b| b.to_string());
+                    verdict(
+                        true,
+                        None,
+                        serde_json::json!({ "id_number": shown, "gender": gender, "birth": birth }),
+                    )
+                }
+                Err(code) => verdict(false, Some(code.message(Lang::Zh)), serde_json::json!({})),
             }
-            Err(code) => verdict(false, Some(code.message(Lang::Zh)), serde_json::json!({})),
-        },
+        }
         Check::Uscc { code } => match uscc::parse(&code) {
             Ok(u) if u.passes_checks() => {
                 verdict(true, None, serde_json::json!({ "code": u.normalized }))
@@ -234,7 +244,7 @@ fn check(what: Check) -> ExitCode {
             ),
             Err(code) => verdict(false, Some(code.message(Lang::Zh)), serde_json::json!({})),
         },
-        Check::Mobile { number } => match kiosk_domain::contact::normalize_mobile(&number) {
+        Check::Mobile => match kiosk_domain::contact::normalize_mobile(&first_line_of_stdin()?) {
             Ok(n) => verdict(
                 true,
                 None,
@@ -242,7 +252,7 @@ fn check(what: Check) -> ExitCode {
             ),
             Err(code) => verdict(false, Some(code.message(Lang::Zh)), serde_json::json!({})),
         },
-    }
+    })
 }
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -423,7 +433,7 @@ fn main() -> ExitCode {
                 }
             }
             Command::Screenshots { out } => screenshots(&config, &out).map(|()| ExitCode::SUCCESS),
-            Command::Check { what } => Ok(check(what)),
+            Command::Check { what } => check(what),
             Command::Bureaus => {
                 for d in region::finance_bureaus() {
                     println!("{}\t{}\t{}", d.code.0, d.bureau_name(), d.full_name());

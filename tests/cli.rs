@@ -1,8 +1,9 @@
 //! The `kiosk` binary's tools for hall IT: value checks, the media pipeline on files, and the ID
 //! card diagnostic against the reader simulator on a real pseudo-terminal.
 
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use kiosk_hardware::idcard::{SimConfig, Simulator, sim::load_card};
 
@@ -12,6 +13,25 @@ fn kiosk(args: &[&str]) -> Output {
         .env("KIOSK_LOG", "error")
         .output()
         .expect("run kiosk")
+}
+
+/// Runs `kiosk args` with `input` on its standard input, as personal numbers are passed.
+fn kiosk_with_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(args)
+        .env("KIOSK_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kiosk");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for kiosk")
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -25,16 +45,24 @@ fn root() -> &'static Path {
 
 #[test]
 fn check_prints_a_verdict_and_masks_the_id() {
-    let ok = kiosk(&["check", "id", "11010519491231002x"]);
+    let ok = kiosk_with_stdin(&["check", "id"], "11010519491231002x\n");
     assert!(ok.status.success());
     let v = json(&ok);
     assert_eq!(v["id_number"], "1101**********002X");
     assert_eq!(v["gender"], "female");
-    let bad = kiosk(&["check", "id", "110101199003070012"]);
+    let bad = kiosk_with_stdin(&["check", "id"], "110101199003070012\n");
     assert_eq!(bad.status.code(), Some(1));
     assert_eq!(json(&bad)["message"], "证件号码校验位不正确，请逐位核对");
     let early = kiosk(&["check", "uscc", "91350100M000100Y44"]);
     assert_eq!(json(&early)["staff_may_confirm"], true);
+    let mobile = kiosk_with_stdin(&["check", "mobile"], "+86 138 0013 8000\n");
+    assert!(mobile.status.success());
+    assert_eq!(json(&mobile)["mobile"], "138****8000");
+    let in_argv = kiosk(&["check", "id", "11010519491231002x"]);
+    assert!(
+        !in_argv.status.success(),
+        "an ID number in argv must be refused"
+    );
 }
 
 #[test]

@@ -92,6 +92,8 @@ pub struct AppState {
     pub sms: Arc<dyn SmsSender>,
     /// Bounds the memory and CPU that password hashing may take at once.
     pub hashing: Arc<auth::HashingPool>,
+    /// Bounds the memory and CPU that checking uploaded images may take at once.
+    pub decoding: Arc<DecodePool>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -1285,7 +1287,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
     // Decoded here, whatever the kiosk claims; only for a granted submission, so that nobody
     // without an applicant's session can make the server decode.
     for (kind, _, bytes) in &uploads {
-        match DecodePool::shared().check(*kind, bytes) {
+        match state.decoding.check(*kind, bytes) {
             Ok(_) => {}
             Err(MaterialRefusal::Busy { .. }) => return Err(ApiError::busy()),
             Err(refusal) => {

@@ -7,6 +7,7 @@ pub mod canonical;
 pub mod files;
 pub mod listen;
 pub mod material_check;
+pub mod memory;
 pub mod postgres;
 pub mod review;
 pub mod sms;
@@ -59,5 +60,6 @@ pub fn state(store: Arc<dyn store::Store>, sms: Arc<dyn sms::SmsSender>) -> AppS
         store,
         sms,
         hashing: Arc::new(auth::HashingPool::for_this_machine()),
+        decoding: Arc::new(material_check::DecodePool::for_machine()),
     }
 }

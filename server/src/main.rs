@@ -112,6 +112,30 @@ struct LimitArgs {
     /// Connections served at once; more wait until one closes.
     #[arg(long, env = "CENTRAL_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+    /// Password hashes at once (each holds 19 MiB); 32 more per worker may wait, beyond that
+    /// the answer is 503. Default: one per core.
+    #[arg(long, env = "CENTRAL_HASH_WORKERS", value_parser = clap::value_parser!(u32).range(1..=256))]
+    hash_workers: Option<u32>,
+    /// Image checks at once (each decode may hold up to 256 MiB); 32 more per worker may wait,
+    /// beyond that the answer is 503. Default: one per core.
+    #[arg(long, env = "CENTRAL_DECODE_WORKERS", value_parser = clap::value_parser!(u32).range(1..=256))]
+    decode_workers: Option<u32>,
+}
+
+impl LimitArgs {
+    /// The server's state with the worker pools these arguments ask for.
+    fn apply_workers(&self, mut state: kiosk_server::AppState) -> kiosk_server::AppState {
+        if let Some(workers) = self.hash_workers.map(|w| w as usize) {
+            state.hashing = Arc::new(kiosk_server::auth::HashingPool::new(workers, workers * 32));
+        }
+        if let Some(workers) = self.decode_workers.map(|w| w as usize) {
+            state.decoding = Arc::new(kiosk_server::material_check::DecodePool::new(
+                workers,
+                workers * 32,
+            ));
+        }
+        state
+    }
 }
 
 impl From<&LimitArgs> for kiosk_server::Limits {
@@ -238,6 +262,7 @@ fn open(db: &str) -> anyhow::Result<Arc<dyn Store>> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
+    kiosk_server::memory::return_large_buffers_to_the_os();
     // `ca` handles files only: it must work where there is no database.
     if let Command::Ca { command } = &cli.command {
         return ca_command(command);
@@ -274,13 +299,7 @@ fn main() -> anyhow::Result<()> {
             tls_key,
             insecure_http: _,
             limits,
-        } => serve(
-            store,
-            listen,
-            sms_file,
-            tls_cert.zip(tls_key),
-            (&limits).into(),
-        ),
+        } => serve(store, listen, sms_file, tls_cert.zip(tls_key), &limits),
         Command::Ca { command } => ca_command(&command),
         Command::Device { command } => credential_command(&*store, command, Role::Device),
         Command::Reviewer { command } => reviewer_command(&*store, command),
@@ -311,8 +330,9 @@ fn serve(
     listen: SocketAddr,
     sms_file: Option<PathBuf>,
     tls: Option<(PathBuf, PathBuf)>,
-    limits: kiosk_server::Limits,
+    limit_args: &LimitArgs,
 ) -> anyhow::Result<()> {
+    let limits: kiosk_server::Limits = limit_args.into();
     let sms: Arc<dyn SmsSender> = match sms_file {
         Some(path) => Arc::new(FileSender::new(path)),
         None => Arc::new(DisabledSender),
@@ -334,7 +354,7 @@ fn serve(
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        let state = kiosk_server::state(store, sms);
+        let state = limit_args.apply_workers(kiosk_server::state(store, sms));
         kiosk_server::serve_with(listener, state, tls, limits, shutdown).await?;
         Ok(())
     })

@@ -700,10 +700,13 @@ impl DecodePool {
         }
     }
 
-    /// One decode per core (`std::thread::available_parallelism`), four callers queued per core.
+    /// One decode per core (`std::thread::available_parallelism`), 32 callers queued per core.
+    /// A queued caller holds only the body it has already received, while a refused one makes
+    /// its kiosk send the whole body again: the queue is long enough for every kiosk of a busy
+    /// hour to wait (16 kiosks at once were refused with 4 per core, `benches/submissions.rs`).
     pub fn for_machine() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self::new(cores, cores * 4)
+        Self::new(cores, cores * 32)
     }
 
     /// The process-wide pool, made by [`DecodePool::for_machine`] on first use, for callers that

@@ -40,7 +40,15 @@ fn the_database_and_its_wal_and_shm_are_private() {
     let path = dir.path().join("central.db");
     let store = SqliteStore::open(&path).expect("open");
     // A write, so the WAL holds something while the store is open.
-    auth::enrol(&store, "hall-1", Role::Device, None, "cli:test", util::now()).expect("enrol");
+    auth::enrol(
+        &store,
+        "hall-1",
+        Role::Device,
+        None,
+        "cli:test",
+        util::now(),
+    )
+    .expect("enrol");
     for file in [
         path.clone(),
         with_suffix(&path, "-wal"),

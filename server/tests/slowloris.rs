@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Applicant, Backend, Server};
+use common::{Applicant, Backend, Server, key};
 use kiosk_server::Limits;
 use serde_json::json;
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -71,6 +71,10 @@ fn assert_closed_after(
 fn a_hundred_slow_clients_do_not_delay_a_normal_request() {
     let server = Server::start_on(Backend::Sqlite);
     let device = server.device("hall-1");
+    let applicant = Applicant::new(2);
+    let registered = server.register(&device, &applicant);
+    assert_eq!(registered.status, 201, "{registered:?}");
+    let submission = applicant.submission(0);
     let slow: Vec<TcpStream> = (0..100).map(|_| connect(server.addr)).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let trickler = {
@@ -104,6 +108,9 @@ fn a_hundred_slow_clients_do_not_delay_a_normal_request() {
         &json!({ "id_number": stranger.id_number, "password": stranger.password }),
     );
     let login_took = started.elapsed();
+    let started = Instant::now();
+    let submitted = server.put(&format!("/v1/submissions/{}", key()), &device, &submission);
+    let submit_took = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let slow = trickler.join().expect("trickler");
 
@@ -120,6 +127,11 @@ fn a_hundred_slow_clients_do_not_delay_a_normal_request() {
     assert!(
         login_took < Duration::from_secs(2),
         "POST took {login_took:?}"
+    );
+    assert_eq!(submitted.status, 200, "{submitted:?}");
+    assert!(
+        submit_took < Duration::from_secs(2),
+        "the submission took {submit_took:?}"
     );
     drop(slow);
 }

@@ -3,7 +3,8 @@
 //! grown to the wanted length with comment segments whose bytes come from `seed`, so files of
 //! one length but different seeds have different hashes.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageEncoder, RgbImage};
@@ -17,13 +18,55 @@ pub fn jpeg_of_length(photo: bool, length: usize, seed: u8) -> Vec<u8> {
     static PHOTO: OnceLock<Vec<u8>> = OnceLock::new();
     static PAGE: OnceLock<Vec<u8>> = OnceLock::new();
     let base = if photo {
-        PHOTO.get_or_init(|| encode(295, 413))
+        PHOTO.get_or_init(|| encode(&plain(295, 413), 40))
     } else {
-        PAGE.get_or_init(|| encode(64, 90))
+        PAGE.get_or_init(|| encode(&plain(64, 90), 40))
     };
-    let mut filler = length.checked_sub(base.len()).unwrap_or_else(|| {
-        panic!("a test JPEG cannot be shorter than {} bytes", base.len())
-    });
+    padded(base, length, seed)
+}
+
+/// A JPEG of exactly `length` bytes that costs what a real scan costs to decode: an A4 page at
+/// 150 dpi (1240x1754) whose own entropy-coded data fills all but a few hundred bytes of it.
+pub fn scan_of_length(length: usize, seed: u8) -> Vec<u8> {
+    static SCANS: OnceLock<Mutex<HashMap<usize, Vec<u8>>>> = OnceLock::new();
+    let mut scans = SCANS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let base = scans
+        .entry(length)
+        .or_insert_with(|| largest_scan_within(length - 8));
+    padded(base, length, seed)
+}
+
+/// A noisy page encoded at the best quality that fits in `budget` bytes, with as much noise as
+/// still allows a quality of at least 40 (a scan's usual range).
+fn largest_scan_within(budget: usize) -> Vec<u8> {
+    for noise_bits in (1..=6).rev() {
+        let page = noisy(1240, 1754, noise_bits);
+        let (mut low, mut high, mut best) = (40u8, 95u8, None);
+        while low <= high {
+            let quality = low + (high - low) / 2;
+            let file = encode(&page, quality);
+            if file.len() <= budget {
+                best = Some(file);
+                low = quality + 1;
+            } else {
+                high = quality - 1;
+            }
+        }
+        if let Some(file) = best {
+            return file;
+        }
+    }
+    panic!("no scan fits in {budget} bytes")
+}
+
+/// `base` grown to exactly `length` bytes by comment segments right after SOI.
+fn padded(base: &[u8], length: usize, seed: u8) -> Vec<u8> {
+    let mut filler = length
+        .checked_sub(base.len())
+        .unwrap_or_else(|| panic!("a test JPEG cannot be shorter than {} bytes", base.len()));
     let mut out = Vec::with_capacity(length);
     out.extend_from_slice(&base[..2]);
     let mut counter = 0usize;
@@ -50,16 +93,32 @@ pub fn jpeg_of_length(photo: bool, length: usize, seed: u8) -> Vec<u8> {
     out
 }
 
-fn encode(width: u32, height: u32) -> Vec<u8> {
-    let picture = RgbImage::from_fn(width, height, |x, y| {
+fn plain(width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([240, 240 - (x % 8) as u8, 240 - (y % 8) as u8])
-    });
+    })
+}
+
+/// Paper-white with `noise_bits` of grey noise (xorshift), so the encoder has detail to spend
+/// bytes on.
+fn noisy(width: u32, height: u32, noise_bits: u32) -> RgbImage {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    RgbImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let grey = 250 - (state >> (64 - noise_bits)) as u8;
+        image::Rgb([grey, grey, grey])
+    })
+}
+
+fn encode(picture: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, 40)
+    JpegEncoder::new_with_quality(&mut out, quality)
         .write_image(
             picture.as_raw(),
-            width,
-            height,
+            picture.width(),
+            picture.height(),
             image::ExtendedColorType::Rgb8,
         )
         .expect("encode a test JPEG");

@@ -611,11 +611,11 @@ impl Applicant {
     /// (and so the content) without making the application incomplete.
     pub fn submission(&self, variant: u8) -> Value {
         self.submission_with(
-            |kind| {
+            |kind, seed| {
                 if kind == MaterialKind::Photo {
-                    15_000
+                    jpeg::jpeg_of_length(true, 15_000, seed)
                 } else {
-                    2_000
+                    jpeg::jpeg_of_length(false, 2_000, seed)
                 }
             },
             |kind| {
@@ -629,12 +629,12 @@ impl Applicant {
         )
     }
 
-    /// An employed applicant's complete submission: `size` bytes per file of each kind,
-    /// `variant` mixed into each kind's bytes, and `extra_work_pages` more pages of the work
-    /// certificate.
+    /// An employed applicant's complete submission: `make_file(kind, seed)` makes each file (the
+    /// seed differs per file), `variant` is mixed into each kind's seeds, and
+    /// `extra_work_pages` more pages of the work certificate.
     pub fn submission_with(
         &self,
-        size: impl Fn(MaterialKind) -> usize,
+        make_file: impl Fn(MaterialKind, u8) -> Vec<u8>,
         variant: impl Fn(MaterialKind) -> u8,
         extra_work_pages: usize,
     ) -> Value {
@@ -653,8 +653,7 @@ impl Applicant {
                 let seed = (kind.key().len() as u8)
                     .wrapping_add((i as u8).wrapping_mul(17))
                     .wrapping_add(variant(*kind));
-                let bytes =
-                    jpeg::jpeg_of_length(*kind == MaterialKind::Photo, size(*kind), seed);
+                let bytes = make_file(*kind, seed);
                 file.bytes = bytes.len() as u64;
                 file.sha256 = util::sha256_hex(&bytes);
                 uploads.push(json!({
