@@ -346,6 +346,12 @@ fn screenshots(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
     let mut scratch_config = config.clone();
     scratch_config.data_dir = scratch.path().to_owned();
     scratch_config.key_file = None;
+    // The PIN dialog is drawn whether or not this machine has a staff PIN; the scenes enter
+    // digits, never a real PIN.
+    scratch_config.staff_pin_hash = Some(
+        kiosk::accounts::hash_password("screenshot-only")
+            .map_err(|e| anyhow::anyhow!("hashing the screenshots' PIN: {e}"))?,
+    );
     let written = kiosk::app::screenshots::render_all(out, services(&scratch_config, false)?)?;
     println!("{} screenshots written to {}", written.len(), out.display());
     Ok(())

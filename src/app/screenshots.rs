@@ -362,6 +362,23 @@ pub fn scenes() -> Vec<Scene> {
             setup: |s| s.visit.staff_panel = true,
         },
         Scene {
+            name: "30-staff-locked",
+            setup: |s| {
+                let lock_at_once = crate::store::StaffLockRules {
+                    attempts: 10,
+                    lockout_ms: 0,
+                    admin_after: 1,
+                };
+                let _ = s
+                    .services
+                    .store
+                    .staff_pin_wrong(crate::store::now_ms(), lock_at_once);
+                s.open_staff_mode();
+                // The banner stays; later scenes find staff mode unlocked.
+                let _ = s.services.store.staff_unlock();
+            },
+        },
+        Scene {
             name: "20-idle-countdown",
             setup: |s| {
                 employed(s, Step::Basic);
