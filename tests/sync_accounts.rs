@@ -58,6 +58,8 @@ fn register_and_log_in_on_the_server() {
     );
     assert_eq!(accounts.is_registered(&who.id_number).expect("asks"), None);
     assert_eq!(profile.id_number, who.id_number);
+    // The kiosk keeps no copy of the account: the server holds it.
+    sync_support::assert_nothing_of(&who, &dir.path().join("kiosk"));
     // The same registration again: its code is used up, and the server judges the code before
     // it would tell anyone that the ID number is taken.
     assert!(matches!(

@@ -350,4 +350,5 @@ fn the_visits_session_grants_its_submission_and_the_wipe_ends_it() {
         .find(|r| r.action == "submit")
         .expect("audited");
     assert_eq!(submit.actor, format!("session:{session_id}"));
+    sync_support::assert_nothing_of(&who, &data);
 }

@@ -877,6 +877,40 @@ impl Store {
             .query_row("SELECT count(*) FROM material_blobs", [], |r| r.get(0))?)
     }
 
+    /// The `table.column`s in which `needle` occurs, as text or inside a blob: the check that a
+    /// finished visit left nothing of the applicant behind.
+    pub fn columns_containing(&self, needle: &str) -> Result<Vec<String>, StoreError> {
+        let tables: Vec<String> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut found = Vec::new();
+        for table in tables {
+            let columns: Vec<String> = {
+                let mut stmt = self
+                    .conn
+                    .prepare("SELECT name FROM pragma_table_info(?1)")?;
+                stmt.query_map(params![table], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            };
+            for column in columns {
+                // Names come from the schema itself, quoted; the needle is a parameter.
+                let sql = format!(
+                    "SELECT EXISTS(SELECT 1 FROM \"{table}\"
+                     WHERE instr(CAST(\"{column}\" AS BLOB), CAST(?1 AS BLOB)) > 0)"
+                );
+                let hit: bool = self.conn.query_row(&sql, params![needle], |r| r.get(0))?;
+                if hit {
+                    found.push(format!("{table}.{column}"));
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Writes the WAL back into the database and truncates it.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.conn

@@ -76,6 +76,9 @@ const MIGRATIONS: &[&str] = &[
          updated_at   INTEGER NOT NULL
      ) STRICT;
      INSERT INTO staff_lock (id, updated_at) VALUES (1, 0);",
+    // 6: copies of central-server accounts that earlier builds cached here ("remote" is never a
+    // password hash): with a central server the kiosk keeps no account beyond the visit.
+    "DELETE FROM accounts WHERE password_hash = 'remote';",
 ];
 
 /// The schema version this build writes.

@@ -3,8 +3,9 @@
 //!
 //! The server answers `GET /v1/accounts/me` with masked values only, so the full name and phone
 //! of the profile come from `me`'s `name` / `mobile` / `id_type` members when the server returns
-//! them, else from the registration made at this kiosk (cached in the encrypted store), else from
-//! the applicant's draft on this kiosk; otherwise log-in reports the service unavailable.
+//! them, else from the applicant's draft on this kiosk; otherwise log-in reports the service
+//! unavailable. No account is copied to the kiosk: it keeps nothing of the applicant beyond the
+//! visit but the draft and the outbox, which have their own retention.
 
 use std::time::Duration;
 
@@ -15,20 +16,17 @@ use serde_json::{Value, json};
 use super::ApplicantSession;
 use super::http::{self, Endpoint};
 use crate::accounts::{AccountError, Accounts, BindingTicket, Profile, Registration, SmsPurpose};
-use crate::store::{Store, StoredAccount};
+use crate::store::Store;
 
 /// Requests from the UI thread give up after this long.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Marks a cached profile: never a usable password hash.
-const REMOTE_MARK: &str = "remote";
 
 pub struct RemoteAccounts {
     base: String,
     token: String,
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
-    cache: Store,
+    drafts: Store,
     dev_sms_file: Option<std::path::PathBuf>,
 }
 
@@ -57,20 +55,13 @@ impl Reply {
     }
 }
 
-fn id_type_key(id_type: IdType) -> String {
-    serde_json::to_value(id_type)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 impl RemoteAccounts {
-    /// `cache` is a connection to the kiosk's store (profiles registered here are kept there).
+    /// `drafts` is a connection to the kiosk's store, read for the applicant's draft at log-in.
     /// `server` is a URL, or an [`Endpoint`] with the CA to trust (`Config::sync_target`).
     pub fn new(
         server: impl Into<Endpoint>,
         device_token: &str,
-        cache: Store,
+        drafts: Store,
     ) -> Result<Self, AccountError> {
         let server = server.into();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -89,7 +80,7 @@ impl RemoteAccounts {
             token: device_token.trim().to_owned(),
             client,
             runtime,
-            cache,
+            drafts,
             dev_sms_file: None,
         })
     }
@@ -154,11 +145,7 @@ impl RemoteAccounts {
         }
     }
 
-    fn cached(&self, id_number: &str) -> Option<StoredAccount> {
-        self.cache.account(id_number).ok().flatten()
-    }
-    /// The profile of an applicant who just logged in: the server's answer, else this kiosk's
-    /// cached account, else the draft.
+    /// The profile of an applicant who just logged in: the server's answer, else the draft.
     fn profile_after_log_in(
         &mut self,
         id_number: &str,
@@ -172,7 +159,7 @@ impl RemoteAccounts {
         )?;
         let id_number = idnumber::normalize(id_number);
         let from_draft = || {
-            let (app, _) = self.cache.load_draft(&id_number).ok().flatten()?;
+            let (app, _) = self.drafts.load_draft(&id_number).ok().flatten()?;
             let basic = &app.data().basic;
             (!basic.name.trim().is_empty() && !basic.mobile.trim().is_empty()).then(|| Profile {
                 id_type: basic.id_type.unwrap_or(IdType::ResidentIdCard),
@@ -185,17 +172,6 @@ impl RemoteAccounts {
         };
         let profile = self
             .profile_from_me(&id_number, &me)
-            .or_else(|| {
-                self.cached(&id_number).map(|a| Profile {
-                    id_type: serde_json::from_value(json!(a.id_type))
-                        .unwrap_or(IdType::ResidentIdCard),
-                    id_number: a.id_number,
-                    name: a.name,
-                    mobile: a.mobile,
-                    on_server: None,
-                    session: None,
-                })
-            })
             .or_else(from_draft)
             .map(|p| Profile {
                 session: Some(session.clone()),
@@ -323,16 +299,6 @@ impl Accounts for RemoteAccounts {
             on_server: None,
             session: session_in(&reply.body),
         };
-        let cached = StoredAccount {
-            id_number: profile.id_number.clone(),
-            id_type: id_type_key(profile.id_type),
-            name: profile.name.clone(),
-            mobile: profile.mobile.clone(),
-            password_hash: REMOTE_MARK.to_owned(),
-        };
-        if let Err(e) = self.cache.insert_account(&cached) {
-            tracing::warn!(error = %e, "caching the registered profile failed");
-        }
         tracing::info!("account registered on the central server");
         Ok(profile)
     }

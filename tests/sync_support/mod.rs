@@ -298,3 +298,28 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
         self.clone()
     }
 }
+
+/// Nothing of `who` is left in the kiosk's store at `data`: no table holds their ID number, name
+/// or phone number, and no file of the store holds them in the clear.
+pub fn assert_nothing_of(who: &Applicant, data: &Path) {
+    let mut store = open_store(data);
+    store.outbox_purge().ok();
+    for needle in [&who.id_number, &who.name, &who.mobile] {
+        let found = store.columns_containing(needle).expect("scan");
+        assert!(found.is_empty(), "still on the kiosk in {found:?}");
+    }
+    drop(store);
+    for entry in std::fs::read_dir(data).expect("data dir").flatten() {
+        let Ok(bytes) = std::fs::read(entry.path()) else {
+            continue;
+        };
+        for needle in [&who.id_number, &who.name, &who.mobile] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds it in the clear",
+                entry.path().display()
+            );
+        }
+    }
+}
+
