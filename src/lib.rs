@@ -6,6 +6,7 @@ pub mod app;
 pub mod capture;
 pub mod config;
 pub mod dev_materials;
+pub mod hardening;
 pub mod idcard;
 pub mod logging;
 pub mod media_cli;

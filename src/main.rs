@@ -359,6 +359,9 @@ fn screenshots(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     kiosk::logging::init();
+    if let Err(e) = kiosk::hardening::forbid_core_dumps() {
+        tracing::warn!(error = %e, "core dumps could not be forbidden");
+    }
     let cli = Cli::parse();
     let result = (|| -> anyhow::Result<ExitCode> {
         let config = Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;

@@ -182,3 +182,35 @@ fn idcard_read_against_the_simulator() {
     assert_eq!(empty.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&empty.stderr).contains("未检测到身份证"));
 }
+
+/// The kiosk makes itself non-dumpable and sets its core limit to zero before anything else: a
+/// process that waits on its standard input is looked at from outside.
+#[test]
+fn the_kiosk_forbids_core_dumps_of_itself() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["check", "mobile"])
+        .env("KIOSK_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run kiosk");
+    let limits_file = format!("/proc/{}/limits", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let core_line = loop {
+        let limits = std::fs::read_to_string(&limits_file).unwrap_or_default();
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
+        if line.as_deref() == Some("Max core file size 0 0 bytes")
+            || std::time::Instant::now() > deadline
+        {
+            break line;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(child.stdin.take());
+    let _ = child.wait();
+    assert_eq!(core_line.as_deref(), Some("Max core file size 0 0 bytes"));
+}
+

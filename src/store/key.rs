@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::StoreError;
 
@@ -13,8 +13,10 @@ use super::StoreError;
 pub struct StoreKey([u8; 32]);
 
 impl StoreKey {
-    pub(super) fn pragma_value(&self) -> String {
-        format!("\"x'{}'\"", hex(&self.0))
+    /// The key as SQLCipher's pragma takes it; the text is zeroised when dropped, as the key is.
+    pub(super) fn pragma_value(&self) -> Zeroizing<String> {
+        let hex = Zeroizing::new(hex(&self.0));
+        Zeroizing::new(format!("\"x'{}'\"", hex.as_str()))
     }
 }
 
@@ -43,7 +45,7 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
 
 /// Reads the key file, or creates it (0600, exclusively, synced) if it does not exist.
 pub fn load_or_create(path: &Path) -> Result<StoreKey, StoreError> {
-    match fs::read_to_string(path) {
+    match fs::read_to_string(path).map(Zeroizing::new) {
         Ok(text) => {
             let mode = fs::metadata(path).map(|m| m.permissions().mode() & 0o777);
             if let Ok(mode) = mode
@@ -79,7 +81,7 @@ fn create(path: &Path) -> Result<StoreKey, StoreError> {
             .create_new(true)
             .mode(0o600)
             .open(path)?;
-        file.write_all(hex(&key.0).as_bytes())?;
+        file.write_all(Zeroizing::new(hex(&key.0)).as_bytes())?;
         file.sync_all()?;
         if let Some(dir) = path.parent() {
             fs::File::open(dir)?.sync_all()?;

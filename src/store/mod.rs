@@ -258,8 +258,10 @@ impl Store {
         let mut conn = Connection::open(&db_path)?;
         // SQLite gives the WAL and shared-memory files the database file's mode.
         restrict_to_owner(&db_path).map_err(|e| StoreError::DataDir(db_path.clone(), e))?;
-        conn.pragma_update(None, "key", key.pragma_value())
+        let key_pragma = key.pragma_value();
+        conn.pragma_update(None, "key", key_pragma.as_str())
             .map_err(StoreError::from)?;
+        drop(key_pragma);
         drop(key);
         // The first read decrypts page 1: a wrong key fails here, as "not a database".
         let check: Result<i64, _> =
