@@ -309,7 +309,14 @@ fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
     })
 }
 
+/// This process's claim on the store, before anything of it is read.
+fn lock_store(config: &Config) -> anyhow::Result<kiosk::store::StoreLock> {
+    kiosk::store::StoreLock::acquire(&config.data_dir)
+        .map_err(|e| anyhow::anyhow!("{}\n{e}", e.message_zh()))
+}
+
 fn run(config: &Config) -> anyhow::Result<()> {
+    let _store_lock = lock_store(config)?;
     let kiosk = Kiosk::new(services(config, true)?)?;
     match config.sync_target() {
         Some((url, token)) => {
@@ -331,6 +338,7 @@ fn run(config: &Config) -> anyhow::Result<()> {
 fn walkthrough(config: &Config) -> anyhow::Result<()> {
     println!("会计人员信息采集：向导状态机的文字演示（两位虚构的申请人）");
     println!("Text walk through the wizard's state machine with two invented applicants.\n");
+    let _store_lock = lock_store(config)?;
     let mut store = open_store(config)?;
     for branch in [Branch::Employed, Branch::NotEmployed] {
         let transcript = kiosk::walkthrough::walk(branch, &mut store, today())

@@ -214,3 +214,44 @@ fn the_kiosk_forbids_core_dumps_of_itself() {
     assert_eq!(core_line.as_deref(), Some("Max core file size 0 0 bytes"));
 }
 
+/// A second kiosk process on the same store would end the first one's visit: it is refused at
+/// once, with a message, before it reads anything; once the first is gone, it starts.
+#[test]
+fn a_second_kiosk_on_the_same_store_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let walkthrough = || {
+        Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .arg("walkthrough")
+            .env("KIOSK_LOG", "error")
+            .env("KIOSK_DATA_DIR", &data)
+            .output()
+            .expect("run kiosk")
+    };
+    let held = kiosk::store::StoreLock::acquire(&data).expect("the first process's lock");
+    for refused in [
+        walkthrough(),
+        Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .arg("run")
+            .env("KIOSK_LOG", "error")
+            .env("KIOSK_DATA_DIR", &data)
+            .output()
+            .expect("run kiosk"),
+    ] {
+        assert!(!refused.status.success());
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("本机已有一个自助终端程序在运行"),
+            "{stderr}"
+        );
+    }
+    assert!(!data.join("kiosk.db").exists(), "nothing was opened");
+    drop(held);
+    let after = walkthrough();
+    assert!(
+        after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+}
+

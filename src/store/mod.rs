@@ -5,7 +5,10 @@
 //! in the same encrypted database. `Connection` is not `Sync`: one `Store` per thread.
 
 mod key;
+mod process_lock;
 mod schema;
+
+pub use process_lock::StoreLock;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -48,6 +51,8 @@ pub enum StoreError {
     NotSubmitted,
     #[error("a material file of the submission is missing from the store")]
     MissingMaterial,
+    #[error("another kiosk process uses the store in {0}")]
+    InUse(PathBuf),
     #[error("local database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -61,6 +66,9 @@ impl StoreError {
             }
             StoreError::KeyFile(..) | StoreError::DataDir(..) => "本机存储不可用，请联系工作人员",
             StoreError::NewerSchema { .. } => "本机数据版本较新，请联系工作人员升级软件",
+            StoreError::InUse(_) => {
+                "本机已有一个自助终端程序在运行，不能再启动第二个；请关闭另一个程序或重启本机"
+            }
             StoreError::NoIdNumber => "请先填写证件号码",
             StoreError::NoSuchDraft => "未找到该证件号码的草稿",
             StoreError::NotSubmitted => "请先完成全部步骤再提交",
