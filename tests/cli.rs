@@ -254,4 +254,3 @@ fn a_second_kiosk_on_the_same_store_is_refused() {
         String::from_utf8_lossy(&after.stderr)
     );
 }
-

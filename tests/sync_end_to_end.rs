@@ -229,7 +229,8 @@ fn a_refused_submission_is_kept_for_staff_and_not_retried() {
         0,
         "never retried"
     );
-    // A wrong device token is refused too (401), and kept.
+    // A wrong device token is the kiosk's problem, not the submission's: it waits, queued,
+    // and the status tells staff.
     let mut store2 = open_store(&dir.path().join("kiosk2"));
     submit(&mut store2, &Applicant::new(5));
     let mut bad = Worker::new(
@@ -240,8 +241,9 @@ fn a_refused_submission_is_kept_for_staff_and_not_retried() {
     bad.run_once().expect("runs");
     assert_eq!(
         store2.outbox_rows().expect("rows")[0].state,
-        OutboxState::Failed
+        OutboxState::Pending
     );
+    assert!(bad.status().device_refused);
     // The data stays on the kiosk for staff even after the session.
     store.outbox_end_session(&who.id_number).expect("ends");
     worker.run_once().expect("runs");

@@ -49,12 +49,19 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const HUGE: usize = 10 * 1024 * 1024;
 
-/// Reads one request (head and body) from `stream`.
-fn read_request(stream: &std::net::TcpStream) {
+/// Reads one request (head and body) from `stream`: its path and body.
+fn read_request(stream: &std::net::TcpStream) -> (String, Vec<u8>) {
     let Ok(clone) = stream.try_clone() else {
-        return;
+        return (String::new(), Vec::new());
     };
     let mut reader = BufReader::new(clone);
+    let mut request_line = String::new();
+    let _ = reader.read_line(&mut request_line);
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     let mut length = 0usize;
     loop {
         let mut line = String::new();
@@ -67,21 +74,31 @@ fn read_request(stream: &std::net::TcpStream) {
     }
     let mut body = vec![0u8; length];
     let _ = reader.read_exact(&mut body);
+    (path, body)
 }
 
-/// Answers every request `200` with a JSON body of `size` bytes (a `submission_id` that long),
+/// Answers every request `200` with a JSON body of `size` bytes that acknowledges it (the key
+/// and content hash echoed, then a `padding` member that long),
 /// written 64 KB at a time so the server itself holds no large block. With `declared`, the
 /// length is in `Content-Length`; without, the body ends when the connection closes.
 fn answer_server(size: usize, declared: bool) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     std::thread::spawn(move || {
-        let head = br#"{"status":{"state":"under_review"},"submission_id":""#;
         let tail = br#""}"#;
         let filler = vec![b'a'; 64 * 1024];
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            read_request(&stream);
+            let (path, body) = read_request(&stream);
+            let key = path.rsplit('/').next().unwrap_or_default();
+            let hash = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|b| b["content_sha256"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let head = format!(
+                r#"{{"status":{{"state":"under_review"}},"submission_id":"sub_1","idempotency_key":"{key}","content_sha256":"{hash}","padding":""#
+            );
+            let head = head.as_bytes();
             let length = match declared {
                 true => format!("Content-Length: {size}\r\n"),
                 false => String::new(),
@@ -273,10 +290,6 @@ fn an_answer_under_the_limit_is_read_whole() {
         assert_eq!((pass.attempts, pass.acked), (1, 1), "declared {declared}");
         let row = &store.outbox_rows().expect("rows")[0];
         assert_eq!(row.state, OutboxState::Acked);
-        assert!(
-            row.submission_id
-                .as_deref()
-                .is_some_and(|id| id.len() > 1000)
-        );
+        assert_eq!(row.submission_id.as_deref(), Some("sub_1"));
     }
 }

@@ -667,6 +667,27 @@ impl Store {
         Ok(())
     }
 
+    /// The server refused the row's submission itself: the row is kept for staff, and the
+    /// applicant's draft, if still here, becomes editable again with `reason` as what happened.
+    pub fn outbox_refused(&mut self, id: i64, error: &str, reason: &str) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2
+             WHERE id = ?1 AND state = 'pending'",
+            params![id, error],
+        )?;
+        if n == 1 {
+            let reopened = ReviewState::Rejected {
+                reason: reason.to_owned(),
+            };
+            apply_review_to_draft(&tx, id, &reopened)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Staff put refused rows back in the queue, due now; returns how many.
     pub fn outbox_retry_failed(&mut self) -> Result<usize, StoreError> {
         Ok(self.conn.execute(

@@ -153,6 +153,9 @@ pub fn client(
     builder: reqwest::ClientBuilder,
     endpoint: &Endpoint,
 ) -> Result<reqwest::Client, String> {
+    // A redirect is never followed: a 301/302 would turn the PUT of a submission into a GET of
+    // somewhere else, and its answer into a false acknowledgement.
+    let builder = builder.redirect(reqwest::redirect::Policy::none());
     let builder = match &endpoint.ca {
         Some(ca) => builder.tls_certs_only(load_ca(ca).map_err(|e| e.to_string())?),
         None => builder,

@@ -97,6 +97,9 @@ pub struct SyncStatus {
     pub online: Option<bool>,
     /// Unix seconds of the last answer from the server.
     pub last_contact: Option<i64>,
+    /// The server refused this kiosk's device token (re-enrolled or revoked): nothing can be
+    /// delivered until hall IT gives the kiosk a valid one. Submissions wait meanwhile.
+    pub device_refused: bool,
 }
 
 impl SyncStatus {
@@ -108,6 +111,9 @@ impl SyncStatus {
         }
         if self.failed > 0 {
             parts.push(format!("{} 份需工作人员处理", self.failed));
+        }
+        if self.device_refused {
+            parts.push("设备凭证无效，请联系技术支持".to_owned());
         }
         match self.online {
             Some(false) => parts.push("网络未连接".to_owned()),
@@ -125,6 +131,9 @@ impl SyncStatus {
         }
         if self.failed > 0 {
             parts.push(format!("{} need staff", self.failed));
+        }
+        if self.device_refused {
+            parts.push("device credential refused; call IT".to_owned());
         }
         match self.online {
             Some(false) => parts.push("offline".to_owned()),
@@ -190,8 +199,16 @@ pub struct Pass {
 
 enum Answer {
     Ok(Value),
-    Retry { wait: Option<Duration>, why: String },
-    Refused(String),
+    Retry {
+        wait: Option<Duration>,
+        why: String,
+    },
+    /// The central server's own refusal of the request (its error body); `message` is its
+    /// Chinese message for the applicant.
+    Refused {
+        why: String,
+        message: String,
+    },
 }
 
 /// The sync worker. Synchronous on the outside: each HTTP exchange runs to completion in
@@ -295,7 +312,7 @@ impl Worker {
                         Err(_) => tracing::warn!(row = id, "status answer not understood"),
                     }
                 }
-                Answer::Retry { why, .. } | Answer::Refused(why) => {
+                Answer::Retry { why, .. } | Answer::Refused { why, .. } => {
                     tracing::info!(row = id, %why, "status not available now");
                 }
             }
@@ -363,13 +380,17 @@ impl Worker {
             Some(body),
         ) {
             Answer::Ok(answer) => {
-                let Some(submission) = answer["submission_id"].as_str() else {
+                let Some(submission) = acknowledgement(&answer, &key, &payload.content_sha256)
+                else {
+                    // A 2xx that does not prove this submission was filed (a proxy's page, a
+                    // captive portal, a server of another version): nothing is deleted.
                     let wait = self.backoff(payload.attempts);
                     pass.retried += 1;
+                    tracing::warn!(row = id, "answer does not acknowledge this submission");
                     return self.store.outbox_retry_later(
                         id,
                         now_ms() + wait,
-                        "answer without submission_id",
+                        "服务器的答复未确认本次提交（编号或内容不符）",
                     );
                 };
                 let review = serde_json::from_value(answer["status"].clone())
@@ -391,10 +412,13 @@ impl Worker {
                 tracing::info!(row = id, attempts = payload.attempts + 1, wait_ms = wait, %why, "submission will be retried");
                 self.store.outbox_retry_later(id, now_ms() + wait, &why)?;
             }
-            Answer::Refused(why) => {
+            Answer::Refused { why, message } => {
                 pass.failed += 1;
                 tracing::warn!(row = id, %why, "submission refused by the server; kept for staff");
-                self.store.outbox_failed(id, &why)?;
+                // The applicant was told "已提交": the draft opens again with what happened, for
+                // the next visit.
+                let reason = format!("本次提交未被受理：{message}");
+                self.store.outbox_refused(id, &why, &reason)?;
             }
         }
         Ok(())
@@ -465,17 +489,32 @@ impl Worker {
             return Answer::Ok(body);
         }
         let why = server_message(code, &body);
+        let device_refused = code == 401;
+        if let Ok(mut status) = self.status.lock() {
+            status.device_refused = device_refused;
+        }
         let retriable = code == 408
             || code == 429
             || status.is_server_error()
             || (code == 409 && body["error"] != "collection_approved");
-        if retriable {
-            Answer::Retry {
-                wait: retry_after,
-                why,
+        match body["message"].as_str() {
+            Some(message) if !retriable && !device_refused && is_own_refusal(code, &body) => {
+                Answer::Refused {
+                    why,
+                    message: message.to_owned(),
+                }
             }
-        } else {
-            Answer::Refused(why)
+            // A credential problem, or an answer that is not the server's judgement of this
+            // request (a proxy's 403/404/413, a redirect, a page from a captive portal): the
+            // submission waits and is sent again with backoff.
+            _ => Answer::Retry {
+                wait: retry_after,
+                why: if device_refused {
+                    format!("{why} (device token refused)")
+                } else {
+                    why
+                },
+            },
         }
     }
 
@@ -517,6 +556,31 @@ fn server_message(code: u16, body: &Value) -> String {
 }
 
 /// The request body: the application exactly as hashed, the files in base64, the content hash.
+/// Whether `body` is the central server's own refusal of a request: the statuses with which it
+/// judges a request, and its error body (`error` code and `message`), which a proxy or a portal
+/// does not produce.
+fn is_own_refusal(code: u16, body: &Value) -> bool {
+    matches!(code, 400 | 403 | 409 | 422)
+        && body["error"].as_str().is_some_and(|c| {
+            !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+        && body["message"].as_str().is_some_and(|m| !m.is_empty())
+}
+
+/// The server's submission id, if `answer` proves that the server filed this submission: it
+/// echoes the idempotency key and the content hash sent, and names a submission.
+fn acknowledgement<'a>(answer: &'a Value, key: &str, content_sha256: &str) -> Option<&'a str> {
+    let submission = answer["submission_id"].as_str()?;
+    let well_formed = (1..=128).contains(&submission.len())
+        && submission
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (well_formed
+        && answer["idempotency_key"].as_str() == Some(key)
+        && answer["content_sha256"].as_str() == Some(content_sha256))
+    .then_some(submission)
+}
+
 fn submission_body(payload: &OutboxPayload) -> Result<String, String> {
     let application: Value = serde_json::from_str(&payload.application_json)
         .map_err(|_| "本机保存的申请记录无法读取".to_owned())?;
@@ -559,6 +623,7 @@ mod tests {
             failed: 0,
             online: Some(false),
             last_contact: None,
+            device_refused: false,
         };
         assert_eq!(s.label_zh(), "待上传 2 份 · 网络未连接");
     }

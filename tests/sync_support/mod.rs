@@ -322,4 +322,3 @@ pub fn assert_nothing_of(who: &Applicant, data: &Path) {
         }
     }
 }
-

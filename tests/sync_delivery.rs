@@ -1,0 +1,219 @@
+//! What counts as delivery, against scripted HTTP servers on 127.0.0.1: only an answer that
+//! echoes this submission's key and content hash is an acknowledgement; a redirect is not
+//! followed; a proxy's refusal or a refused device token leave the submission queued; the
+//! central server's own refusal reopens the applicant's draft with what happened.
+
+mod sync_support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use kiosk::store::{OutboxState, Store};
+use kiosk::sync::Worker;
+use kiosk_domain::ReviewState;
+use sync_support::{Applicant, config, open_store, submit};
+
+type Script = fn(request_line: &str, addr: SocketAddr) -> String;
+
+/// A server that answers every request with what `script` says for its request line, and notes
+/// the request lines.
+fn scripted_server(script: Script) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let noted = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let Ok(clone) = stream.try_clone() else {
+                continue;
+            };
+            let mut reader = BufReader::new(clone);
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let request_line = request_line.trim().to_owned();
+            let answer = script(&request_line, addr);
+            noted.lock().expect("notes").push(request_line);
+            let mut stream = stream;
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (addr, seen)
+}
+
+fn answer(status: &str, content_type: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// One applicant's submission in the outbox of a fresh store, and a worker for `addr`.
+fn queued(dir: &Path, addr: SocketAddr, who: &Applicant) -> Worker {
+    let data = dir.join("data");
+    let mut store = open_store(&data);
+    submit(&mut store, who);
+    Worker::new(
+        open_store(&data),
+        config(&format!("http://{addr}"), "ck1.dev.secret"),
+    )
+    .expect("worker")
+}
+
+/// Runs `passes` passes, each after the row is due again.
+fn run(worker: &mut Worker, passes: usize) {
+    for _ in 0..passes {
+        worker.run_once().expect("pass");
+        std::thread::sleep(std::time::Duration::from_millis(350));
+    }
+}
+
+fn only_row(store: &Store) -> kiosk::store::OutboxRow {
+    let rows = store.outbox_rows().expect("rows");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    rows.into_iter().next().expect("one row")
+}
+
+#[test]
+fn a_2xx_that_does_not_echo_the_submission_is_not_delivery() {
+    for script in [
+        (|_: &str, _| answer("200 OK", "application/json", r#"{"submission_id":""}"#)) as Script,
+        |_, _| {
+            answer(
+                "200 OK",
+                "application/json",
+                r#"{"submission_id":"sub_1","idempotency_key":"someone-else","content_sha256":"00"}"#,
+            )
+        },
+        |_, _| answer("200 OK", "text/html", "<html>欢迎使用酒店网络</html>"),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (addr, seen) = scripted_server(script);
+        let who = Applicant::new(60);
+        let mut worker = queued(dir.path(), addr, &who);
+        run(&mut worker, 2);
+        let row = only_row(worker.store());
+        assert_eq!(row.state, OutboxState::Pending, "{row:?}");
+        assert!(row.submission_id.is_none());
+        assert!(seen.lock().expect("notes").len() >= 2, "sent again");
+        assert!(
+            worker
+                .store()
+                .load_draft(&who.id_number)
+                .expect("reads")
+                .is_some(),
+            "nothing deleted"
+        );
+    }
+}
+
+#[test]
+fn a_redirect_is_not_followed() {
+    let (addr, seen) = scripted_server(|line, addr| {
+        if line.starts_with("PUT ") {
+            format!(
+                "HTTP/1.1 302 Found\r\nLocation: http://{addr}/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        } else {
+            answer(
+                "200 OK",
+                "application/json",
+                r#"{"submission_id":"sub_1","status":{"state":"under_review"}}"#,
+            )
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let who = Applicant::new(61);
+    let mut worker = queued(dir.path(), addr, &who);
+    run(&mut worker, 2);
+    let row = only_row(worker.store());
+    assert_eq!(row.state, OutboxState::Pending, "{row:?}");
+    let seen = seen.lock().expect("notes").clone();
+    assert!(
+        seen.iter().all(|l| l.starts_with("PUT /v1/submissions/")),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn a_proxys_refusal_or_a_refused_device_token_keep_the_submission_queued() {
+    for (script, device_refused) in [
+        (
+            (|_: &str, _| answer("403 Forbidden", "text/html", "<h1>Forbidden</h1>")) as Script,
+            false,
+        ),
+        (
+            |_, _| answer("404 Not Found", "text/html", "<h1>nginx</h1>"),
+            false,
+        ),
+        (
+            |_, _| answer("413 Payload Too Large", "text/html", "<h1>413</h1>"),
+            false,
+        ),
+        (
+            |_, _| {
+                answer(
+                    "401 Unauthorized",
+                    "application/json",
+                    r#"{"error":"unauthorized","message":"设备凭证无效"}"#,
+                )
+            },
+            true,
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (addr, seen) = scripted_server(script);
+        let who = Applicant::new(62);
+        let mut worker = queued(dir.path(), addr, &who);
+        run(&mut worker, 2);
+        let row = only_row(worker.store());
+        assert_eq!(row.state, OutboxState::Pending, "{row:?}");
+        assert!(seen.lock().expect("notes").len() >= 2, "retried");
+        assert_eq!(worker.status().device_refused, device_refused);
+        if device_refused {
+            assert!(worker.status().label_zh().contains("设备凭证无效"));
+        }
+    }
+}
+
+#[test]
+fn the_servers_own_refusal_reopens_the_draft_with_what_happened() {
+    let (addr, _) = scripted_server(|_, _| {
+        answer(
+            "422 Unprocessable Entity",
+            "application/json",
+            r#"{"error":"material_refused","message":"照片不符合要求，请重新拍摄"}"#,
+        )
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let who = Applicant::new(63);
+    let mut worker = queued(dir.path(), addr, &who);
+    run(&mut worker, 1);
+    let row = only_row(worker.store());
+    assert_eq!(row.state, OutboxState::Failed, "kept for staff: {row:?}");
+    let (draft, _) = worker
+        .store()
+        .load_draft(&who.id_number)
+        .expect("reads")
+        .expect("the draft stays");
+    assert!(draft.review().is_editable(), "{:?}", draft.review());
+    match draft.review() {
+        ReviewState::Rejected { reason } => {
+            assert!(reason.contains("照片不符合要求"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
