@@ -217,3 +217,58 @@ fn the_servers_own_refusal_reopens_the_draft_with_what_happened() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Due times are wall-clock instants: scheduled at T, a clock stepped back by ten days must not
+/// park the queue for ten days; a wait that was really asked for still holds.
+#[test]
+fn a_clock_stepped_back_does_not_park_the_queue() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open_store(dir.path());
+    let who = Applicant::new(64);
+    let receipt = submit(&mut store, &who);
+    let longest_wait_ms = 3_660_000;
+    let scheduled_at = kiosk::store::now_ms();
+    let ten_days = 10 * 24 * 3_600_000;
+
+    // A retry asked for in 2 s is not due now, even with the rule.
+    store
+        .outbox_retry_later(receipt.id, scheduled_at + 2_000, "HTTP 503")
+        .expect("scheduled");
+    assert!(
+        store
+            .outbox_next_due(scheduled_at, longest_wait_ms, 0)
+            .expect("reads")
+            .is_none()
+    );
+    // Scheduled by a clock ten days fast, then corrected: due at once.
+    store
+        .outbox_retry_later(receipt.id, scheduled_at + ten_days, "HTTP 503")
+        .expect("scheduled");
+    let due = store
+        .outbox_next_due(scheduled_at, longest_wait_ms, 0)
+        .expect("reads");
+    assert_eq!(due.map(|p| p.id), Some(receipt.id));
+
+    // The same for the review status polls of an acknowledged row.
+    store
+        .outbox_acked(
+            receipt.id,
+            "sub_1",
+            &ReviewState::UnderReview,
+            scheduled_at + ten_days,
+        )
+        .expect("acked");
+    let polls = store
+        .outbox_to_poll(scheduled_at, longest_wait_ms)
+        .expect("reads");
+    assert_eq!(polls, vec![(receipt.id, "sub_1".to_owned())]);
+    store
+        .outbox_review(receipt.id, &ReviewState::UnderReview, scheduled_at + 2_000)
+        .expect("polled");
+    assert!(
+        store
+            .outbox_to_poll(scheduled_at, longest_wait_ms)
+            .expect("reads")
+            .is_empty()
+    );
+}

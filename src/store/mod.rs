@@ -589,9 +589,15 @@ impl Store {
 
     /// The oldest pending row after `after_id` that is due (`next_attempt_at <= now_ms`), with
     /// its files.
+    ///
+    /// Due times are wall-clock instants. A row due later than `now_ms + longest_wait_ms`, longer
+    /// ahead than any wait the worker ever schedules, was scheduled before the clock was stepped
+    /// back (a wrong RTC corrected, say): it is due now rather than parked until the clock
+    /// catches up. A clock stepped forward makes rows due early, which only sends them sooner.
     pub fn outbox_next_due(
         &self,
         now_ms: i64,
+        longest_wait_ms: i64,
         after_id: i64,
     ) -> Result<Option<OutboxPayload>, StoreError> {
         let row = self
@@ -599,9 +605,10 @@ impl Store {
             .query_row(
                 "SELECT id, idempotency_key, application_json, content_sha256, attempts,
                         grant_session_id, grant_signature
-                 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 AND id > ?2
+                 FROM outbox WHERE state = 'pending' AND id > ?2
+                   AND (next_attempt_at <= ?1 OR next_attempt_at > ?1 + ?3)
                  ORDER BY id LIMIT 1",
-                params![now_ms, after_id],
+                params![now_ms, after_id, longest_wait_ms],
                 |r| {
                     let session: Option<String> = r.get(5)?;
                     let signature: Option<String> = r.get(6)?;
@@ -725,14 +732,20 @@ impl Store {
 
     /// Acknowledged rows whose review is not decided yet and whose poll is due:
     /// `(row id, submission id)`.
-    pub fn outbox_to_poll(&self, now_ms: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    /// A poll due later than `now_ms + longest_wait_ms` is due now, as in [`Self::outbox_next_due`].
+    pub fn outbox_to_poll(
+        &self,
+        now_ms: i64,
+        longest_wait_ms: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, submission_id, review_json FROM outbox
-             WHERE state = 'acked' AND submission_id IS NOT NULL AND next_poll_at <= ?1
+             WHERE state = 'acked' AND submission_id IS NOT NULL
+               AND (next_poll_at <= ?1 OR next_poll_at > ?1 + ?2)
              ORDER BY next_poll_at, id",
         )?;
         let rows = stmt
-            .query_map(params![now_ms], |r| {
+            .query_map(params![now_ms, longest_wait_ms], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,

@@ -211,6 +211,9 @@ enum Answer {
     },
 }
 
+/// Added to the longest scheduled wait before a due time counts as one from before a clock step.
+const CLOCK_SLACK_MS: i64 = 60_000;
+
 /// The sync worker. Synchronous on the outside: each HTTP exchange runs to completion in
 /// `block_on` on the worker's current-thread runtime, and the store is used only between them,
 /// so no connection is ever held across an `.await`.
@@ -292,11 +295,15 @@ impl Worker {
         let mut pass = Pass::default();
         let started = now_ms();
         let mut last = 0;
-        while let Some(payload) = self.store.outbox_next_due(started, last)? {
+        while let Some(payload) = self
+            .store
+            .outbox_next_due(started, self.longest_wait_ms(), last)?
+        {
             last = payload.id;
             self.deliver(payload, &mut pass)?;
         }
-        for (id, submission) in self.store.outbox_to_poll(now_ms())? {
+        let longest_poll_ms = self.config.poll_interval.as_millis() as i64 + CLOCK_SLACK_MS;
+        for (id, submission) in self.store.outbox_to_poll(now_ms(), longest_poll_ms)? {
             pass.polled += 1;
             match self.exchange(
                 reqwest::Method::GET,
@@ -422,6 +429,12 @@ impl Worker {
             }
         }
         Ok(())
+    }
+
+    /// Longer than any wait `deliver` schedules (backoff, or a server's `Retry-After`): a row due
+    /// further ahead was scheduled before the clock stepped back.
+    fn longest_wait_ms(&self) -> i64 {
+        self.config.backoff_cap.max(http::MAX_RETRY_AFTER).as_millis() as i64 + CLOCK_SLACK_MS
     }
 
     /// Full jitter: random(0, min(cap, base * 2^attempts)) in ms.
