@@ -15,7 +15,7 @@ use kiosk::sync::Worker;
 use kiosk_domain::ReviewState;
 use sync_support::{Applicant, config, open_store, submit};
 
-type Script = fn(request_line: &str, addr: SocketAddr) -> String;
+type Script = fn(request_line: &str, body: &[u8], addr: SocketAddr) -> String;
 
 /// A server that answers every request with what `script` says for its request line, and notes
 /// the request lines.
@@ -45,7 +45,7 @@ fn scripted_server(script: Script) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
             let mut body = vec![0u8; length];
             let _ = reader.read_exact(&mut body);
             let request_line = request_line.trim().to_owned();
-            let answer = script(&request_line, addr);
+            let answer = script(&request_line, &body, addr);
             noted.lock().expect("notes").push(request_line);
             let mut stream = stream;
             let _ = stream.write_all(answer.as_bytes());
@@ -90,15 +90,16 @@ fn only_row(store: &Store) -> kiosk::store::OutboxRow {
 #[test]
 fn a_2xx_that_does_not_echo_the_submission_is_not_delivery() {
     for script in [
-        (|_: &str, _| answer("200 OK", "application/json", r#"{"submission_id":""}"#)) as Script,
-        |_, _| {
+        (|_: &str, _: &[u8], _| answer("200 OK", "application/json", r#"{"submission_id":""}"#))
+            as Script,
+        |_, _, _| {
             answer(
                 "200 OK",
                 "application/json",
                 r#"{"submission_id":"sub_1","idempotency_key":"someone-else","content_sha256":"00"}"#,
             )
         },
-        |_, _| answer("200 OK", "text/html", "<html>欢迎使用酒店网络</html>"),
+        |_, _, _| answer("200 OK", "text/html", "<html>欢迎使用酒店网络</html>"),
     ] {
         let dir = tempfile::tempdir().expect("temp dir");
         let (addr, seen) = scripted_server(script);
@@ -122,7 +123,7 @@ fn a_2xx_that_does_not_echo_the_submission_is_not_delivery() {
 
 #[test]
 fn a_redirect_is_not_followed() {
-    let (addr, seen) = scripted_server(|line, addr| {
+    let (addr, seen) = scripted_server(|line, _, addr| {
         if line.starts_with("PUT ") {
             format!(
                 "HTTP/1.1 302 Found\r\nLocation: http://{addr}/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -152,19 +153,20 @@ fn a_redirect_is_not_followed() {
 fn a_proxys_refusal_or_a_refused_device_token_keep_the_submission_queued() {
     for (script, device_refused) in [
         (
-            (|_: &str, _| answer("403 Forbidden", "text/html", "<h1>Forbidden</h1>")) as Script,
+            (|_: &str, _: &[u8], _| answer("403 Forbidden", "text/html", "<h1>Forbidden</h1>"))
+                as Script,
             false,
         ),
         (
-            |_, _| answer("404 Not Found", "text/html", "<h1>nginx</h1>"),
+            |_, _, _| answer("404 Not Found", "text/html", "<h1>nginx</h1>"),
             false,
         ),
         (
-            |_, _| answer("413 Payload Too Large", "text/html", "<h1>413</h1>"),
+            |_, _, _| answer("413 Payload Too Large", "text/html", "<h1>413</h1>"),
             false,
         ),
         (
-            |_, _| {
+            |_, _, _| {
                 answer(
                     "401 Unauthorized",
                     "application/json",
@@ -191,7 +193,7 @@ fn a_proxys_refusal_or_a_refused_device_token_keep_the_submission_queued() {
 
 #[test]
 fn the_servers_own_refusal_reopens_the_draft_with_what_happened() {
-    let (addr, _) = scripted_server(|_, _| {
+    let (addr, _) = scripted_server(|_, _, _| {
         answer(
             "422 Unprocessable Entity",
             "application/json",
@@ -271,4 +273,125 @@ fn a_clock_stepped_back_does_not_park_the_queue() {
             .expect("reads")
             .is_empty()
     );
+}
+
+/// Answers a PUT of a submission as the central server does: its key and content hash echoed.
+fn acknowledging(line: &str, body: &[u8], _: SocketAddr) -> String {
+    let key = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|path| path.rsplit('/').next())
+        .unwrap_or_default();
+    let hash = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|b| b["content_sha256"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    answer(
+        "200 OK",
+        "application/json",
+        &format!(
+            r#"{{"submission_id":"sub_1","idempotency_key":"{key}","content_sha256":"{hash}","status":{{"state":"under_review"}}}}"#
+        ),
+    )
+}
+
+/// The server acknowledges, but the kiosk cannot record it (its file system went read-only):
+/// the submission is not uploaded again at every pass, and once the store can be written the
+/// same key is sent again and recorded.
+#[test]
+fn an_acknowledgement_that_cannot_be_recorded_holds_the_uploads_back() {
+    let (addr, seen) = scripted_server(acknowledging);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let who = Applicant::new(65);
+    let receipt = submit(&mut open_store(&data), &who);
+    let mut slow_backoff = config(&format!("http://{addr}"), "ck1.dev.secret");
+    slow_backoff.backoff_base = std::time::Duration::from_secs(5);
+    let read_only = open_store(&data);
+    read_only.refuse_writes_for_tests().expect("read-only");
+    let mut worker = Worker::new(read_only, slow_backoff.clone()).expect("worker");
+    let mut failures = 0;
+    for _ in 0..20 {
+        if worker.run_once().is_err() {
+            failures += 1;
+        }
+    }
+    assert_eq!(
+        failures, 1,
+        "the failed pass is reported, the next ones wait"
+    );
+    assert_eq!(
+        seen.lock().expect("notes").len(),
+        1,
+        "uploaded once, not 20 times"
+    );
+    drop(worker);
+
+    let mut worker = Worker::new(open_store(&data), slow_backoff).expect("worker");
+    worker.run_once().expect("pass");
+    let row = only_row(worker.store());
+    assert_eq!(row.state, OutboxState::Acked, "{row:?}");
+    let puts: Vec<String> = seen
+        .lock()
+        .expect("notes")
+        .iter()
+        .filter(|l| l.starts_with("PUT "))
+        .cloned()
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:?}");
+    assert!(
+        puts.iter().all(|l| l.contains(&receipt.idempotency_key)),
+        "the same key"
+    );
+}
+
+/// A full disk: the new draft is not saved and says so in plain Chinese; what was saved before
+/// is all still there.
+#[test]
+fn a_full_disk_loses_nothing_saved_and_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let first = Applicant::new(66);
+    let mut store = open_store(&data);
+    let receipt = submit(&mut store, &first);
+    let third = Applicant::new(68);
+    let mut waiting = sync_support::complete_draft(&mut store, &third);
+    sync_support::mark_submitted(&mut waiting);
+    store.fill_up_for_tests().expect("full");
+    let refused = store
+        .submit_to_outbox(&waiting, Some(&third.session()))
+        .expect_err("the disk is full");
+    assert!(
+        refused.message_zh().contains("存储空间已满"),
+        "{}",
+        refused.message_zh()
+    );
+    let second = Applicant::new(67);
+    let mut app = kiosk_domain::Application::new();
+    app.edit(|d| {
+        d.basic.id_number = second.id_number.clone();
+        d.basic.name = "王".repeat(4000);
+    })
+    .expect("editable");
+    let error = store.save_draft(&app).expect_err("the disk is full");
+    assert!(
+        error.message_zh().contains("存储空间已满"),
+        "{}",
+        error.message_zh()
+    );
+    assert!(error.message_zh().contains("未丢失"));
+    drop(store);
+    let store = open_store(&data);
+    assert!(store.load_draft(&first.id_number).expect("reads").is_some());
+    assert!(
+        store
+            .load_draft(&second.id_number)
+            .expect("reads")
+            .is_none()
+    );
+    assert!(
+        store.load_draft(&third.id_number).expect("reads").is_some(),
+        "the draft whose submission could not be saved is still there, to submit again"
+    );
+    assert_eq!(only_row(&store).id, receipt.id);
 }

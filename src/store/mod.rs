@@ -73,11 +73,21 @@ impl StoreError {
             StoreError::NoSuchDraft => "未找到该证件号码的草稿",
             StoreError::NotSubmitted => "请先完成全部步骤再提交",
             StoreError::MissingMaterial => "有材料文件未能保存，请重新拍摄或上传后再提交",
+            StoreError::Sqlite(e) if sqlite_code(e) == Some(rusqlite::ErrorCode::DiskFull) => {
+                "本机存储空间已满，未能保存最新的修改；此前已保存的内容未丢失，请联系工作人员"
+            }
+            StoreError::Sqlite(e) if sqlite_code(e) == Some(rusqlite::ErrorCode::ReadOnly) => {
+                "本机存储暂时无法写入，未能保存最新的修改；此前已保存的内容未丢失，请联系工作人员"
+            }
             StoreError::Corrupt(_) | StoreError::Sqlite(_) => {
                 "本机存储出错，已填写的内容未丢失，请联系工作人员"
             }
         }
     }
+}
+
+fn sqlite_code(error: &rusqlite::Error) -> Option<rusqlite::ErrorCode> {
+    error.sqlite_error_code()
 }
 
 /// Metadata of a saved draft: nothing personal.
@@ -953,6 +963,22 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// TEST ONLY: the database may grow no further on this connection, as on a full disk.
+    #[doc(hidden)]
+    pub fn fill_up_for_tests(&self) -> Result<(), StoreError> {
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// TEST ONLY: every write on this connection fails, as on a file system remounted read-only.
+    #[doc(hidden)]
+    pub fn refuse_writes_for_tests(&self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "query_only", true)?;
+        Ok(())
     }
 
     /// Writes the WAL back into the database and truncates it.

@@ -223,6 +223,9 @@ pub struct Worker {
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
     status: Arc<Mutex<SyncStatus>>,
+    /// After a pass failed on the kiosk's own store (disk full, read-only): no pass before this
+    /// instant, and how many passes failed in a row. Kept in memory: the store cannot be written.
+    store_hold: Option<(std::time::Instant, u32)>,
 }
 
 impl Worker {
@@ -253,6 +256,7 @@ impl Worker {
             client,
             runtime,
             status,
+            store_hold: None,
         })
     }
 
@@ -291,13 +295,41 @@ impl Worker {
 
     /// One pass: sends every row that is due (each at most once), asks for due review
     /// statuses, deletes what may be deleted, refreshes the status.
+    ///
+    /// A pass that fails on the store (an acknowledgement that cannot be recorded, say) holds the
+    /// next passes back with exponential backoff: otherwise every pass would upload the whole
+    /// submission again only to fail at the same write.
     pub fn run_once(&mut self) -> Result<Pass, StoreError> {
+        if let Some((until, _)) = self.store_hold
+            && std::time::Instant::now() < until
+        {
+            return Ok(Pass::default());
+        }
+        let result = self.pass();
+        match &result {
+            Ok(_) => self.store_hold = None,
+            Err(e) => {
+                let failures = self.store_hold.map_or(0, |(_, n)| n) + 1;
+                let base = self.config.backoff_base.as_millis() as u64;
+                let cap = self.config.backoff_cap.as_millis() as u64;
+                let wait = base.saturating_mul(1 << (failures - 1).min(20)).min(cap);
+                tracing::error!(error = %e, failures, wait_ms = wait, "sync pass failed on the kiosk's store; holding back");
+                self.store_hold = Some((
+                    std::time::Instant::now() + Duration::from_millis(wait),
+                    failures,
+                ));
+            }
+        }
+        result
+    }
+
+    fn pass(&mut self) -> Result<Pass, StoreError> {
         let mut pass = Pass::default();
         let started = now_ms();
         let mut last = 0;
-        while let Some(payload) = self
-            .store
-            .outbox_next_due(started, self.longest_wait_ms(), last)?
+        while let Some(payload) =
+            self.store
+                .outbox_next_due(started, self.longest_wait_ms(), last)?
         {
             last = payload.id;
             self.deliver(payload, &mut pass)?;
@@ -434,7 +466,11 @@ impl Worker {
     /// Longer than any wait `deliver` schedules (backoff, or a server's `Retry-After`): a row due
     /// further ahead was scheduled before the clock stepped back.
     fn longest_wait_ms(&self) -> i64 {
-        self.config.backoff_cap.max(http::MAX_RETRY_AFTER).as_millis() as i64 + CLOCK_SLACK_MS
+        self.config
+            .backoff_cap
+            .max(http::MAX_RETRY_AFTER)
+            .as_millis() as i64
+            + CLOCK_SLACK_MS
     }
 
     /// Full jitter: random(0, min(cap, base * 2^attempts)) in ms.
