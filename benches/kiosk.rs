@@ -27,6 +27,7 @@ fn services(dir: &std::path::Path) -> Services {
         cameras: None,
         limits: MaterialLimits::default(),
         idle_timeout_secs: 90,
+        draft_retention_secs: 24 * 3600,
         today: || time::macros::date!(2026 - 11 - 28),
         card_reader: None,
         staff_pin_hash: None,

@@ -80,6 +80,9 @@ pub struct Config {
     pub limits: MaterialLimits,
     /// Seconds without a touch before the "还在吗？" countdown.
     pub idle_timeout_secs: u32,
+    /// Hours an unsubmitted draft (with its ID card image and photos) is kept after its last
+    /// change, for the applicant to come back to; then it is deleted with its files.
+    pub draft_retention_hours: u32,
     /// Development mode: attach materials from image files in this folder instead of the cameras.
     pub dev_materials_dir: Option<PathBuf>,
     /// Argon2 hash of the hall staff's PIN (`kiosk staff-pin-hash` makes one).
@@ -100,6 +103,7 @@ impl std::fmt::Debug for Config {
             .field("devices", &self.devices)
             .field("limits", &self.limits)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("draft_retention_hours", &self.draft_retention_hours)
             .field("dev_materials_dir", &self.dev_materials_dir)
             .field("staff_pin_hash", &secret(&self.staff_pin_hash))
             .finish()
@@ -118,6 +122,7 @@ impl Default for Config {
             devices: Devices::default(),
             limits: MaterialLimits::default(),
             idle_timeout_secs: 90,
+            draft_retention_hours: 24,
             dev_materials_dir: None,
             staff_pin_hash: None,
         }
@@ -238,6 +243,12 @@ impl Config {
         }
         if let Some(v) = env("KIOSK_DEV_MATERIALS") {
             self.dev_materials_dir = Some(v.into());
+        }
+        if let Some(v) = env("KIOSK_DRAFT_RETENTION_HOURS") {
+            self.draft_retention_hours = v.trim().parse().map_err(|_| ConfigError::Env {
+                name: "KIOSK_DRAFT_RETENTION_HOURS",
+                message: "expected a whole number of hours".into(),
+            })?;
         }
         if let Some(v) = env("KIOSK_IDLE_TIMEOUT_SECS") {
             self.idle_timeout_secs = v.trim().parse().map_err(|_| ConfigError::Env {

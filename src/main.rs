@@ -291,6 +291,7 @@ fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
         cameras: Some(kiosk::capture::Cameras::from_config(&config.devices)),
         limits: config.limits,
         idle_timeout_secs: config.idle_timeout_secs,
+        draft_retention_secs: i64::from(config.draft_retention_hours) * 3600,
         today,
         card_reader,
         staff_pin_hash: config.staff_pin_hash.clone(),

@@ -507,3 +507,16 @@ pub fn build(session: &Session) -> View {
 pub fn material_kind(key: &str) -> Option<MaterialKind> {
     MaterialKind::ALL.iter().copied().find(|k| k.key() == key)
 }
+
+/// "12月8日 14:30" in China Standard Time, for the applicant.
+pub fn china_month_day_time(at: time::OffsetDateTime) -> String {
+    let cst = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let at = at.to_offset(cst);
+    format!(
+        "{}月{}日 {:02}:{:02}",
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}

@@ -965,6 +965,27 @@ impl Store {
         Ok(found)
     }
 
+    /// Deletes the drafts last changed before `cutoff_unix`, with their material files, unless a
+    /// submission of theirs is still on its way or kept for staff (the outbox needs its files).
+    /// Returns how many were deleted.
+    pub fn delete_drafts_unchanged_since(&mut self, cutoff_unix: i64) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Material files go with the draft (ON DELETE CASCADE).
+        let n = tx.execute(
+            "DELETE FROM drafts WHERE updated_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.draft_id = drafts.id_number
+                               AND o.state IN ('pending', 'acked', 'failed'))",
+            params![cutoff_unix],
+        )?;
+        tx.commit()?;
+        if n > 0 {
+            self.checkpoint()?;
+        }
+        Ok(n)
+    }
+
     /// TEST ONLY: the database may grow no further on this connection, as on a full disk.
     #[doc(hidden)]
     pub fn fill_up_for_tests(&self) -> Result<(), StoreError> {

@@ -129,6 +129,7 @@ fn start_kiosk_in(
         cameras,
         limits: MaterialLimits::default(),
         idle_timeout_secs: 90,
+        draft_retention_secs: 24 * 3600,
         today,
         card_reader,
         staff_pin_hash: Some(kiosk::accounts::hash_password(STAFF_PIN).expect("hash")),

@@ -258,6 +258,16 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     let idle = window.global::<ui::Idle>();
     idle.set_warning(v.countdown.is_some());
     idle.set_seconds_left(v.countdown.unwrap_or(0) as i32);
+    let kept_until = match v.countdown {
+        Some(_) => session
+            .draft_kept_until()
+            .map(crate::app::view::china_month_day_time)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    if idle.get_kept_until() != kept_until.as_str() {
+        idle.set_kept_until(kept_until.into());
+    }
 
     let theme = window.global::<ui::Theme>();
     if theme.get_elder() != session.elder {

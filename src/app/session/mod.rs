@@ -55,6 +55,8 @@ pub struct Services {
     pub cameras: Option<crate::capture::Cameras>,
     pub limits: MaterialLimits,
     pub idle_timeout_secs: u32,
+    /// How long an unsubmitted draft is kept after its last change (`draft_retention_hours`).
+    pub draft_retention_secs: i64,
     /// "Today" for validation, in China Standard Time.
     pub today: fn() -> Date,
     /// The ID card reader, when one is configured.
@@ -218,7 +220,7 @@ pub(crate) fn t(lang: Lang, zh: &str, en: &str) -> String {
 impl Session {
     pub fn new(services: Services) -> Self {
         let staff_lockout_secs = staff::timed_lock_left_secs(&services.store);
-        Session {
+        let mut session = Session {
             services,
             lang: Lang::Zh,
             elder: false,
@@ -226,7 +228,32 @@ impl Session {
             visit: Visit::default(),
             staff_lockout_secs,
             sync: None,
+        };
+        session.delete_expired_drafts();
+        session
+    }
+
+    /// Deletes the unsubmitted drafts, with their files, that nobody changed within the
+    /// retention time: at start and after every visit.
+    pub fn delete_expired_drafts(&mut self) {
+        let cutoff =
+            time::OffsetDateTime::now_utc().unix_timestamp() - self.services.draft_retention_secs;
+        match self.services.store.delete_drafts_unchanged_since(cutoff) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(drafts = n, "expired drafts deleted"),
+            Err(e) => tracing::error!(error = %e, "deleting expired drafts failed"),
         }
+    }
+
+    /// Until when the current draft is kept if the applicant leaves now, for the idle warning.
+    pub fn draft_kept_until(&self) -> Option<time::OffsetDateTime> {
+        if self.visit.app.data().basic.id_number.trim().is_empty()
+            || !self.visit.app.review().is_editable()
+        {
+            return None;
+        }
+        let now = time::OffsetDateTime::now_utc();
+        Some(now + time::Duration::seconds(self.services.draft_retention_secs))
     }
 
     /// Connects the sync worker: submissions wake it, ended sessions let it delete what the
@@ -345,6 +372,7 @@ impl Session {
         self.visit = Visit::default();
         self.lang = Lang::Zh;
         self.elder = false;
+        self.delete_expired_drafts();
         tracing::info!("session wiped");
     }
 
@@ -541,14 +569,22 @@ impl Session {
                 file.width = captured.width;
                 file.height = captured.height;
                 let single = single_file(kind);
+                let mut replaced = Vec::new();
                 self.edit(|d| {
                     let files = d.materials.entry(kind).or_default();
                     if single {
-                        files.clear();
+                        replaced = std::mem::take(files);
                     }
                     files.push(file);
                 });
                 self.save_draft();
+                // A replaced photo or card side is nobody's any more: deleted now, not with the
+                // draft. (An editable draft has no submission waiting that could still need it.)
+                for old in replaced {
+                    if let Err(e) = self.services.store.delete_material(&old.blob_id) {
+                        tracing::warn!(error = %e, "deleting a replaced material file failed");
+                    }
+                }
             }
             Err(e) => {
                 self.visit.banner = Some(Banner {
