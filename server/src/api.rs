@@ -1238,6 +1238,12 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
             "哈希值须为 64 位小写十六进制",
         ));
     }
+    if body.version.is_some_and(|v| v < 1) {
+        return Err(ApiError::bad_request(
+            "malformed_version",
+            "版本号须为不小于 1 的整数",
+        ));
+    }
     let declared: Vec<(String, String)> = body
         .materials
         .iter()
@@ -1248,12 +1254,6 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         return Err(ApiError::unprocessable(
             "content_hash_mismatch",
             "提交内容的哈希值与声明不符",
-        ));
-    }
-    if body.version.is_some_and(|v| v < 1) {
-        return Err(ApiError::bad_request(
-            "malformed_version",
-            "版本号须为不小于 1 的整数",
         ));
     }
     let earlier_answer = |earlier: SubmissionRow| {

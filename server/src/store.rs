@@ -430,9 +430,12 @@ pub fn is_stale(
     }
 }
 
-/// The version a submission is stored with: the kiosk's, or one above the applicant's latest.
+/// The version a submission is stored with: the kiosk's, but at most one above the applicant's
+/// latest (no kiosk can have seen more), so that a kiosk claiming a huge version cannot make
+/// every later one look stale; without one, one above the latest.
 pub fn stored_version(version: Option<i64>, latest: Option<&SubmissionRow>) -> i64 {
-    version.unwrap_or_else(|| latest.map_or(1, |row| row.version.saturating_add(1)))
+    let next = latest.map_or(1, |row| row.version.saturating_add(1));
+    version.map_or(next, |version| version.min(next))
 }
 
 /// The audit row of a stale version's refusal: its target is the newer submission.

@@ -139,6 +139,29 @@ fn a_kiosk_without_versions_is_ordered_by_arrival(backend: Backend) {
     let latest = latest_of(&server, &kiosk, &who);
     assert_eq!(latest["id"], second.body["submission_id"]);
     assert_eq!(latest["version"], 2);
+
+    // A kiosk cannot claim more than one above the latest, or every later version would be stale.
+    let id = second.body["submission_id"].as_str().unwrap();
+    let rejected = server.post(
+        &format!("/v1/review/submissions/{id}/reject"),
+        &reviewer,
+        &json!({ "reason": "照片不清晰" }),
+    );
+    assert_eq!(rejected.status, 200, "{rejected:?}");
+    let claimed = server.put(
+        &format!("/v1/submissions/{}", key()),
+        &kiosk,
+        &versioned(who.submission(3), 1_000_000),
+    );
+    assert_eq!(claimed.status, 200, "{claimed:?}");
+    assert_eq!(latest_of(&server, &kiosk, &who)["version"], 3);
+    let malformed = server.put(
+        &format!("/v1/submissions/{}", key()),
+        &kiosk,
+        &versioned(who.submission(4), 0),
+    );
+    assert_eq!(malformed.status, 400, "{malformed:?}");
+    assert_eq!(malformed.body["error"], "malformed_version");
 }
 
 fn a_replay_from_a_re_enrolled_kiosk_is_answered_as_the_first(backend: Backend) {

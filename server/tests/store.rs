@@ -302,6 +302,67 @@ fn racing_versions_for_one_applicant_accept_one_and_refuse_the_stale(backend: Ba
     );
 }
 
+fn submissions_from_before_versions_count_in_arrival_order(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    let t = util::now();
+    let later = NewSubmission {
+        received_at: t + 10,
+        ..submission("k-2", "A", "two")
+    };
+    let earlier = NewSubmission {
+        received_at: t + 5,
+        ..submission("k-1", "A", "one")
+    };
+    let other = NewSubmission {
+        received_at: t,
+        ..submission("k-3", "B", "three")
+    };
+    for s in [&later, &earlier, &other] {
+        assert!(matches!(
+            store.submit(s).unwrap(),
+            SubmitOutcome::Created { .. }
+        ));
+        kiosk_server::review::decide(
+            &*store,
+            &s.id,
+            &kiosk_server::store::Decision::Reject {
+                reason: "照片不清晰".into(),
+            },
+            "reviewer:test",
+            None,
+        )
+        .unwrap()
+        .unwrap();
+    }
+    drop(store);
+    // Back to the schema before versions: the migration must count the rows it finds.
+    let undo = "DROP INDEX submissions_applicant_version; DROP INDEX submissions_key; \
+                ALTER TABLE submissions DROP COLUMN version;";
+    match &db {
+        TestDb::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch(undo).unwrap();
+            let version: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            conn.pragma_update(None, "user_version", version - 1)
+                .unwrap();
+        }
+        TestDb::Postgres(pg) => {
+            pg.execute(undo);
+            pg.execute("UPDATE schema_version SET version = version - 1");
+        }
+    }
+    let store = db.open();
+    let latest = store.latest_submission_of("A").unwrap().unwrap();
+    assert_eq!((latest.id.as_str(), latest.version), (later.id.as_str(), 2));
+    let first = store.submission(&earlier.id).unwrap().unwrap();
+    assert_eq!(first.version, 1);
+    assert_eq!(store.latest_submission_of("B").unwrap().unwrap().version, 1);
+}
+
 fn racing_sms_requests_for_one_phone_send_one_code(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::create(backend, dir.path());
@@ -463,5 +524,6 @@ on_both_backends!(
     racing_repeats_of_one_key_from_several_kiosks_store_once_and_replay,
     racing_reuses_of_one_key_from_several_kiosks_are_refused,
     racing_versions_for_one_applicant_accept_one_and_refuse_the_stale,
+    submissions_from_before_versions_count_in_arrival_order,
     racing_sms_requests_for_one_phone_send_one_code,
 );
