@@ -31,7 +31,7 @@ use crate::sms::{SmsError, SmsSender};
 use crate::store::{
     Account, AuditEntry, BureauScope, DecideError, Decision, NewAccount, NewMaterial, NewSession,
     NewSubmission, Role, SessionRow, SmsCheck, SmsCode, Store, StoreError, SubmissionRow,
-    SubmitOutcome, ThrottleBucket, in_scope, state_label,
+    SubmitOutcome, ThrottleBucket, in_scope, replay_outcome, state_label,
 };
 use crate::util::{hex, is_sha256_hex, now, random_bytes, sha256_hex, today};
 
@@ -1019,6 +1019,8 @@ async fn me(
                     "id": row.id,
                     "review": row.review,
                     "received_at": row.received_at,
+                    // The kiosk sends one more than this with the applicant's next submission.
+                    "version": row.version,
                     "application": application,
                 })
             });
@@ -1061,6 +1063,11 @@ struct SubmissionBody {
     content_sha256: String,
     /// The applicant session's grant on this submission (`kiosk_wire::grant`).
     grant: Option<Grant>,
+    /// The applicant's version of the collection: one more than the `version` of the
+    /// `latest_submission` the kiosk got at log-in (1 when there was none). Orders the
+    /// applicant's submissions across kiosks; without it, a submission counts as made on arrival.
+    #[serde(default)]
+    version: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -1089,6 +1096,14 @@ fn replayed(response_json: &str) -> ApiResult {
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(response)
+}
+
+fn stale_version() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "stale_version",
+        "该申请人已有更新的提交，本次提交为旧版本，未予受理",
+    )
 }
 
 fn key_reused() -> ApiError {
@@ -1223,6 +1238,12 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
             "哈希值须为 64 位小写十六进制",
         ));
     }
+    if body.version.is_some_and(|v| v < 1) {
+        return Err(ApiError::bad_request(
+            "malformed_version",
+            "版本号须为不小于 1 的整数",
+        ));
+    }
     let declared: Vec<(String, String)> = body
         .materials
         .iter()
@@ -1236,14 +1257,25 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         ));
     }
     let earlier_answer = |earlier: SubmissionRow| {
-        if earlier.content_sha256 == content_sha256 {
-            replayed(&earlier.response_json)
-        } else {
-            Err(key_reused())
+        // Only read for a key another kiosk sent: the record's applicant must be the first's.
+        let claimed = (earlier.device_id != device.id)
+            .then(|| serde_json::from_value::<Application>(body.application.clone()).ok())
+            .flatten()
+            .and_then(|app| applicant_of(&app));
+        match replay_outcome(&earlier, &device.id, &content_sha256, claimed.as_deref()) {
+            SubmitOutcome::Replayed { response_json } => {
+                if earlier.device_id != device.id {
+                    info!(submission = %earlier.id, device = %device.id, first_device = %earlier.device_id, "replay from another device answered");
+                }
+                replayed(&response_json)
+            }
+            _ => Err(key_reused()),
         }
     };
     // A repeat of an accepted key is answered as the first time, whatever became of the session
-    // since: the first request's grant was checked then.
+    // since: the first request's grant was checked then. From another kiosk (the same one
+    // enrolled anew) only with the same content for the same applicant, and the answer holds
+    // nothing personal.
     if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
         return earlier_answer(earlier);
     }
@@ -1259,10 +1291,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         .ok_or_else(|| grant_refused("grant_invalid", "提交授权无效"))?;
     let app = strict_application(&body.application)?;
     let basic = &app.data().basic;
-    let applicant = basic
-        .id_type
-        .and_then(|t| idnumber::parse(&basic.id_number, t, today()).ok())
-        .map(|id| id.as_str().to_owned());
+    let applicant = applicant_of(&app);
     if applicant.as_deref() != Some(account.id_number.as_str()) {
         info!(device = %device.id, session = %session.session_id, "submission for another applicant refused");
         return Err(grant_refused(
@@ -1348,6 +1377,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         received_at,
         bureau: basic.finance_bureau.map(|code| code.0),
         session_id: session.session_id.clone(),
+        version: body.version,
         audit: AuditEntry::new(
             &session_actor(&session.session_id),
             "submit",
@@ -1369,8 +1399,26 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         }
         SubmitOutcome::Replayed { response_json } => replayed(&response_json),
         SubmitOutcome::KeyReused => Err(key_reused()),
+        SubmitOutcome::StaleVersion => {
+            info!(
+                device = %device.id,
+                applicant = %mask_id_number(&applicant),
+                version = body.version.unwrap_or_default(),
+                "submission refused: an older version than the applicant's latest"
+            );
+            Err(stale_version())
+        }
         SubmitOutcome::ApplicantLocked(locked) => Err(locked_error(&applicant, &locked)),
     }
+}
+
+/// The normalised ID number a record names, if it is valid.
+fn applicant_of(app: &Application) -> Option<String> {
+    let basic = &app.data().basic;
+    basic
+        .id_type
+        .and_then(|t| idnumber::parse(&basic.id_number, t, today()).ok())
+        .map(|id| id.as_str().to_owned())
 }
 
 fn grant_refused(code: &str, message: &str) -> ApiError {

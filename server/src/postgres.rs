@@ -17,7 +17,8 @@ use postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
 use crate::store::{
     Account, AuditEntry, BureauScope, Credential, DecideError, Decision, MaterialInfo, NewAccount,
     NewSession, NewSubmission, Role, SessionRow, SmsCheck, SmsCode, Store, StoreError, StoreResult,
-    SubmissionRow, SubmitOutcome, ThrottleBucket, decide_next, decision_audit, in_scope, state_tag,
+    SubmissionRow, SubmitOutcome, ThrottleBucket, decide_next, decision_audit, in_scope, is_stale,
+    replay_outcome, stale_audit, state_tag, stored_version,
 };
 use crate::util::sha256_hex;
 
@@ -134,6 +135,18 @@ $$;
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
 FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 "#,
+    r#"
+-- The applicant's version of the collection; rows from before count in arrival order.
+ALTER TABLE submissions ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+UPDATE submissions SET version = counted.version
+FROM (
+    SELECT id, row_number() OVER (PARTITION BY applicant ORDER BY received_at, seq) AS version
+    FROM submissions
+) AS counted
+WHERE submissions.id = counted.id;
+CREATE INDEX submissions_applicant_version ON submissions (applicant, version);
+CREATE INDEX submissions_key ON submissions (idempotency_key);
+"#,
 ];
 
 /// Connections kept open at most. Requests beyond this wait for one to come back; a few are
@@ -151,6 +164,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 enum LockScope {
     Migrations,
     Applicant,
+    IdempotencyKey,
     SmsPhone,
     Throttle,
 }
@@ -160,6 +174,7 @@ impl LockScope {
         match self {
             LockScope::Migrations => "migrations",
             LockScope::Applicant => "applicant",
+            LockScope::IdempotencyKey => "idempotency-key",
             LockScope::SmsPhone => "sms-phone",
             LockScope::Throttle => "throttle",
         }
@@ -337,7 +352,8 @@ pub struct PgStore {
 }
 
 const SUBMISSION_COLUMNS: &str = "id, device_id, idempotency_key, content_sha256, applicant, \
-     application_json, response_json, review_json, received_at, decided_at, reviewer, bureau";
+     application_json, response_json, review_json, received_at, decided_at, reviewer, bureau, \
+     version";
 
 fn submission_row(row: &Row) -> StoreResult<SubmissionRow> {
     let id: String = row.try_get(0).map_err(db)?;
@@ -357,6 +373,7 @@ fn submission_row(row: &Row) -> StoreResult<SubmissionRow> {
         decided_at: row.try_get(9).map_err(db)?,
         reviewer: row.try_get(10).map_err(db)?,
         bureau: bureau_of(row.try_get(11).map_err(db)?)?,
+        version: row.try_get(12).map_err(db)?,
     })
 }
 
@@ -426,24 +443,48 @@ fn earlier_answer(
     conn: &mut impl GenericClient,
     s: &NewSubmission,
 ) -> StoreResult<Option<SubmitOutcome>> {
-    let earlier = conn
-        .query_opt(
-            "SELECT content_sha256, response_json FROM submissions \
-             WHERE device_id = $1 AND idempotency_key = $2",
-            &[&s.device_id, &s.idempotency_key],
-        )
-        .map_err(db)?;
-    let Some(row) = earlier else {
-        return Ok(None);
-    };
-    let content_sha256: String = row.try_get(0).map_err(db)?;
-    Ok(Some(if content_sha256 == s.content_sha256 {
-        SubmitOutcome::Replayed {
-            response_json: row.try_get(1).map_err(db)?,
-        }
-    } else {
-        SubmitOutcome::KeyReused
-    }))
+    Ok(
+        submission_under_key(conn, &s.device_id, &s.idempotency_key)?.map(|earlier| {
+            replay_outcome(
+                &earlier,
+                &s.device_id,
+                &s.content_sha256,
+                Some(&s.applicant),
+            )
+        }),
+    )
+}
+
+/// See [`Store::submission_by_key`].
+fn submission_under_key(
+    conn: &mut impl GenericClient,
+    device_id: &str,
+    key: &str,
+) -> StoreResult<Option<SubmissionRow>> {
+    conn.query_opt(
+        &format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE idempotency_key = $2 \
+             ORDER BY device_id = $1 DESC, received_at, seq LIMIT 1"
+        ),
+        &[&device_id, &key],
+    )
+    .map_err(db)?
+    .map(|r| submission_row(&r))
+    .transpose()
+}
+
+/// See [`Store::latest_submission_of`].
+fn latest_of(conn: &mut impl GenericClient, applicant: &str) -> StoreResult<Option<SubmissionRow>> {
+    conn.query_opt(
+        &format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE applicant = $1 \
+             ORDER BY version DESC, received_at DESC, seq DESC LIMIT 1"
+        ),
+        &[&applicant],
+    )
+    .map_err(db)?
+    .map(|r| submission_row(&r))
+    .transpose()
 }
 
 impl PgStore {
@@ -911,30 +952,32 @@ impl Store for PgStore {
     }
 
     fn submission_by_key(&self, device_id: &str, key: &str) -> StoreResult<Option<SubmissionRow>> {
-        self.conn()?
-            .query_opt(
-                &format!(
-                    "SELECT {SUBMISSION_COLUMNS} FROM submissions \
-                     WHERE device_id = $1 AND idempotency_key = $2"
-                ),
-                &[&device_id, &key],
-            )
-            .map_err(db)?
-            .map(|r| submission_row(&r))
-            .transpose()
+        submission_under_key(&mut *self.conn()?, device_id, key)
     }
 
     fn submit(&self, s: &NewSubmission) -> StoreResult<SubmitOutcome> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().map_err(db)?;
-        // One applicant's submissions go one at a time: the lock check below and the insert
-        // must not interleave with another submission for the same collection. Repeats of one
-        // key carry the same content and so the same applicant: they queue here too, and the
-        // later ones find the first one's row.
+        // Requests with one key go one at a time, from whichever kiosk and for whichever
+        // applicant, so that the later ones find the first one's row. Then one applicant's
+        // submissions go one at a time: the version and lock checks below and the insert must
+        // not interleave with another submission for the same collection. Always the key's lock
+        // first, then the applicant's: no two transactions wait for each other in a circle.
+        lock(&mut tx, LockScope::IdempotencyKey, &s.idempotency_key)?;
         lock(&mut tx, LockScope::Applicant, &s.applicant)?;
         if let Some(answer) = earlier_answer(&mut tx, s)? {
             return Ok(answer);
         }
+        let latest = latest_of(&mut tx, &s.applicant)?;
+        if let Some(newer) = latest
+            .as_ref()
+            .filter(|l| is_stale(s.version, &s.content_sha256, Some(l)))
+        {
+            write_audit(&mut tx, &stale_audit(s, newer))?;
+            tx.commit().map_err(db)?;
+            return Ok(SubmitOutcome::StaleVersion);
+        }
+        let version = stored_version(s.version, latest.as_ref());
         if let Some(state) = lock_of(&mut tx, &s.applicant)? {
             return Ok(SubmitOutcome::ApplicantLocked(state));
         }
@@ -946,8 +989,8 @@ impl Store for PgStore {
             .execute(
                 "INSERT INTO submissions (id, device_id, idempotency_key, content_sha256, \
                  applicant, application_json, response_json, review_json, state, received_at, \
-                 bureau, session_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 bureau, session_id, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT (device_id, idempotency_key) DO NOTHING",
                 &[
                     &s.id,
@@ -962,12 +1005,14 @@ impl Store for PgStore {
                     &s.received_at,
                     &bureau,
                     &s.session_id,
+                    &version,
                 ],
             )
             .map_err(db)?;
         if inserted == 0 {
-            // The same key with content for another applicant committed meanwhile (the insert
-            // waited for it): this statement sees it, and the answer is the usual one.
+            // A row the locks above did not order committed meanwhile (from a build that took
+            // only the applicant's lock, on the same database): the insert waited for it, this
+            // statement sees it, and the answer is the usual one.
             return earlier_answer(&mut tx, s)?.ok_or_else(|| {
                 StoreError::Db("a conflicting submission vanished before it could be read".into())
             });
@@ -1026,17 +1071,7 @@ impl Store for PgStore {
     }
 
     fn latest_submission_of(&self, applicant: &str) -> StoreResult<Option<SubmissionRow>> {
-        self.conn()?
-            .query_opt(
-                &format!(
-                    "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE applicant = $1 \
-                     ORDER BY received_at DESC, seq DESC LIMIT 1"
-                ),
-                &[&applicant],
-            )
-            .map_err(db)?
-            .map(|r| submission_row(&r))
-            .transpose()
+        latest_of(&mut *self.conn()?, applicant)
     }
 
     fn materials(&self, submission: &str) -> StoreResult<Vec<MaterialInfo>> {

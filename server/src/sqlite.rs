@@ -11,7 +11,9 @@ use crate::store::{
     NewSession, NewSubmission, Role, SessionRow, SmsCheck, SmsCode, Store, StoreError, StoreResult,
     SubmissionRow, SubmitOutcome, ThrottleBucket, in_scope, state_tag,
 };
-use crate::store::{decide_next, decision_audit};
+use crate::store::{
+    decide_next, decision_audit, is_stale, replay_outcome, stale_audit, stored_version,
+};
 
 /// Append-only migrations; the index + 1 is the `user_version` after applying one.
 const MIGRATIONS: &[&str] = &[
@@ -113,6 +115,18 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
+    r#"
+-- The applicant's version of the collection; rows from before count in arrival order.
+ALTER TABLE submissions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+UPDATE submissions SET version = (
+    SELECT COUNT(*) FROM submissions AS earlier
+    WHERE earlier.applicant = submissions.applicant
+    AND (earlier.received_at < submissions.received_at
+         OR (earlier.received_at = submissions.received_at AND earlier.rowid <= submissions.rowid))
+);
+CREATE INDEX submissions_applicant_version ON submissions (applicant, version);
+CREATE INDEX submissions_key ON submissions (idempotency_key);
+"#,
 ];
 
 pub struct SqliteStore {
@@ -131,7 +145,8 @@ pub fn path_from_url(url: &str) -> &str {
 }
 
 const SUBMISSION_COLUMNS: &str = "id, device_id, idempotency_key, content_sha256, applicant, \
-     application_json, response_json, review_json, received_at, decided_at, reviewer, bureau";
+     application_json, response_json, review_json, received_at, decided_at, reviewer, bureau, \
+     version";
 
 fn submission_row(row: &Row<'_>) -> rusqlite::Result<(SubmissionRow, String)> {
     let review_json: String = row.get(7)?;
@@ -149,6 +164,7 @@ fn submission_row(row: &Row<'_>) -> rusqlite::Result<(SubmissionRow, String)> {
             decided_at: row.get(9)?,
             reviewer: row.get(10)?,
             bureau: row.get(11)?,
+            version: row.get(12)?,
         },
         review_json,
     ))
@@ -169,6 +185,42 @@ fn account_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         mobile: row.get(4)?,
         password_hash: row.get(5)?,
     })
+}
+
+/// See [`Store::submission_by_key`].
+fn submission_under_key(
+    conn: &Connection,
+    device_id: &str,
+    key: &str,
+) -> StoreResult<Option<SubmissionRow>> {
+    conn.query_row(
+        &format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE idempotency_key = ?2 \
+             ORDER BY device_id = ?1 DESC, received_at, rowid LIMIT 1"
+        ),
+        [device_id, key],
+        submission_row,
+    )
+    .optional()
+    .map_err(db)?
+    .map(finish_row)
+    .transpose()
+}
+
+/// See [`Store::latest_submission_of`].
+fn latest_of(conn: &Connection, applicant: &str) -> StoreResult<Option<SubmissionRow>> {
+    conn.query_row(
+        &format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE applicant = ?1 \
+             ORDER BY version DESC, received_at DESC, rowid DESC LIMIT 1"
+        ),
+        [applicant],
+        submission_row,
+    )
+    .optional()
+    .map_err(db)?
+    .map(finish_row)
+    .transpose()
 }
 
 /// An approved collection wins over one under review.
@@ -662,38 +714,26 @@ impl Store for SqliteStore {
     }
 
     fn submission_by_key(&self, device_id: &str, key: &str) -> StoreResult<Option<SubmissionRow>> {
-        self.conn()
-            .query_row(
-                &format!(
-                    "SELECT {SUBMISSION_COLUMNS} FROM submissions \
-                     WHERE device_id = ?1 AND idempotency_key = ?2"
-                ),
-                [device_id, key],
-                submission_row,
-            )
-            .optional()
-            .map_err(db)?
-            .map(finish_row)
-            .transpose()
+        submission_under_key(&self.conn(), device_id, key)
     }
 
     fn submit(&self, s: &NewSubmission) -> StoreResult<SubmitOutcome> {
         self.immediate(|tx| {
-            let earlier: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT content_sha256, response_json FROM submissions \
-                     WHERE device_id = ?1 AND idempotency_key = ?2",
-                    [&s.device_id, &s.idempotency_key],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(db)?;
-            if let Some((content_sha256, response_json)) = earlier {
-                return Ok(if content_sha256 == s.content_sha256 {
-                    SubmitOutcome::Replayed { response_json }
-                } else {
-                    SubmitOutcome::KeyReused
-                });
+            if let Some(earlier) = submission_under_key(tx, &s.device_id, &s.idempotency_key)? {
+                return Ok(replay_outcome(
+                    &earlier,
+                    &s.device_id,
+                    &s.content_sha256,
+                    Some(&s.applicant),
+                ));
+            }
+            let latest = latest_of(tx, &s.applicant)?;
+            if let Some(newer) = latest
+                .as_ref()
+                .filter(|l| is_stale(s.version, &s.content_sha256, Some(l)))
+            {
+                write_audit(tx, &stale_audit(s, newer))?;
+                return Ok(SubmitOutcome::StaleVersion);
             }
             if let Some(state) = lock_of(tx, &s.applicant)? {
                 return Ok(SubmitOutcome::ApplicantLocked(state));
@@ -704,8 +744,8 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO submissions (id, device_id, idempotency_key, content_sha256, \
                  applicant, application_json, response_json, review_json, state, received_at, \
-                 bureau, session_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 bureau, session_id, version) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     s.id,
                     s.device_id,
@@ -718,7 +758,8 @@ impl Store for SqliteStore {
                     state_tag(&review),
                     s.received_at,
                     s.bureau,
-                    s.session_id
+                    s.session_id,
+                    stored_version(s.version, latest.as_ref())
                 ],
             )
             .map_err(db)?;
@@ -774,19 +815,7 @@ impl Store for SqliteStore {
     }
 
     fn latest_submission_of(&self, applicant: &str) -> StoreResult<Option<SubmissionRow>> {
-        self.conn()
-            .query_row(
-                &format!(
-                    "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE applicant = ?1 \
-                     ORDER BY received_at DESC, rowid DESC LIMIT 1"
-                ),
-                [applicant],
-                submission_row,
-            )
-            .optional()
-            .map_err(db)?
-            .map(finish_row)
-            .transpose()
+        latest_of(&self.conn(), applicant)
     }
 
     fn materials(&self, submission: &str) -> StoreResult<Vec<MaterialInfo>> {

@@ -213,6 +213,10 @@ pub struct NewSubmission {
     pub bureau: Option<u32>,
     /// The applicant session whose grant authorised it.
     pub session_id: String,
+    /// The applicant's version of their collection as the kiosk names it (one more than the
+    /// version of the latest submission the kiosk showed them at log-in); `None` from a kiosk
+    /// that does not say: the store then counts it one above the applicant's latest.
+    pub version: Option<i64>,
     pub audit: AuditEntry,
 }
 
@@ -222,12 +226,16 @@ pub enum SubmitOutcome {
     Created {
         response_json: String,
     },
-    /// The same device already sent this key with this content: the first answer.
+    /// This key already came with this content for this applicant (from this kiosk, or from
+    /// the same kiosk under an earlier credential): the first answer.
     Replayed {
         response_json: String,
     },
-    /// The same device already sent this key with other content.
+    /// This key already came with other content (or for another applicant).
     KeyReused,
+    /// The applicant already has a submission of this version or a later one with other
+    /// content: this one was made before it and must not replace it. Audited.
+    StaleVersion,
     /// The applicant's collection is approved (final) or under review (not editable now).
     ApplicantLocked(ReviewState),
 }
@@ -246,6 +254,9 @@ pub struct SubmissionRow {
     pub decided_at: Option<i64>,
     pub reviewer: Option<String>,
     pub bureau: Option<u32>,
+    /// The applicant's version of the collection (see [`NewSubmission::version`]); an
+    /// applicant's submissions are ordered by it, then by arrival.
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,10 +354,12 @@ pub trait Store: Send + Sync {
     /// Whether `key` was declared pending when the session was revoked.
     fn session_kept_key(&self, session_id: &str, key: &str) -> StoreResult<bool>;
 
-    /// The submission a device sent under a key, if any.
+    /// The submission stored under a key: the one `device_id` sent if there is one, else the
+    /// first one any kiosk sent (see [`replay_outcome`]).
     fn submission_by_key(&self, device_id: &str, key: &str) -> StoreResult<Option<SubmissionRow>>;
-    /// Dedups by (device, key), checks the applicant's lock, and stores record, materials and
-    /// the audit row, all in one transaction.
+    /// Dedups by key (see [`replay_outcome`]), refuses a stale version, checks the applicant's
+    /// lock, and stores record, materials and the audit row, all in one transaction. A stale
+    /// version's refusal writes its own audit row ([`stale_audit`]) in that transaction.
     fn submit(&self, submission: &NewSubmission) -> StoreResult<SubmitOutcome>;
     /// Whether the applicant's collection is approved or under review (and so not submittable).
     fn applicant_lock(&self, applicant: &str) -> StoreResult<Option<ReviewState>>;
@@ -358,7 +371,8 @@ pub trait Store: Send + Sync {
         state: Option<&str>,
         scope: BureauScope,
     ) -> StoreResult<Vec<SubmissionRow>>;
-    /// The applicant's most recent submission (their collection as the province has it).
+    /// The applicant's latest submission by version, then arrival (their collection as the
+    /// province has it).
     fn latest_submission_of(&self, applicant: &str) -> StoreResult<Option<SubmissionRow>>;
     fn materials(&self, submission: &str) -> StoreResult<Vec<MaterialInfo>>;
     /// Decides a submission under review within the reviewer's scope (outside it: `NotFound`),
@@ -376,6 +390,69 @@ pub trait Store: Send + Sync {
     fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// The newest `limit` rows of the audit log, newest first.
     fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// What an earlier submission under the same key makes of a request with `content_sha256`
+/// from `device_id` for `applicant`. A replay is recognised by key, content and applicant, not
+/// by device: a kiosk enrolled again under a new credential keeps its queue, and its retry of
+/// a delivered submission must get the first answer, not become a second submission. The
+/// answer repeats only what the first one carried (ids, hash and status, nothing personal).
+pub fn replay_outcome(
+    earlier: &SubmissionRow,
+    device_id: &str,
+    content_sha256: &str,
+    applicant: Option<&str>,
+) -> SubmitOutcome {
+    let same_applicant =
+        earlier.device_id == device_id || applicant == Some(earlier.applicant.as_str());
+    if earlier.content_sha256 == content_sha256 && same_applicant {
+        SubmitOutcome::Replayed {
+            response_json: earlier.response_json.clone(),
+        }
+    } else {
+        SubmitOutcome::KeyReused
+    }
+}
+
+/// Whether a submission of `version` with `content_sha256` is older than the applicant's
+/// `latest`: at most its version, with other content. Equal versions were both made from the
+/// same earlier one, and the first to arrive won.
+pub fn is_stale(
+    version: Option<i64>,
+    content_sha256: &str,
+    latest: Option<&SubmissionRow>,
+) -> bool {
+    match (version, latest) {
+        (Some(version), Some(latest)) => {
+            version <= latest.version && latest.content_sha256 != content_sha256
+        }
+        _ => false,
+    }
+}
+
+/// The version a submission is stored with: the kiosk's, but at most one above the applicant's
+/// latest (no kiosk can have seen more), so that a kiosk claiming a huge version cannot make
+/// every later one look stale; without one, one above the latest.
+pub fn stored_version(version: Option<i64>, latest: Option<&SubmissionRow>) -> i64 {
+    let next = latest.map_or(1, |row| row.version.saturating_add(1));
+    version.map_or(next, |version| version.min(next))
+}
+
+/// The audit row of a stale version's refusal: its target is the newer submission.
+pub fn stale_audit(s: &NewSubmission, latest: &SubmissionRow) -> AuditEntry {
+    AuditEntry::new(
+        &s.audit.actor,
+        &s.audit.action,
+        &latest.id,
+        &format!(
+            "refused: stale_version {} <= {}; key {}; {}",
+            s.version.unwrap_or_default(),
+            latest.version,
+            s.idempotency_key,
+            s.audit.outcome
+        ),
+        s.audit.at,
+    )
 }
 
 /// Whether a submission for `bureau` is within a reviewer's scope.

@@ -33,6 +33,7 @@ fn submission(key: &str, applicant: &str, content: &str) -> NewSubmission {
         received_at: util::now(),
         bureau: Some(530102),
         session_id: "ses_test".into(),
+        version: None,
         audit: AuditEntry::new("session:ses_test", "submit", key, "test", util::now()),
     }
 }
@@ -182,6 +183,184 @@ fn racing_submissions_for_one_applicant_leave_one_under_review(backend: Backend)
         store.submissions(Some("under_review"), None).unwrap().len(),
         1
     );
+}
+
+fn racing_repeats_of_one_key_from_several_kiosks_store_once_and_replay(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    // One kiosk under several credentials (enrolled anew while its answer was lost): the same
+    // key, content and applicant from each.
+    let outcomes = race(&*store, |i| {
+        let repeat = NewSubmission {
+            device_id: format!("device-{i}"),
+            ..submission("k-1", "A", "v1")
+        };
+        store.submit(&repeat).unwrap()
+    });
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, SubmitOutcome::Created { .. }))
+        .count();
+    assert_eq!(created, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| match o {
+            SubmitOutcome::Created { response_json }
+            | SubmitOutcome::Replayed { response_json } => response_json == r#"{"content":"v1"}"#,
+            _ => false,
+        }),
+        "{outcomes:?}"
+    );
+    assert_eq!(store.submissions(None, None).unwrap().len(), 1);
+}
+
+fn racing_reuses_of_one_key_from_several_kiosks_are_refused(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    // Other content for another applicant from another kiosk under the same key: neither the
+    // applicant locks nor the (device, key) constraint order them, only the key's lock does.
+    let outcomes = race(&*store, |i| {
+        let reuse = NewSubmission {
+            device_id: format!("device-{i}"),
+            ..submission("k-1", &format!("A{i}"), &format!("v{i}"))
+        };
+        store.submit(&reuse).unwrap()
+    });
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, SubmitOutcome::Created { .. }))
+        .count();
+    let reused = outcomes
+        .iter()
+        .filter(|o| **o == SubmitOutcome::KeyReused)
+        .count();
+    assert_eq!((created, reused), (1, RACERS - 1), "{outcomes:?}");
+    assert_eq!(store.submissions(None, None).unwrap().len(), 1);
+}
+
+fn racing_versions_for_one_applicant_accept_one_and_refuse_the_stale(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    let first = NewSubmission {
+        version: Some(1),
+        ..submission("k-first", "A", "v1")
+    };
+    store.submit(&first).unwrap();
+    kiosk_server::review::decide(
+        &*store,
+        &first.id,
+        &kiosk_server::store::Decision::Reject {
+            reason: "工作证明未盖章".into(),
+        },
+        "reviewer:test",
+        None,
+    )
+    .unwrap()
+    .unwrap();
+    // Each racer's kiosk showed the applicant version 1: each sends its own version 2.
+    let outcomes = race(&*store, |i| {
+        let edited = NewSubmission {
+            device_id: format!("device-{i}"),
+            version: Some(2),
+            ..submission(&format!("k-{i}"), "A", &format!("v2-{i}"))
+        };
+        store.submit(&edited).unwrap()
+    });
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, SubmitOutcome::Created { .. }))
+        .count();
+    let stale = outcomes
+        .iter()
+        .filter(|o| **o == SubmitOutcome::StaleVersion)
+        .count();
+    assert_eq!((created, stale), (1, RACERS - 1), "{outcomes:?}");
+    let latest = store.latest_submission_of("A").unwrap().unwrap();
+    assert_eq!(latest.version, 2);
+    assert_eq!(latest.review, ReviewState::UnderReview);
+    assert_eq!(store.submissions(None, None).unwrap().len(), 2);
+    let refusals = store
+        .audit_log(100)
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.outcome.starts_with("refused: stale_version 2 <= 2"))
+        .filter(|row| row.target == latest.id)
+        .count();
+    assert_eq!(refusals, RACERS - 1);
+
+    // A late version 1 (made before the first was rejected) changes nothing either.
+    let late = NewSubmission {
+        version: Some(1),
+        ..submission("k-late", "A", "v1-late")
+    };
+    assert_eq!(store.submit(&late).unwrap(), SubmitOutcome::StaleVersion);
+    assert_eq!(
+        store.latest_submission_of("A").unwrap().unwrap().id,
+        latest.id
+    );
+}
+
+fn submissions_from_before_versions_count_in_arrival_order(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let store = db.open();
+    let t = util::now();
+    let later = NewSubmission {
+        received_at: t + 10,
+        ..submission("k-2", "A", "two")
+    };
+    let earlier = NewSubmission {
+        received_at: t + 5,
+        ..submission("k-1", "A", "one")
+    };
+    let other = NewSubmission {
+        received_at: t,
+        ..submission("k-3", "B", "three")
+    };
+    for s in [&later, &earlier, &other] {
+        assert!(matches!(
+            store.submit(s).unwrap(),
+            SubmitOutcome::Created { .. }
+        ));
+        kiosk_server::review::decide(
+            &*store,
+            &s.id,
+            &kiosk_server::store::Decision::Reject {
+                reason: "照片不清晰".into(),
+            },
+            "reviewer:test",
+            None,
+        )
+        .unwrap()
+        .unwrap();
+    }
+    drop(store);
+    // Back to the schema before versions: the migration must count the rows it finds.
+    let undo = "DROP INDEX submissions_applicant_version; DROP INDEX submissions_key; \
+                ALTER TABLE submissions DROP COLUMN version;";
+    match &db {
+        TestDb::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch(undo).unwrap();
+            let version: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            conn.pragma_update(None, "user_version", version - 1)
+                .unwrap();
+        }
+        TestDb::Postgres(pg) => {
+            pg.execute(undo);
+            pg.execute("UPDATE schema_version SET version = version - 1");
+        }
+    }
+    let store = db.open();
+    let latest = store.latest_submission_of("A").unwrap().unwrap();
+    assert_eq!((latest.id.as_str(), latest.version), (later.id.as_str(), 2));
+    let first = store.submission(&earlier.id).unwrap().unwrap();
+    assert_eq!(first.version, 1);
+    assert_eq!(store.latest_submission_of("B").unwrap().unwrap().version, 1);
 }
 
 fn racing_sms_requests_for_one_phone_send_one_code(backend: Backend) {
@@ -342,5 +521,9 @@ on_both_backends!(
     racing_repeats_of_one_key_store_once_and_replay,
     racing_reuses_of_one_key_for_other_applicants_are_refused,
     racing_submissions_for_one_applicant_leave_one_under_review,
+    racing_repeats_of_one_key_from_several_kiosks_store_once_and_replay,
+    racing_reuses_of_one_key_from_several_kiosks_are_refused,
+    racing_versions_for_one_applicant_accept_one_and_refuse_the_stale,
+    submissions_from_before_versions_count_in_arrival_order,
     racing_sms_requests_for_one_phone_send_one_code,
 );
