@@ -249,3 +249,94 @@ fn a_refused_submission_is_kept_for_staff_and_not_retried() {
     worker.run_once().expect("runs");
     assert_eq!(store.draft_count().expect("count"), 1);
 }
+
+/// Version A waits on an offline kiosk; the applicant submits B at another kiosk, which is
+/// rejected; when A finally arrives it is refused as stale, and its kiosk reopens the draft with
+/// the server's message instead of retrying. The next log-in knows B's version.
+#[test]
+fn an_old_version_queued_on_an_offline_kiosk_does_not_replace_a_newer_one() {
+    use kiosk::accounts::Accounts as _;
+    use kiosk::sync::accounts::RemoteAccounts;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let central = Central::start(&dir.path().join("central.db"));
+    let who = Applicant::new(80);
+    central.import(&who, "secret123", Some(&who.mobile));
+    let kiosk = |name: &str| {
+        let token = central.device(name);
+        let data = dir.path().join(name);
+        let mut accounts =
+            RemoteAccounts::new(&central.url(), &token, open_store(&data)).expect("client");
+        let session = accounts
+            .log_in(&who.id_number, "secret123")
+            .expect("logs in")
+            .session
+            .expect("a session");
+        (token, data, session)
+    };
+    let submit_version =
+        |data: &std::path::Path, session: &kiosk::sync::ApplicantSession, address: &str| {
+            let mut store = open_store(data);
+            let mut app = complete_draft(&mut store, &who);
+            app.edit(|d| d.basic.postal_address = address.to_owned())
+                .expect("editable");
+            sync_support::mark_submitted(&mut app);
+            store.submit_to_outbox(&app, Some(session)).expect("queued");
+        };
+
+    let (token_a, data_a, session_a) = kiosk("hall-offline");
+    assert_eq!(session_a.latest_version, 0);
+    submit_version(&data_a, &session_a, "昆明市五华区一号");
+
+    let (token_b, data_b, session_b) = kiosk("hall-online");
+    submit_version(&data_b, &session_b, "昆明市五华区二号");
+    let mut worker_b =
+        Worker::new(open_store(&data_b), config(&central.url(), &token_b)).expect("worker");
+    assert!(
+        worker_b
+            .run_until_idle(Duration::from_secs(20))
+            .expect("runs")
+    );
+    let b = central.submissions().into_iter().next().expect("B stored");
+    kiosk_server::review::decide(
+        &*central.store,
+        &b.id,
+        &Decision::Reject {
+            reason: "学历证书不清晰".into(),
+        },
+        "reviewer:test",
+        None,
+    )
+    .expect("store")
+    .expect("decided");
+
+    let mut worker_a =
+        Worker::new(open_store(&data_a), config(&central.url(), &token_a)).expect("worker");
+    worker_a.run_once().expect("runs");
+    let rows = worker_a.store().outbox_rows().expect("rows");
+    assert_eq!(rows[0].state, OutboxState::Failed, "{rows:?}");
+    assert!(
+        rows[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("stale_version")),
+        "{rows:?}"
+    );
+    let (draft, _) = worker_a
+        .store()
+        .load_draft(&who.id_number)
+        .expect("reads")
+        .expect("kept");
+    assert!(draft.review().is_editable(), "{:?}", draft.review());
+    assert_eq!(central.submissions().len(), 1, "A was not filed");
+    assert_eq!(
+        worker_a.run_once().expect("runs").attempts,
+        0,
+        "not retried"
+    );
+
+    let (_, _, session_c) = kiosk("hall-third");
+    assert_eq!(
+        session_c.latest_version, 1,
+        "the next log-in knows B's version"
+    );
+}

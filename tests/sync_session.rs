@@ -237,7 +237,7 @@ fn a_returning_applicant_sees_the_rejection_and_corrects_without_old_files() {
 
 #[test]
 fn a_returning_applicant_sees_the_approval_and_the_kiosk_keeps_nothing() {
-    let (h, _who) = log_in_after_deletion(kiosk_server::store::Decision::Approve);
+    let (h, who) = log_in_after_deletion(kiosk_server::store::Decision::Approve);
     let mut s = h.kiosk.session.borrow_mut();
     assert_eq!(*s.visit.app.review(), ReviewState::Approved);
     assert_eq!(
@@ -251,6 +251,8 @@ fn a_returning_applicant_sees_the_approval_and_the_kiosk_keeps_nothing() {
         0,
         "a collection shown from the server is not written to the kiosk"
     );
+    drop(s);
+    sync_support::assert_nothing_of(&who, &h.data_dir());
 }
 
 /// The applicant's session, from the log-in on the account page, grants the submission; the

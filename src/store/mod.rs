@@ -159,6 +159,8 @@ pub struct OutboxPayload {
     pub attempts: i64,
     /// `(session id, grant)` of the applicant's session; `None` for a row made without one.
     pub grant: Option<(String, String)>,
+    /// The applicant's version of this submission; `None` for a row made without a session.
+    pub version: Option<i64>,
     /// `(kind key, sha256, bytes)`; `None` bytes when the file has gone missing.
     pub materials: Vec<(String, String, Option<Vec<u8>>)>,
 }
@@ -569,8 +571,9 @@ impl Store {
         let (grant_session_id, grant_signature) = grant.unzip();
         let outbox_id: i64 = tx.query_row(
             "INSERT INTO outbox (idempotency_key, draft_id, application_json, content_sha256,
-                 state, attempts, next_attempt_at, created_at, grant_session_id, grant_signature)
-             VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, ?5, ?6, ?7) RETURNING id",
+                 state, attempts, next_attempt_at, created_at, grant_session_id, grant_signature,
+                 version)
+             VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, ?5, ?6, ?7, ?8) RETURNING id",
             params![
                 idempotency_key,
                 id,
@@ -578,7 +581,8 @@ impl Store {
                 content_sha256,
                 now,
                 grant_session_id,
-                grant_signature
+                grant_signature,
+                session.map(ApplicantSession::next_version)
             ],
             |r| r.get(0),
         )?;
@@ -614,7 +618,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, idempotency_key, application_json, content_sha256, attempts,
-                        grant_session_id, grant_signature
+                        grant_session_id, grant_signature, version
                  FROM outbox WHERE state = 'pending' AND id > ?2
                    AND (next_attempt_at <= ?1 OR next_attempt_at > ?1 + ?3)
                  ORDER BY id LIMIT 1",
@@ -629,6 +633,7 @@ impl Store {
                         content_sha256: r.get(3)?,
                         attempts: r.get(4)?,
                         grant: session.zip(signature),
+                        version: r.get(7)?,
                         materials: Vec::new(),
                     })
                 },

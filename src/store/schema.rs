@@ -79,6 +79,9 @@ const MIGRATIONS: &[&str] = &[
     // 6: copies of central-server accounts that earlier builds cached here ("remote" is never a
     // password hash): with a central server the kiosk keeps no account beyond the visit.
     "DELETE FROM accounts WHERE password_hash = 'remote';",
+    // 7: the applicant's version of each submission (the session's next version), by which the
+    // server orders an applicant's submissions from several kiosks.
+    "ALTER TABLE outbox ADD COLUMN version INTEGER;",
 ];
 
 /// The schema version this build writes.

@@ -174,7 +174,13 @@ impl RemoteAccounts {
             .profile_from_me(&id_number, &me)
             .or_else(from_draft)
             .map(|p| Profile {
-                session: Some(session.clone()),
+                session: Some(ApplicantSession {
+                    latest_version: me.body["latest_submission"]["version"]
+                        .as_i64()
+                        .unwrap_or(0)
+                        .max(0),
+                    ..session.clone()
+                }),
                 ..p
             });
         tracing::info!(profile = profile.is_some(), "log-in on the central server");

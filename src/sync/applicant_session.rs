@@ -12,6 +12,10 @@ pub struct ApplicantSession {
     pub session_id: String,
     /// The secret; wiped from memory when the last copy is dropped.
     pub token: Zeroizing<String>,
+    /// The version of the applicant's latest submission on the server when the session began
+    /// (0 for none): what the applicant submits in this session is the next version, so that
+    /// an older one still queued on another kiosk cannot replace it.
+    pub latest_version: i64,
 }
 
 impl ApplicantSession {
@@ -19,7 +23,13 @@ impl ApplicantSession {
         ApplicantSession {
             session_id: session_id.to_owned(),
             token: Zeroizing::new(token.to_owned()),
+            latest_version: 0,
         }
+    }
+
+    /// The version of a submission made in this session.
+    pub fn next_version(&self) -> i64 {
+        self.latest_version.saturating_add(1)
     }
 }
 

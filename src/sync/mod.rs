@@ -545,7 +545,11 @@ impl Worker {
         let retriable = code == 408
             || code == 429
             || status.is_server_error()
-            || (code == 409 && body["error"] != "collection_approved");
+            || (code == 409
+                && !matches!(
+                    body["error"].as_str(),
+                    Some("collection_approved" | "stale_version")
+                ));
         match body["message"].as_str() {
             Some(message) if !retriable && !device_refused && is_own_refusal(code, &body) => {
                 Answer::Refused {
@@ -651,13 +655,16 @@ fn submission_body(payload: &OutboxPayload) -> Result<String, String> {
         .grant
         .as_ref()
         .ok_or_else(|| "提交缺少申请人登录授权".to_owned())?;
-    Ok(json!({
+    let mut body = json!({
         "application": application,
         "materials": materials,
         "content_sha256": payload.content_sha256,
         "grant": { "session_id": session_id, "signature": signature },
-    })
-    .to_string())
+    });
+    if let Some(version) = payload.version {
+        body["version"] = json!(version);
+    }
+    Ok(body.to_string())
 }
 
 #[cfg(test)]
