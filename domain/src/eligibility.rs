@@ -36,12 +36,15 @@ pub enum Eligibility {
     NotRequired,
 }
 
-/// Decides from the two answers. One "yes" is enough, so it decides as soon as it can.
+/// Decides from the two answers, only once both are given: one "yes" is enough to be collected,
+/// but the other answer still decides what is collected (a qualification makes a person without
+/// accounting work, or without a job, an applicant too), so a skipped question would later turn
+/// into "need not be collected".
 pub fn assess(answers: &EligibilityAnswers) -> Eligibility {
     match (answers.holds_qualification, answers.does_accounting_work) {
         (Some(true), Some(true)) => Eligibility::Collected(Basis::QualificationAndWork),
-        (Some(true), _) => Eligibility::Collected(Basis::Qualification),
-        (_, Some(true)) => Eligibility::Collected(Basis::AccountingWork),
+        (Some(true), Some(false)) => Eligibility::Collected(Basis::Qualification),
+        (Some(false), Some(true)) => Eligibility::Collected(Basis::AccountingWork),
         (Some(false), Some(false)) => Eligibility::NotRequired,
         _ => Eligibility::Unanswered,
     }
@@ -73,7 +76,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_yes_is_enough() {
+    fn one_yes_is_enough_once_both_are_answered() {
         let a = |q, w| {
             assess(&EligibilityAnswers {
                 holds_qualification: q,
@@ -81,13 +84,12 @@ mod tests {
             })
         };
         assert_eq!(
-            a(Some(true), None),
+            a(Some(true), Some(false)),
             Eligibility::Collected(Basis::Qualification)
         );
-        assert_eq!(
-            a(None, Some(true)),
-            Eligibility::Collected(Basis::AccountingWork)
-        );
+        // A skipped question decides nothing, whatever the other answer.
+        assert_eq!(a(Some(true), None), Eligibility::Unanswered);
+        assert_eq!(a(None, Some(true)), Eligibility::Unanswered);
         assert_eq!(
             a(Some(false), Some(true)),
             Eligibility::Collected(Basis::AccountingWork)

@@ -192,6 +192,13 @@ fn region_answer(issues: &mut Vec<Issue>, field: Field, value: Option<Region>) {
     }
 }
 
+/// Whether the date of starting accounting work must be given: not for someone employed whose
+/// only post is 不从事会计工作岗位 (a qualified person in another job), who may have no such date.
+pub fn work_start_required(work: &Work) -> bool {
+    let posts = &work.employment.posts;
+    !(posts.len() == 1 && posts.contains(&AccountingPost::NoAccountingPost))
+}
+
 /// Step 3: work information (工作信息), both branches, plus the jurisdiction rule.
 pub fn work(data: &ApplicationData, today: Date) -> Vec<Issue> {
     let work: &Work = &data.work;
@@ -217,7 +224,12 @@ pub fn work(data: &ApplicationData, today: Date) -> Vec<Issue> {
             }
             required(&mut issues, Field::EmployerType, e.employer_type);
             region_answer(&mut issues, Field::EmployerRegion, e.employer_region);
-            if let Some(start) = required(&mut issues, Field::WorkStart, e.work_start) {
+            let start = if work_start_required(work) {
+                required(&mut issues, Field::WorkStart, e.work_start)
+            } else {
+                e.work_start
+            };
+            if let Some(start) = start {
                 past_date(&mut issues, Field::WorkStart, Some(start), today);
                 let earliest = data
                     .basic

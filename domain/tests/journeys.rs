@@ -226,3 +226,53 @@ fn records_round_trip_through_json() {
     assert!(!debug.contains("张三"));
     assert!(!debug.contains("13800138000"));
 }
+
+/// Issue 24, blocker 4: a skipped first question with "yes" to the second must not let the
+/// applicant on; otherwise a qualified person without a job is later told they need not be
+/// collected.
+#[test]
+fn eligibility_waits_for_both_answers() {
+    let p = progress();
+    let mut app = Application::new();
+    let mut wizard = Wizard::start();
+    app.edit(|d| {
+        d.consent = samples::complete(Branch::Employed).consent;
+        d.eligibility.does_accounting_work = Some(true);
+    })
+    .expect("editable");
+    wizard.next(&app, &p).expect("past the notice");
+    assert_eq!(wizard.current(), Step::Eligibility);
+    match wizard.next(&app, &p) {
+        Err(MoveError::Incomplete(issues)) => assert!(
+            issues.iter().any(
+                |i| i.field == Field::HoldsQualificationAnswer && i.code == IssueCode::Required
+            ),
+            "{issues:?}"
+        ),
+        other => panic!("moved on with a skipped question: {other:?}"),
+    }
+}
+
+/// Issue 24, blocker 3: a qualified person employed outside accounting (only post
+/// 不从事会计工作岗位) has no date of starting accounting work to give; an accountant does.
+#[test]
+fn the_work_start_date_is_required_only_of_those_in_accounting_posts() {
+    let mut data = samples::complete(Branch::Employed);
+    data.eligibility.holds_qualification = Some(true);
+    data.work.employment.work_start = None;
+    data.work.employment.posts = [AccountingPost::NoAccountingPost].into();
+    let today = date!(2026 - 11 - 28);
+    let issues = kiosk_domain::validate::work(&data, today);
+    assert!(
+        !issues.iter().any(|i| i.field == Field::WorkStart),
+        "{issues:?}"
+    );
+    data.work.employment.posts = [AccountingPost::Cashier].into();
+    let issues = kiosk_domain::validate::work(&data, today);
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.field == Field::WorkStart && i.code == IssueCode::Required),
+        "{issues:?}"
+    );
+}

@@ -210,7 +210,9 @@ fn field_view(
         value,
         error,
         note,
-        required: spec.required,
+        required: spec.required
+            && (field != Field::WorkStart
+                || kiosk_domain::validate::work_start_required(&data.work)),
         read_only,
         active,
         multi,
