@@ -58,6 +58,27 @@ pub fn normalize(input: &str) -> String {
         .collect()
 }
 
+/// The document type a typed number belongs to, from its form alone: the 15-character foreign
+/// permanent resident card (2017: three letters and twelve digits), an 18-character number
+/// beginning with 9 (the 2023 foreign card), 810000/820000/830000 (Hong Kong, Macao and Taiwan
+/// residents' residence permits), else the resident identity card. The forms do not overlap, so
+/// an applicant without the card in the reader never has to choose; [`parse`] then checks the
+/// number in full for that type.
+pub fn type_of(input: &str) -> IdType {
+    let normalized = normalize(input);
+    if normalized.chars().count() == 15
+        && normalized.chars().take(3).all(|c| c.is_ascii_alphabetic())
+    {
+        IdType::ForeignPermanentResidentCard
+    } else if normalized.starts_with('9') {
+        IdType::ForeignPermanentResidentCard
+    } else if PERMIT_PREFIXES.iter().any(|p| normalized.starts_with(p)) {
+        IdType::HkMoTwResidencePermit
+    } else {
+        IdType::ResidentIdCard
+    }
+}
+
 /// Checks an identity number for the given document type. `today` bounds the birth date.
 pub fn parse(input: &str, id_type: IdType, today: Date) -> Result<IdNumber, IssueCode> {
     let normalized = normalize(input);
@@ -155,6 +176,26 @@ pub fn birth_date(yyyymmdd: &str) -> Option<Date> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_type_follows_from_the_form_of_the_number() {
+        let with_check =
+            |first17: &str| format!("{first17}{}", check_character(first17).unwrap_or('0'));
+        let permit = with_check("81000019900101001");
+        let foreign_2023 = with_check("93303619900101001");
+        let resident = with_check("53010219900101001");
+        assert_eq!(type_of(&permit), IdType::HkMoTwResidencePermit);
+        assert_eq!(type_of(&foreign_2023), IdType::ForeignPermanentResidentCard);
+        assert_eq!(
+            type_of("USA330619900101"),
+            IdType::ForeignPermanentResidentCard
+        );
+        assert_eq!(type_of(&resident), IdType::ResidentIdCard);
+        assert_eq!(type_of(""), IdType::ResidentIdCard);
+        for number in [&permit, &foreign_2023, &resident] {
+            assert!(parse(number, type_of(number), TODAY).is_ok(), "{number}");
+        }
+    }
+
     use super::*;
     use time::macros::date;
 

@@ -46,7 +46,7 @@ impl Session {
         let today = (self.services.today)();
         let mut basic = self.visit.account.data.basic.clone();
         if basic.id_type.is_none() {
-            basic.id_type = Some(IdType::ResidentIdCard);
+            basic.id_type = Some(kiosk_domain::idnumber::type_of(&basic.id_number));
         }
         let a = &self.visit.account;
         let fields = self.account_fields();
@@ -131,7 +131,9 @@ impl Session {
         let result = match self.visit.account_mode {
             AccountMode::LogIn => self.services.accounts.log_in(&b.id_number, &a.password),
             AccountMode::Register => self.services.accounts.register(&Registration {
-                id_type: b.id_type.unwrap_or(IdType::ResidentIdCard),
+                id_type: b
+                    .id_type
+                    .unwrap_or_else(|| kiosk_domain::idnumber::type_of(&b.id_number)),
                 id_number: &b.id_number,
                 name: &b.name,
                 mobile: &b.mobile,

@@ -11,7 +11,7 @@ mod typing;
 
 use std::collections::BTreeSet;
 
-use kiosk_domain::catalog::{IdType, MaterialKind};
+use kiosk_domain::catalog::MaterialKind;
 use kiosk_domain::record::{ApplicationData, Consent};
 use kiosk_domain::region::{self, DivisionCode, Region};
 use kiosk_domain::wizard::{MoveError, step_issues};

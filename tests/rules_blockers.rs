@@ -1,0 +1,40 @@
+//! Paths that stopped real applicants (issue 24), driven on the session as the account page
+//! drives it.
+
+mod ui_support;
+
+use kiosk::app::session::{AccountMode, Screen};
+use kiosk_domain::{Field, Step, idnumber};
+
+fn with_check(first17: &str) -> String {
+    format!(
+        "{first17}{}",
+        idnumber::check_character(first17).expect("17 digits")
+    )
+}
+
+/// A holder of a residence permit or a foreign permanent resident card types the number to log
+/// in (no card in the reader): the number is judged for its own document type, not refused as
+/// a bad resident ID.
+#[test]
+fn a_permit_or_foreign_card_number_can_be_typed_to_log_in() {
+    let h = ui_support::start();
+    let mut s = h.kiosk.session.borrow_mut();
+    s.visit.screen = Screen::Step(Step::Account);
+    for number in [
+        with_check("81000019900101001"),
+        with_check("93303619900101001"),
+    ] {
+        for mode in [AccountMode::LogIn, AccountMode::Register] {
+            s.visit.account_mode = mode;
+            s.visit.account.data.basic.id_type = None;
+            s.visit.account.data.basic.id_number = number.clone();
+            s.visit.account.password = "secret123".into();
+            let issues = s.account_issues();
+            assert!(
+                !issues.iter().any(|i| i.field == Field::IdNumber),
+                "{mode:?} {issues:?}"
+            );
+        }
+    }
+}
