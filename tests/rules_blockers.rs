@@ -38,3 +38,32 @@ fn a_permit_or_foreign_card_number_can_be_typed_to_log_in() {
         }
     }
 }
+
+/// An older diploma's number has letters: the certificate number field opens the full keyboard
+/// (in Latin mode), and the letters are typed key by key with real taps.
+#[test]
+fn a_certificate_number_with_letters_can_be_typed() {
+    let h = ui_support::start();
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        kiosk::app::screenshots::at(
+            &mut s,
+            Step::Education,
+            kiosk_domain::samples::Branch::Employed,
+        );
+        let _ = s
+            .visit
+            .app
+            .edit(|d| d.education.full_time.certificate_number.clear());
+    }
+    h.kiosk.refresh();
+    assert_eq!(h.screen(), kiosk::app::ui::Screen::Education);
+    h.tap("学历证书编号");
+    h.type_keys("ZS2003A0915");
+    h.tap("完成");
+    let s = h.kiosk.session.borrow();
+    assert_eq!(
+        s.visit.app.data().education.full_time.certificate_number,
+        "ZS2003A0915"
+    );
+}

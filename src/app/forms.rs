@@ -164,7 +164,9 @@ pub fn spec_of(field: Field) -> Spec {
             EducationField::Major => spec(("所学专业", "Major"), text, false),
             EducationField::Graduation => spec(("毕业日期", "Graduation date"), Date, false),
             EducationField::CertificateNumber => {
-                spec(("学历证书编号", "Certificate number"), Text(Digits), false)
+                // Older diplomas and foreign-degree recognition certificates carry letters
+                // and characters: the full keyboard, with Chinese a tap away.
+                spec(("学历证书编号", "Certificate number"), text, false)
             }
         },
         Field::QualificationHeld => spec(
@@ -198,7 +200,19 @@ pub fn accepts_chinese(field: Field) -> bool {
             | Field::PostalAddress
             | Field::EmployerName
             | Field::QualificationSpecialty
-            | Field::Education(_, EducationField::School | EducationField::Major)
+            | Field::Education(
+                _,
+                EducationField::School | EducationField::Major | EducationField::CertificateNumber
+            )
+    )
+}
+
+/// A field whose values are mostly letters and digits, though some carry Chinese: its keyboard
+/// opens in Latin mode.
+pub fn starts_in_latin(field: Field) -> bool {
+    matches!(
+        field,
+        Field::Education(_, EducationField::CertificateNumber)
     )
 }
 

@@ -19,6 +19,9 @@ impl Session {
         self.visit.overlay = None;
         match forms::spec_of(field).kind {
             Kind::Text(_) | Kind::Secret(_) => {
+                if forms::starts_in_latin(field) {
+                    self.visit.english_input = true;
+                }
                 self.visit.active = Some(field);
             }
             Kind::Date => {
