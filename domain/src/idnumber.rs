@@ -66,11 +66,9 @@ pub fn normalize(input: &str) -> String {
 /// number in full for that type.
 pub fn type_of(input: &str) -> IdType {
     let normalized = normalize(input);
-    if normalized.chars().count() == 15
-        && normalized.chars().take(3).all(|c| c.is_ascii_alphabetic())
-    {
-        IdType::ForeignPermanentResidentCard
-    } else if normalized.starts_with('9') {
+    let foreign_2017 = normalized.chars().count() == 15
+        && normalized.chars().take(3).all(|c| c.is_ascii_alphabetic());
+    if foreign_2017 || normalized.starts_with('9') {
         IdType::ForeignPermanentResidentCard
     } else if PERMIT_PREFIXES.iter().any(|p| normalized.starts_with(p)) {
         IdType::HkMoTwResidencePermit
