@@ -146,6 +146,16 @@ pub enum ConfigError {
         "设置了 server_ca，但服务器地址 {url} 不是 https:// / server_ca is set but the server URL {url} is not https://"
     )]
     ServerCaWithoutHttps { url: String },
+    #[error(
+        "[limits] 比全省规则宽松，所拍文件会被服务器拒收；只能更严格 / [limits] are looser than the province's rule (photo {rule_photo_min}–{rule_photo_max} B, at least {rule_width}x{rule_height} px; others at most {rule_other_max} B): the server would refuse such files; they may only be stricter"
+    )]
+    LooserLimits {
+        rule_photo_min: u64,
+        rule_photo_max: u64,
+        rule_width: u32,
+        rule_height: u32,
+        rule_other_max: u64,
+    },
 }
 
 impl Config {
@@ -168,6 +178,16 @@ impl Config {
     /// PEM certificate, and it is used with `https://` (with plain HTTP it would protect
     /// nothing while looking as if it did).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let rule = MaterialLimits::default();
+        if !self.limits.within(&rule) {
+            return Err(ConfigError::LooserLimits {
+                rule_photo_min: rule.photo_min_bytes_exclusive + 1,
+                rule_photo_max: rule.photo_max_bytes,
+                rule_width: rule.photo_min_width,
+                rule_height: rule.photo_min_height,
+                rule_other_max: rule.other_max_bytes,
+            });
+        }
         if let Some(ca) = &self.server_ca {
             load_ca(ca)?;
             let url = self.server_url.trim();
@@ -262,6 +282,36 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn limits_may_be_stricter_than_the_rule_never_looser() {
+        let stricter = Config {
+            limits: MaterialLimits::id_card_photo_preset(),
+            ..Config::default()
+        };
+        assert!(stricter.validate().is_ok());
+        for looser in [
+            MaterialLimits {
+                photo_max_bytes: 30_000,
+                ..MaterialLimits::default()
+            },
+            MaterialLimits {
+                photo_min_width: 200,
+                ..MaterialLimits::default()
+            },
+            MaterialLimits {
+                other_max_bytes: 500_000,
+                ..MaterialLimits::default()
+            },
+        ] {
+            let config = Config {
+                limits: looser,
+                ..Config::default()
+            };
+            let refused = config.validate().expect_err("looser than the rule");
+            assert!(refused.to_string().contains("服务器拒收"), "{refused}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -40,6 +40,17 @@ impl MaterialLimits {
         }
     }
 
+    /// Whether every file these limits accept is accepted by `rule` too: the kiosk may be
+    /// stricter than the province's rule (the central server checks with
+    /// [`MaterialLimits::default`]), never looser, or it would make files the server refuses.
+    pub fn within(&self, rule: &MaterialLimits) -> bool {
+        self.photo_min_bytes_exclusive >= rule.photo_min_bytes_exclusive
+            && self.photo_max_bytes <= rule.photo_max_bytes
+            && self.photo_min_width >= rule.photo_min_width
+            && self.photo_min_height >= rule.photo_min_height
+            && self.other_max_bytes <= rule.other_max_bytes
+    }
+
     /// Checks one file against the limit of its kind.
     pub fn check(&self, kind: MaterialKind, file: &MaterialFile) -> Result<(), IssueCode> {
         if kind == MaterialKind::Photo {
