@@ -67,3 +67,55 @@ fn a_certificate_number_with_letters_can_be_typed() {
         "ZS2003A0915"
     );
 }
+
+/// Issue 24, blocker 4, in the wizard: "是" to the work question with the qualification question
+/// skipped does not move on; both answered, it does.
+#[test]
+fn the_eligibility_page_waits_for_both_answers() {
+    let h = ui_support::start();
+    h.tap("开始采集");
+    h.tap("我已阅读采集须知，同意按上述规则处理我的个人信息（含敏感个人信息）");
+    h.next();
+    assert_eq!(h.screen(), kiosk::app::ui::Screen::Eligibility);
+    h.tap("您是否从事下列会计工作？：是");
+    h.next();
+    assert_eq!(
+        h.screen(),
+        kiosk::app::ui::Screen::Eligibility,
+        "a skipped question stops here"
+    );
+    h.tap("您是否取得会计专业技术资格（初级、中级、高级、正高级）？：是");
+    h.next();
+    assert_eq!(
+        h.screen(),
+        kiosk::app::ui::Screen::Account,
+        "{}",
+        h.banner()
+    );
+}
+
+/// Issue 24, blocker 3, in the wizard: a qualified person whose only post is 不从事会计工作岗位
+/// leaves the date of starting accounting work empty and moves on.
+#[test]
+fn the_work_page_asks_no_start_date_of_a_qualified_person_outside_accounting() {
+    use kiosk_domain::catalog::AccountingPost;
+    let h = ui_support::start();
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        kiosk::app::screenshots::at(&mut s, Step::Work, kiosk_domain::samples::Branch::Employed);
+        let _ = s.visit.app.edit(|d| {
+            d.eligibility.holds_qualification = Some(true);
+            d.work.employment.posts = [AccountingPost::NoAccountingPost].into();
+            d.work.employment.work_start = None;
+        });
+    }
+    h.kiosk.refresh();
+    assert_eq!(h.screen(), kiosk::app::ui::Screen::Work);
+    h.next();
+    assert_eq!(
+        h.screen(),
+        kiosk::app::ui::Screen::Education,
+        "{}",
+        h.banner()
+    );
+}
