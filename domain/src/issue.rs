@@ -184,6 +184,55 @@ pub enum IssueCode {
 }
 
 impl IssueCode {
+    /// Every code, in declaration order, for what must name each rule (the traceability table in
+    /// `docs/rules.md` and its test). The test below keeps it complete.
+    pub const ALL: &'static [IssueCode] = &[
+        IssueCode::Required,
+        IssueCode::RequiredOnceStarted,
+        IssueCode::ConsentRequired,
+        IssueCode::NotRequiredToCollect,
+        IssueCode::TooLong,
+        IssueCode::NameCharacters,
+        IssueCode::IdLength,
+        IssueCode::IdCharacters,
+        IssueCode::IdBirthDate,
+        IssueCode::IdBirthInFuture,
+        IssueCode::IdChecksum,
+        IssueCode::IdNotResident,
+        IssueCode::IdNotPermit,
+        IssueCode::IdNotForeign,
+        IssueCode::ForeignIdFormat,
+        IssueCode::GenderDiffersFromId,
+        IssueCode::BirthDiffersFromId,
+        IssueCode::UsccLength,
+        IssueCode::UsccCharacters,
+        IssueCode::UsccChecksum,
+        IssueCode::MobileFormat,
+        IssueCode::PhoneFormat,
+        IssueCode::EmailFormat,
+        IssueCode::DateInFuture,
+        IssueCode::TooYoung,
+        IssueCode::WorkStartTooEarly,
+        IssueCode::GraduationBeforeBirth,
+        IssueCode::QualificationBeforeBirth,
+        IssueCode::PostsNoneWithOthers,
+        IssueCode::PostsEmpty,
+        IssueCode::UnknownRegion,
+        IssueCode::NotAFinanceBureau,
+        IssueCode::OutsideYunnan,
+        IssueCode::BureauNotEmployerRegion,
+        IssueCode::BureauNotSchoolRegion,
+        IssueCode::BureauNotResidenceRegion,
+        IssueCode::QualificationContradictsAnswer,
+        IssueCode::MaterialMissing,
+        IssueCode::MaterialTooLarge,
+        IssueCode::MaterialTooSmall,
+        IssueCode::PhotoTooFewPixels,
+        IssueCode::PasswordRule,
+        IssueCode::PasswordMismatch,
+        IssueCode::SmsCodeFormat,
+    ];
+
     /// The message shown next to the field.
     pub fn message(self, lang: Lang) -> &'static str {
         let (zh, en) = self.texts();
@@ -382,5 +431,75 @@ impl Issue {
 
     pub fn message(&self, lang: Lang) -> &'static str {
         self.code.message(lang)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The place of each code in [`IssueCode::ALL`]. No wildcard arm: a new variant does not
+    /// compile until it gets the next index here, and the test then fails until it is appended to
+    /// `ALL` as well.
+    fn position(code: IssueCode) -> usize {
+        use IssueCode::*;
+        match code {
+            Required => 0,
+            RequiredOnceStarted => 1,
+            ConsentRequired => 2,
+            NotRequiredToCollect => 3,
+            TooLong => 4,
+            NameCharacters => 5,
+            IdLength => 6,
+            IdCharacters => 7,
+            IdBirthDate => 8,
+            IdBirthInFuture => 9,
+            IdChecksum => 10,
+            IdNotResident => 11,
+            IdNotPermit => 12,
+            IdNotForeign => 13,
+            ForeignIdFormat => 14,
+            GenderDiffersFromId => 15,
+            BirthDiffersFromId => 16,
+            UsccLength => 17,
+            UsccCharacters => 18,
+            UsccChecksum => 19,
+            MobileFormat => 20,
+            PhoneFormat => 21,
+            EmailFormat => 22,
+            DateInFuture => 23,
+            TooYoung => 24,
+            WorkStartTooEarly => 25,
+            GraduationBeforeBirth => 26,
+            QualificationBeforeBirth => 27,
+            PostsNoneWithOthers => 28,
+            PostsEmpty => 29,
+            UnknownRegion => 30,
+            NotAFinanceBureau => 31,
+            OutsideYunnan => 32,
+            BureauNotEmployerRegion => 33,
+            BureauNotSchoolRegion => 34,
+            BureauNotResidenceRegion => 35,
+            QualificationContradictsAnswer => 36,
+            MaterialMissing => 37,
+            MaterialTooLarge => 38,
+            MaterialTooSmall => 39,
+            PhotoTooFewPixels => 40,
+            PasswordRule => 41,
+            PasswordMismatch => 42,
+            SmsCodeFormat => 43,
+        }
+    }
+
+    #[test]
+    fn all_lists_every_code_once_in_declaration_order() {
+        for (index, code) in IssueCode::ALL.iter().enumerate() {
+            assert_eq!(position(*code), index, "{code:?}");
+        }
+        assert_eq!(
+            IssueCode::ALL.len(),
+            position(IssueCode::SmsCodeFormat) + 1,
+            "the last declared code closes the list"
+        );
     }
 }
