@@ -3,7 +3,7 @@
 
 mod sync_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use kiosk::accounts::{AccountError, Accounts, Registration, SmsPurpose};
@@ -130,19 +130,7 @@ fn busy_server(status: &'static str) -> std::net::SocketAddr {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
+            sync_support::read_request(&stream);
             let answer = r#"{"error":"busy","message":"服务器繁忙"}"#;
             let _ = write!(
                 stream,

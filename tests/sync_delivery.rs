@@ -5,7 +5,7 @@
 
 mod sync_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use kiosk::store::{OutboxState, Store};
 use kiosk::sync::Worker;
 use kiosk_domain::ReviewState;
-use sync_support::{Applicant, config, open_store, submit};
+use sync_support::{Applicant, config, open_store, read_request, submit};
 
 type Script = fn(request_line: &str, body: &[u8], addr: SocketAddr) -> String;
 
@@ -26,25 +26,7 @@ fn scripted_server(script: Script) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let noted = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let Ok(clone) = stream.try_clone() else {
-                continue;
-            };
-            let mut reader = BufReader::new(clone);
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let request_line = request_line.trim().to_owned();
+            let (request_line, body) = read_request(&stream);
             let answer = script(&request_line, &body, addr);
             noted.lock().expect("notes").push(request_line);
             let mut stream = stream;
@@ -394,4 +376,31 @@ fn a_full_disk_loses_nothing_saved_and_says_so() {
         "the draft whose submission could not be saved is still there, to submit again"
     );
     assert_eq!(only_row(&store).id, receipt.id);
+}
+
+/// Once the server takes the kiosk's token again, staff stop being told it is refused.
+#[test]
+fn the_device_problem_clears_when_the_token_is_taken_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static REQUESTS: AtomicUsize = AtomicUsize::new(0);
+    let (addr, _) = scripted_server(|line, body, addr| {
+        if REQUESTS.fetch_add(1, Ordering::SeqCst) == 0 {
+            answer(
+                "401 Unauthorized",
+                "application/json",
+                r#"{"error":"unauthorized","message":"设备凭证无效"}"#,
+            )
+        } else {
+            acknowledging(line, body, addr)
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut worker = queued(dir.path(), addr, &Applicant::new(69));
+    worker.run_once().expect("pass");
+    assert!(worker.status().device_refused);
+    // The retry is due within the test configuration's backoff cap (300 ms).
+    std::thread::sleep(std::time::Duration::from_millis(350));
+    worker.run_once().expect("pass");
+    assert_eq!(only_row(worker.store()).state, OutboxState::Acked);
+    assert!(!worker.status().device_refused);
 }

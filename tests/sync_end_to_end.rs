@@ -12,8 +12,18 @@ use kiosk_domain::ReviewState;
 use kiosk_server::store::Decision;
 use sync_support::{Applicant, Captured, Central, complete_draft, config, open_store, submit};
 
+/// The tests here run one at a time: tracing caches whether a log line is wanted per call site,
+/// and a worker logging on another test's thread (with no subscriber) while the first test
+/// captures its logs can leave the capture without lines.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn submissions_reach_the_server_once_and_reviews_come_back() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("temp dir");
     let central = Central::start(&dir.path().join("central.db"));
     let token = central.device("五华区政务服务大厅-1");
@@ -176,6 +186,7 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
 
 #[test]
 fn only_a_submitted_complete_draft_enters_the_outbox() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = open_store(dir.path());
     let who = Applicant::new(3);
@@ -199,6 +210,7 @@ fn only_a_submitted_complete_draft_enters_the_outbox() {
 
 #[test]
 fn a_refused_submission_is_kept_for_staff_and_not_retried() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("temp dir");
     let central = Central::start(&dir.path().join("central.db"));
     let token = central.device("hall-2");
@@ -255,6 +267,7 @@ fn a_refused_submission_is_kept_for_staff_and_not_retried() {
 /// the server's message instead of retrying. The next log-in knows B's version.
 #[test]
 fn an_old_version_queued_on_an_offline_kiosk_does_not_replace_a_newer_one() {
+    let _serial = one_at_a_time();
     use kiosk::accounts::Accounts as _;
     use kiosk::sync::accounts::RemoteAccounts;
     let dir = tempfile::tempdir().expect("temp dir");

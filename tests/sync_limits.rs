@@ -5,7 +5,7 @@
 mod sync_support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +15,7 @@ use kiosk::store::{OutboxState, now_ms};
 use kiosk::sync::Worker;
 use kiosk::sync::accounts::RemoteAccounts;
 use kiosk::sync::http::{MAX_ANSWER_BYTES, MAX_RETRY_AFTER};
-use sync_support::{Applicant, config, open_store, submit};
+use sync_support::{Applicant, config, open_store, read_request, submit};
 
 /// The system allocator, noting the largest single block asked for: a body read whole is one
 /// block of its full size.
@@ -49,34 +49,6 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const HUGE: usize = 10 * 1024 * 1024;
 
-/// Reads one request (head and body) from `stream`: its path and body.
-fn read_request(stream: &std::net::TcpStream) -> (String, Vec<u8>) {
-    let Ok(clone) = stream.try_clone() else {
-        return (String::new(), Vec::new());
-    };
-    let mut reader = BufReader::new(clone);
-    let mut request_line = String::new();
-    let _ = reader.read_line(&mut request_line);
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0u8; length];
-    let _ = reader.read_exact(&mut body);
-    (path, body)
-}
-
 /// Answers every request `200` with a JSON body of `size` bytes that acknowledges it (the key
 /// and content hash echoed, then a `padding` member that long),
 /// written 64 KB at a time so the server itself holds no large block. With `declared`, the
@@ -89,7 +61,8 @@ fn answer_server(size: usize, declared: bool) -> SocketAddr {
         let filler = vec![b'a'; 64 * 1024];
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let (path, body) = read_request(&stream);
+            let (request_line, body) = read_request(&stream);
+            let path = request_line.split_whitespace().nth(1).unwrap_or_default();
             let key = path.rsplit('/').next().unwrap_or_default();
             let hash = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()

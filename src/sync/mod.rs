@@ -534,14 +534,15 @@ impl Worker {
         self.set_online(true);
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let code = status.as_u16();
-        if status.is_success() {
-            return Answer::Ok(body);
-        }
-        let why = server_message(code, &body);
+        // Any answer tells whether the server takes this kiosk's token now.
         let device_refused = code == 401;
         if let Ok(mut status) = self.status.lock() {
             status.device_refused = device_refused;
         }
+        if status.is_success() {
+            return Answer::Ok(body);
+        }
+        let why = server_message(code, &body);
         let retriable = code == 408
             || code == 429
             || status.is_server_error()

@@ -322,3 +322,28 @@ pub fn assert_nothing_of(who: &Applicant, data: &Path) {
         }
     }
 }
+
+/// Reads one HTTP/1.1 request from `stream` as the test servers here receive it: its request
+/// line (trimmed, e.g. `PUT /v1/submissions/k HTTP/1.1`) and its body (by `Content-Length`).
+pub fn read_request(stream: &std::net::TcpStream) -> (String, Vec<u8>) {
+    use std::io::{BufRead, BufReader, Read};
+    let Ok(clone) = stream.try_clone() else {
+        return (String::new(), Vec::new());
+    };
+    let mut reader = BufReader::new(clone);
+    let mut request_line = String::new();
+    let _ = reader.read_line(&mut request_line);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    let _ = reader.read_exact(&mut body);
+    (request_line.trim().to_owned(), body)
+}
