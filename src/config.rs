@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kiosk_domain::MaterialLimits;
+use kiosk_domain::{MaterialLimits, RulesEdition};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -147,9 +147,10 @@ pub enum ConfigError {
     )]
     ServerCaWithoutHttps { url: String },
     #[error(
-        "[limits] 比全省规则宽松，所拍文件会被服务器拒收；只能更严格 / [limits] are looser than the province's rule (photo {rule_photo_min}–{rule_photo_max} B, at least {rule_width}x{rule_height} px; others at most {rule_other_max} B): the server would refuse such files; they may only be stricter"
+        "[limits] 比全省规则宽松，所拍文件会被服务器拒收；只能更严格 / [limits] are looser than the province's rule {edition} (photo {rule_photo_min}–{rule_photo_max} B, at least {rule_width}x{rule_height} px; others at most {rule_other_max} B): the server would refuse such files; they may only be stricter"
     )]
     LooserLimits {
+        edition: &'static str,
         rule_photo_min: u64,
         rule_photo_max: u64,
         rule_width: u32,
@@ -178,9 +179,10 @@ impl Config {
     /// PEM certificate, and it is used with `https://` (with plain HTTP it would protect
     /// nothing while looking as if it did).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let rule = MaterialLimits::default();
+        let rule = RulesEdition::CURRENT.limits();
         if !self.limits.within(&rule) {
             return Err(ConfigError::LooserLimits {
+                edition: RulesEdition::CURRENT.name(),
                 rule_photo_min: rule.photo_min_bytes_exclusive + 1,
                 rule_photo_max: rule.photo_max_bytes,
                 rule_width: rule.photo_min_width,

@@ -86,6 +86,11 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
             // The server's hash is the kiosk's canonical hash of what the server stored.
             let stored: serde_json::Value =
                 serde_json::from_str(&matching[0].application_json).expect("json");
+            assert_eq!(
+                stored["rules"],
+                serde_json::json!(kiosk_domain::RulesEdition::CURRENT.name()),
+                "the record names the rules edition the kiosk checked it with"
+            );
             let materials: Vec<(String, String)> =
                 kiosk_server::store::Store::materials(&*central.store, &matching[0].id)
                     .expect("materials")

@@ -114,13 +114,16 @@ choice_enum!(
 );
 
 choice_enum!(
-    /// Level of education.
+    /// Level of education, after GB/T 4658-2006 (学历代码): its graduate, undergraduate and
+    /// secondary vocational levels by name, the general ones below them as one.
     EducationLevel {
         Doctorate => ("博士研究生", "Doctorate"),
         Master => ("硕士研究生", "Master's"),
         Bachelor => ("大学本科", "Bachelor's"),
         JuniorCollege => ("大学专科", "Junior college"),
-        SecondaryVocational => ("中等专科", "Secondary vocational"),
+        SecondaryVocational => ("中等专科", "Secondary specialised school"),
+        VocationalHighSchool => ("职业高中", "Vocational high school"),
+        TechnicalSchool => ("技工学校", "Technical school"),
         HighSchoolOrBelow => ("高中及以下", "High school or below"),
     }
 );
@@ -131,6 +134,7 @@ choice_enum!(
         Doctor => ("博士", "Doctor"),
         Master => ("硕士", "Master"),
         Bachelor => ("学士", "Bachelor"),
+        Associate => ("副学士", "Associate"),
         NoDegree => ("无学位", "No degree"),
     }
 );

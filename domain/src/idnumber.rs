@@ -49,12 +49,13 @@ pub fn check_character(first17: &str) -> Option<char> {
     Some(char::from(CHECK_CHARS[(sum % 11) as usize]))
 }
 
-/// Strips the spaces people type in groups and upper-cases a trailing x.
+/// Strips the spaces people type in groups and upper-cases letters: a trailing x, and the three
+/// letters of a 2017 foreign permanent resident card typed on a keyboard in lower case.
 pub fn normalize(input: &str) -> String {
     input
         .chars()
         .filter(|c| !c.is_whitespace())
-        .map(|c| if c == 'x' { 'X' } else { c })
+        .map(|c| c.to_ascii_uppercase())
         .collect()
 }
 

@@ -14,6 +14,7 @@ pub mod materials;
 pub mod privacy;
 pub mod record;
 pub mod region;
+pub mod rules_edition;
 pub mod samples;
 pub mod uscc;
 pub mod validate;
@@ -23,6 +24,7 @@ pub use catalog::{Choice, Ethnicity, MaterialKind};
 pub use issue::{Field, Issue, IssueCode, Lang, Severity};
 pub use materials::MaterialLimits;
 pub use record::{Application, ApplicationData, ReviewState};
+pub use rules_edition::RulesEdition;
 pub use validate::Context;
 pub use wizard::{Progress, Step, Wizard};
 

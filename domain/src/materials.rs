@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Choice, MaterialKind};
 use crate::issue::IssueCode;
 use crate::record::{ApplicationData, MaterialFile};
+use crate::rules_edition::RulesEdition;
 
-/// File limits. Portals read "20K" as 20,000 or 20,480 bytes: the defaults stay under the smaller.
+/// File limits. Portals read "20K" as 20,000 or 20,480 bytes: the rule stays under the smaller.
+/// The rule's own values come from [`RulesEdition::limits`]; a kiosk may configure stricter ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MaterialLimits {
@@ -18,15 +20,10 @@ pub struct MaterialLimits {
     pub other_max_bytes: u64,
 }
 
+/// The current edition's limits, so that a kiosk's configuration names only what it tightens.
 impl Default for MaterialLimits {
     fn default() -> Self {
-        MaterialLimits {
-            photo_min_bytes_exclusive: 10_240,
-            photo_max_bytes: 20_000,
-            photo_min_width: 295,
-            photo_min_height: 413,
-            other_max_bytes: 200_000,
-        }
+        RulesEdition::CURRENT.limits()
     }
 }
 
@@ -41,8 +38,8 @@ impl MaterialLimits {
     }
 
     /// Whether every file these limits accept is accepted by `rule` too: the kiosk may be
-    /// stricter than the province's rule (the central server checks with
-    /// [`MaterialLimits::default`]), never looser, or it would make files the server refuses.
+    /// stricter than the province's rule (the central server checks with the limits of the
+    /// record's [`RulesEdition`]), never looser, or it would make files the server refuses.
     pub fn within(&self, rule: &MaterialLimits) -> bool {
         self.photo_min_bytes_exclusive >= rule.photo_min_bytes_exclusive
             && self.photo_max_bytes <= rule.photo_max_bytes

@@ -17,6 +17,7 @@ use crate::catalog::{
 };
 use crate::privacy::{mask_id_number, mask_name};
 use crate::region::{DivisionCode, Region};
+use crate::rules_edition::RulesEdition;
 
 /// Consent to the processing of personal information, versioned (PIPL art. 29).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,6 +231,8 @@ pub enum ReviewTransitionError {
 pub struct Application {
     data: ApplicationData,
     review: ReviewState,
+    /// The rules the record was last checked with; stamped when it is submitted.
+    rules: RulesEdition,
 }
 
 impl Application {
@@ -243,6 +246,10 @@ impl Application {
 
     pub fn review(&self) -> &ReviewState {
         &self.review
+    }
+
+    pub fn rules(&self) -> RulesEdition {
+        self.rules
     }
 
     /// Whether the collection may be changed now, and if not, why.
@@ -267,6 +274,7 @@ impl Application {
     pub(crate) fn mark_submitted(&mut self) -> Result<(), EditError> {
         self.check_editable()?;
         self.review = ReviewState::Submitted;
+        self.rules = RulesEdition::CURRENT;
         Ok(())
     }
 

@@ -16,8 +16,8 @@ use kiosk_domain::catalog::IdType;
 use kiosk_domain::privacy::{mask_id_number, mask_mobile, mask_name};
 use kiosk_domain::record::Basic;
 use kiosk_domain::{
-    Application, Context, Issue, Lang, MaterialKind, Progress, ReviewState, Step, contact,
-    idnumber, materials, validate, wizard,
+    Application, Context, Issue, Lang, MaterialKind, Progress, ReviewState, RulesEdition, Step,
+    contact, idnumber, materials, validate, wizard,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -1316,7 +1316,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
     // Decoded here, whatever the kiosk claims; only for a granted submission, so that nobody
     // without an applicant's session can make the server decode.
     for (kind, _, bytes) in &uploads {
-        match state.decoding.check(*kind, bytes) {
+        match state.decoding.check(*kind, bytes, &app.rules().limits()) {
             Ok(_) => {}
             Err(MaterialRefusal::Busy { .. }) => return Err(ApiError::busy()),
             Err(refusal) => {
@@ -1326,7 +1326,10 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         }
     }
     let progress = Progress {
-        validation: Context::new(today()),
+        validation: Context {
+            today: today(),
+            limits: app.rules().limits(),
+        },
         signed_in: true,
     };
     let mut issues: Vec<Value> = Step::ALL
@@ -1478,11 +1481,25 @@ fn strict_application(application: &Value) -> Result<Application, ApiError> {
             "申请记录过大",
         ));
     }
+    let named_edition = application.get("rules");
+    if named_edition.is_some_and(|name| name.as_str().and_then(RulesEdition::from_name).is_none()) {
+        return Err(ApiError::unprocessable(
+            "rules_edition_unknown",
+            "申请记录所依据的采集规则版本本服务器尚不支持，请联系工作人员升级服务器",
+        ));
+    }
     let app: Application = serde_json::from_value(application.clone())
         .map_err(|_| ApiError::bad_request("malformed_application", "申请记录格式无效"))?;
     // The domain's own serialisation is the schema: a record that does not read back the same
-    // has fields the domain does not know (or spells known ones differently).
-    let reread = serde_json::to_value(&app).map_err(ApiError::internal)?;
+    // has fields the domain does not know (or spells known ones differently). A record queued
+    // before editions existed names none and is read as the first.
+    let mut reread = serde_json::to_value(&app).map_err(ApiError::internal)?;
+    if named_edition.is_none()
+        && app.rules() == RulesEdition::default()
+        && let Some(fields) = reread.as_object_mut()
+    {
+        fields.remove("rules");
+    }
     if reread != *application {
         return Err(ApiError::unprocessable(
             "application_unknown_fields",

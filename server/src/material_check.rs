@@ -25,7 +25,7 @@ use image::codecs::png::PngDecoder;
 use image::error::{ImageError, LimitErrorKind};
 use image::{ImageDecoder, Limits};
 use kiosk_domain::catalog::Choice;
-use kiosk_domain::{MaterialKind, MaterialLimits};
+use kiosk_domain::{MaterialKind, MaterialLimits, RulesEdition};
 use tracing::{debug, warn};
 
 const JPEG_MAGIC: &[u8] = &[0xff, 0xd8, 0xff];
@@ -243,13 +243,13 @@ impl DecodeBounds {
     }
 }
 
-/// Checks one file with the domain's default limits and the default decode bounds, without the
-/// pool's bound on concurrency (use [`DecodePool::check`] in the server).
+/// Checks one file with the current rules edition's limits and the default decode bounds,
+/// without the pool's bound on concurrency (use [`DecodePool::check`] in the server).
 pub fn check_material(kind: MaterialKind, bytes: &[u8]) -> Result<CheckedImage, MaterialRefusal> {
     check_material_with(
         kind,
         bytes,
-        &MaterialLimits::default(),
+        &RulesEdition::CURRENT.limits(),
         &DecodeBounds::default(),
     )
 }
@@ -656,7 +656,6 @@ pub struct DecodePool {
     permits: usize,
     max_waiting: usize,
     max_wait: Duration,
-    limits: MaterialLimits,
     bounds: DecodeBounds,
     state: Mutex<PoolState>,
     freed: Condvar,
@@ -690,7 +689,6 @@ impl DecodePool {
             permits: permits.max(1),
             max_waiting,
             max_wait: Duration::from_secs(30),
-            limits: MaterialLimits::default(),
             bounds: DecodeBounds::default(),
             state: Mutex::new(PoolState {
                 in_use: 0,
@@ -714,12 +712,6 @@ impl DecodePool {
     pub fn shared() -> &'static DecodePool {
         static POOL: OnceLock<DecodePool> = OnceLock::new();
         POOL.get_or_init(DecodePool::for_machine)
-    }
-
-    /// The limits the kiosk was configured with (e.g. [`MaterialLimits::id_card_photo_preset`]).
-    pub fn with_limits(mut self, limits: MaterialLimits) -> Self {
-        self.limits = limits;
-        self
     }
 
     pub fn with_bounds(mut self, bounds: DecodeBounds) -> Self {
@@ -751,10 +743,16 @@ impl DecodePool {
         self.lock().waiting
     }
 
-    /// Checks one file within the pool's bound.
-    pub fn check(&self, kind: MaterialKind, bytes: &[u8]) -> Result<CheckedImage, MaterialRefusal> {
+    /// Checks one file within the pool's bound, against `limits` (those of the record's
+    /// rules edition, [`kiosk_domain::RulesEdition::limits`]).
+    pub fn check(
+        &self,
+        kind: MaterialKind,
+        bytes: &[u8],
+        limits: &MaterialLimits,
+    ) -> Result<CheckedImage, MaterialRefusal> {
         let _permit = self.acquire()?;
-        check_material_with(kind, bytes, &self.limits, &self.bounds)
+        check_material_with(kind, bytes, limits, &self.bounds)
     }
 
     /// A place in the pool: at once if one is free, after queueing if the queue is not full and a

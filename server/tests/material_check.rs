@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder, RgbImage};
-use kiosk_domain::{MaterialKind, MaterialLimits};
+use kiosk_domain::{MaterialKind, MaterialLimits, RulesEdition};
 use kiosk_server::material_check::{
     CheckedImage, DecodeBounds, DecodePool, MaterialFormat, MaterialRefusal, check_material,
     check_material_with,
 };
 
 const PAGE: MaterialKind = MaterialKind::WorkCertificate;
+const LIMITS: MaterialLimits = RulesEdition::CURRENT.limits();
 
 /// A small deterministic generator (xorshift64*), so every run encodes the same files.
 struct Noise(u64);
@@ -521,7 +522,7 @@ fn the_pool_answers_busy_when_its_queue_is_full() {
         }
         assert_eq!(pool.in_use(), 2);
         // One caller may wait ...
-        let waiter = scope.spawn(|| pool.check(PAGE, &page));
+        let waiter = scope.spawn(|| pool.check(PAGE, &page, &LIMITS));
         let deadline = Instant::now() + Duration::from_secs(10);
         while pool.waiting() < 1 {
             assert!(Instant::now() < deadline, "the waiter never queued");
@@ -529,7 +530,7 @@ fn the_pool_answers_busy_when_its_queue_is_full() {
         }
         // ... the next one is refused at once.
         assert_eq!(
-            pool.check(PAGE, &page),
+            pool.check(PAGE, &page, &LIMITS),
             Err(MaterialRefusal::Busy {
                 retry_after_secs: 2
             })
@@ -539,7 +540,7 @@ fn the_pool_answers_busy_when_its_queue_is_full() {
         assert!(waited.is_ok(), "{waited:?}");
     });
     assert_eq!((pool.in_use(), pool.waiting()), (0, 0));
-    assert!(pool.check(PAGE, &page).is_ok());
+    assert!(pool.check(PAGE, &page, &LIMITS).is_ok());
 }
 
 #[test]
@@ -573,11 +574,15 @@ fn the_pool_is_sized_from_the_machine() {
 }
 
 #[test]
-fn the_pool_applies_its_own_material_limits_and_one_pool_is_shared() {
+fn the_pool_applies_the_limits_it_is_given_and_one_pool_is_shared() {
     let photo = valid_photo();
-    let id_card_sized = DecodePool::new(1, 0).with_limits(MaterialLimits::id_card_photo_preset());
+    let pool = DecodePool::new(1, 0);
     assert_eq!(
-        id_card_sized.check(MaterialKind::Photo, &photo),
+        pool.check(
+            MaterialKind::Photo,
+            &photo,
+            &MaterialLimits::id_card_photo_preset()
+        ),
         Err(MaterialRefusal::PhotoTooSmall {
             width: 295,
             height: 413,
@@ -588,7 +593,7 @@ fn the_pool_applies_its_own_material_limits_and_one_pool_is_shared() {
     assert!(std::ptr::eq(DecodePool::shared(), DecodePool::shared()));
     assert!(
         DecodePool::shared()
-            .check(MaterialKind::Photo, &photo)
+            .check(MaterialKind::Photo, &photo, &RulesEdition::CURRENT.limits())
             .is_ok()
     );
 }
@@ -626,7 +631,7 @@ fn measure_check_cost() {
         let runs = 20;
         let started = Instant::now();
         for _ in 0..runs {
-            pool.check(kind, file).expect(label);
+            pool.check(kind, file, &LIMITS).expect(label);
         }
         println!(
             "{label}: {} bytes, {:?} per check",

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{Applicant, Backend, Server, Session, granted, key, on_both_backends};
+use kiosk_domain::RulesEdition;
 use kiosk_server::store::{AuditEntry, NewAccount};
 use serde_json::json;
 
@@ -439,6 +440,37 @@ fn unknown_fields_padding_and_review_state_are_refused(backend: Backend) {
     assert!(server.store.submissions(None, None).unwrap().is_empty());
 }
 
+/// The record names the rules edition it was checked with; the server judges it by that edition's
+/// limits, refuses one it does not know (a kiosk updated before its server), and reads a record
+/// queued before editions existed as the first.
+fn a_record_is_judged_by_the_rules_edition_it_names(backend: Backend) {
+    let (server, device, who, _) = setup(backend, 53);
+    let body = who.submission(0);
+    assert_eq!(
+        body["application"]["rules"],
+        json!(RulesEdition::CURRENT.name()),
+        "a submitted record carries its edition"
+    );
+    let uploads = body["materials"].as_array().unwrap().clone();
+    let mut application = body["application"].clone();
+    application["rules"] = json!("yn-rules-2099.1");
+    let newer = common::envelope(application, uploads.clone());
+    let resp = server.put(&format!("/v1/submissions/{}", key()), &device, &newer);
+    assert_eq!(resp.status, 422, "{resp:?}");
+    assert_eq!(resp.body["error"], "rules_edition_unknown");
+    assert!(server.store.submissions(None, None).unwrap().is_empty());
+    let mut application = body["application"].clone();
+    application.as_object_mut().unwrap().remove("rules");
+    let before_editions = common::envelope(application, uploads);
+    let resp = server.put(
+        &format!("/v1/submissions/{}", key()),
+        &device,
+        &before_editions,
+    );
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(server.store.submissions(None, None).unwrap().len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 10. Reviewers are scoped to their bureau.
 
@@ -602,6 +634,7 @@ on_both_backends!(
     two_parallel_uses_of_one_code_one_succeeds,
     wrong_tries_burn_a_code,
     unknown_fields_padding_and_review_state_are_refused,
+    a_record_is_judged_by_the_rules_edition_it_names,
     a_reviewer_sees_and_decides_only_their_bureau,
     every_action_writes_its_audit_row,
     the_audit_log_is_append_only,

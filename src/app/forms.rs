@@ -208,12 +208,27 @@ pub fn accepts_chinese(field: Field) -> bool {
 }
 
 /// A field whose values are mostly letters and digits, though some carry Chinese: its keyboard
-/// opens in Latin mode.
-pub fn starts_in_latin(field: Field) -> bool {
+/// opens in Latin mode. So does the number of a foreign permanent resident card, whose 2017 form
+/// begins with three letters.
+pub fn starts_in_latin(field: Field, data: &ApplicationData) -> bool {
     matches!(
         field,
         Field::Education(_, EducationField::CertificateNumber)
-    )
+    ) || foreign_card_number(field, data)
+}
+
+fn foreign_card_number(field: Field, data: &ApplicationData) -> bool {
+    field == Field::IdNumber && data.basic.id_type == Some(IdType::ForeignPermanentResidentCard)
+}
+
+/// The keyboard a text field opens with: its own, except that a foreign card's number needs
+/// letters, which the ID pad (digits and X) lacks.
+pub fn keyboard_of(field: Field, data: &ApplicationData) -> Option<Keyboard> {
+    match spec_of(field).kind {
+        Kind::Text(_) if foreign_card_number(field, data) => Some(Keyboard::Letters),
+        Kind::Text(k) | Kind::Secret(k) => Some(k),
+        _ => None,
+    }
 }
 
 pub fn label(field: Field, lang: Lang) -> &'static str {

@@ -196,8 +196,17 @@ fn field_view(
         field == Field::EmployerCreditCode && data.work.employment.credit_code_confirmed_by_staff;
     let from_card =
         data.basic.from_id_card && kiosk_domain::card_fill::CARD_FIELDS.contains(&field);
+    // On the account page the number tells its type; the choice is there for the foreign card's
+    // letters, which need the full keyboard.
+    let type_detected =
+        field == Field::IdType && session.on_account_page() && data.basic.id_type.is_none();
     let note = match (read_only, from_card) {
         (false, _) if staff_confirmed => t(lang, "已由工作人员确认", "Confirmed by staff"),
+        (false, _) if type_detected => t(
+            lang,
+            "不选则按证件号码识别；外国人永久居留身份证请选择",
+            "Recognised from the number if not chosen; choose it for a foreign permanent resident card",
+        ),
         (false, _) => String::new(),
         (true, true) => t(lang, "来自身份证", "From the ID card"),
         (true, false) => t(lang, "来自注册信息", "From registration"),
@@ -211,6 +220,7 @@ fn field_view(
         error,
         note,
         required: spec.required
+            && !(field == Field::IdType && session.on_account_page())
             && (field != Field::WorkStart
                 || kiosk_domain::validate::work_start_required(&data.work)),
         read_only,

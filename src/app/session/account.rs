@@ -20,7 +20,7 @@ impl Session {
     /// The fields of the account page in the current mode.
     pub fn account_fields(&self) -> Vec<Field> {
         match self.visit.account_mode {
-            AccountMode::LogIn => vec![Field::IdNumber, Field::Password],
+            AccountMode::LogIn => vec![Field::IdType, Field::IdNumber, Field::Password],
             AccountMode::Register => vec![
                 Field::IdType,
                 Field::IdNumber,
@@ -31,6 +31,7 @@ impl Session {
                 Field::PasswordConfirm,
             ],
             AccountMode::ForgotPassword => vec![
+                Field::IdType,
                 Field::IdNumber,
                 Field::Mobile,
                 Field::SmsCode,

@@ -285,7 +285,7 @@ impl Session {
         }
     }
 
-    fn on_account_page(&self) -> bool {
+    pub(crate) fn on_account_page(&self) -> bool {
         self.visit.screen == Screen::Step(Step::Account)
     }
 

@@ -19,7 +19,7 @@ impl Session {
         self.visit.overlay = None;
         match forms::spec_of(field).kind {
             Kind::Text(_) | Kind::Secret(_) => {
-                if forms::starts_in_latin(field) {
+                if forms::starts_in_latin(field, self.form_data()) {
                     self.visit.english_input = true;
                 }
                 self.visit.active = Some(field);
@@ -50,10 +50,7 @@ impl Session {
         if matches!(self.visit.overlay, Some(Overlay::StaffPin { .. })) {
             return None;
         }
-        match forms::spec_of(self.visit.active?).kind {
-            Kind::Text(k) | Kind::Secret(k) => Some(k),
-            _ => None,
-        }
+        forms::keyboard_of(self.visit.active?, self.form_data())
     }
 
     pub(super) fn secret_slot(&mut self, field: Field) -> Option<&mut String> {
