@@ -31,7 +31,7 @@ impl TlsFront {
         let sms = Arc::new(kiosk_server::sms::FileSender::new(
             central.db.with_extension("sms"),
         ));
-        let state = kiosk_server::state(central.store.clone(), sms);
+        let state = kiosk_server::state(central.store.clone(), sms, central.blobs.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -10,8 +10,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use kiosk_domain::catalog::IdType;
 use kiosk_domain::privacy::{mask_id_number, mask_mobile, mask_name};
 use kiosk_domain::record::Basic;
@@ -23,7 +21,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
+mod blob_routes;
+
 use crate::auth;
+use crate::blobs::{BlobStore, Uploading};
 use crate::canonical;
 use crate::material_check::{DecodePool, MaterialRefusal};
 use crate::review;
@@ -75,6 +76,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/accounts/phone"),
     ("get", "/v1/accounts/me"),
     ("post", "/v1/accounts/logout"),
+    ("get", "/v1/blobs/{sha256}/state"),
+    ("put", "/v1/blobs/{sha256}"),
     ("put", "/v1/submissions/{idempotency_key}"),
     ("get", "/v1/submissions/{id}/status"),
     ("get", "/v1/review/submissions"),
@@ -94,6 +97,9 @@ pub struct AppState {
     pub hashing: Arc<auth::HashingPool>,
     /// Bounds the memory and CPU that checking uploaded images may take at once.
     pub decoding: Arc<DecodePool>,
+    /// Submissions' files, staged before their records arrive (`blobs.rs`).
+    pub blobs: Arc<dyn BlobStore>,
+    pub uploading: Uploading,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -109,6 +115,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/logout", post(logout))
         .route("/v1/submissions", put(missing_key))
         .route("/v1/submissions/", put(missing_key))
+        .route("/v1/blobs/{sha256}/state", get(blob_routes::blob_state))
+        .route("/v1/blobs/{sha256}", put(blob_routes::put_blob))
         .route("/v1/submissions/{key}", put(submit))
         .route("/v1/submissions/{id}/status", get(status))
         .route("/v1/review/submissions", get(review_list))
@@ -1051,8 +1059,8 @@ async fn me(
 #[serde(deny_unknown_fields)]
 struct MaterialUpload {
     kind: MaterialKind,
+    /// The blob uploaded before the record (`PUT /v1/blobs/{sha256}`).
     sha256: String,
-    bytes_base64: String,
 }
 
 #[derive(Deserialize)]
@@ -1116,6 +1124,58 @@ fn key_reused() -> ApiError {
 
 /// Findings about the materials: every file the record lists must be uploaded with the same
 /// hash and size; nothing else may be uploaded. (Each file was decoded before this.)
+/// A record names at most this many files (every material at its most, with room).
+pub const MAX_MATERIALS: usize = 32;
+
+/// The files the record names, read from the blob store; else a 409 naming every blob that is
+/// not there complete with the bytes held of it, for the kiosk to upload from there before it
+/// sends the record again (so a kiosk may send the record first and upload only what is asked).
+fn staged_uploads(
+    state: &AppState,
+    materials: &[MaterialUpload],
+) -> Result<Vec<(MaterialKind, String, Vec<u8>)>, ApiError> {
+    if materials.len() > MAX_MATERIALS {
+        return Err(ApiError::unprocessable(
+            "too_many_materials",
+            &format!("一次提交最多 {MAX_MATERIALS} 个材料文件"),
+        ));
+    }
+    let mut uploads = Vec::with_capacity(materials.len());
+    let mut missing = Vec::new();
+    for m in materials {
+        let bytes = state
+            .blobs
+            .read(&m.sha256)
+            .map_err(ApiError::internal)?
+            // A file damaged on disk since it was checked is uploaded again.
+            .filter(|bytes| sha256_hex(bytes) == m.sha256);
+        match bytes {
+            Some(bytes) => uploads.push((m.kind, m.sha256.clone(), bytes)),
+            None => {
+                let held = state.blobs.held(&m.sha256).map_err(ApiError::internal)?;
+                // What is held but damaged starts over; the rest resumes where it stopped.
+                let received = if held.complete { 0 } else { held.bytes };
+                if held.complete {
+                    state.blobs.remove(&m.sha256).map_err(ApiError::internal)?;
+                }
+                missing.push(json!({ "sha256": m.sha256, "received": received }));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        missing.sort_by(|a, b| a["sha256"].as_str().cmp(&b["sha256"].as_str()));
+        missing.dedup();
+        let mut e = ApiError::new(
+            StatusCode::CONFLICT,
+            "blobs_missing",
+            "材料文件尚未上传完整，请先上传",
+        );
+        e.body["missing"] = json!(missing);
+        return Err(e);
+    }
+    Ok(uploads)
+}
+
 fn material_issues(app: &Application, uploads: &[(MaterialKind, String, Vec<u8>)]) -> Vec<Value> {
     let mut issues = Vec::new();
     let listed = materials::submission_files(app.data());
@@ -1300,19 +1360,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         ));
     }
     let applicant = account.id_number.clone();
-    let mut uploads = Vec::with_capacity(body.materials.len());
-    for m in &body.materials {
-        let bytes = BASE64.decode(m.bytes_base64.as_bytes()).map_err(|_| {
-            ApiError::bad_request("malformed_material", "材料文件的 base64 编码无效")
-        })?;
-        if sha256_hex(&bytes) != m.sha256 {
-            return Err(ApiError::unprocessable(
-                "material_hash_mismatch",
-                "材料文件的哈希值与声明不符",
-            ));
-        }
-        uploads.push((m.kind, m.sha256.clone(), bytes));
-    }
+    let uploads = staged_uploads(state, &body.materials)?;
     // Decoded here, whatever the kiosk claims; only for a granted submission, so that nobody
     // without an applicant's session can make the server decode.
     for (kind, _, bytes) in &uploads {
@@ -1361,6 +1409,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         "status": ReviewState::UnderReview,
         "status_label": state_label(&ReviewState::UnderReview),
     });
+    let staged: Vec<String> = uploads.iter().map(|(_, sha, _)| sha.clone()).collect();
     let submission = NewSubmission {
         id: id.clone(),
         device_id: device.id.clone(),
@@ -1397,6 +1446,12 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
                 applicant = %mask_id_number(&applicant),
                 "submission received"
             );
+            // The bytes are in the database now, committed with the record.
+            for sha in &staged {
+                if let Err(e) = state.blobs.remove(sha) {
+                    warn!(error = %e, "staged blob not removed; the collector will");
+                }
+            }
             let body: Value = serde_json::from_str(&response_json).map_err(ApiError::internal)?;
             Ok(json_response(StatusCode::OK, &body))
         }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod blobs;
 pub mod canonical;
 pub mod files;
 pub mod listen;
@@ -54,12 +55,45 @@ pub async fn serve_with(
     listen::serve(listener, router(state), tls, limits, shutdown).await
 }
 
-/// The state of a server on the given store and SMS sender.
-pub fn state(store: Arc<dyn store::Store>, sms: Arc<dyn sms::SmsSender>) -> AppState {
+/// The state of a server on the given store, SMS sender and blob store.
+pub fn state(
+    store: Arc<dyn store::Store>,
+    sms: Arc<dyn sms::SmsSender>,
+    blobs: Arc<dyn blobs::BlobStore>,
+) -> AppState {
     AppState {
         store,
         sms,
         hashing: Arc::new(auth::HashingPool::for_this_machine()),
         decoding: Arc::new(material_check::DecodePool::for_machine()),
+        blobs,
+        uploading: blobs::Uploading::default(),
+    }
+}
+
+/// Deletes, every `every`, the staged blobs older than `lifetime`: files a kiosk started or
+/// finished uploading whose record never came. Runs until the runtime stops.
+pub async fn collect_blob_garbage(
+    blobs: Arc<dyn blobs::BlobStore>,
+    lifetime: std::time::Duration,
+    every: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let blobs = blobs.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            let cutoff = std::time::SystemTime::now()
+                .checked_sub(lifetime)
+                .unwrap_or(std::time::UNIX_EPOCH);
+            blobs.remove_older_than(cutoff)
+        })
+        .await;
+        match swept {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(removed = n, "unreferenced staged blobs removed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "staged blobs not collected"),
+            Err(e) => tracing::warn!(error = %e, "blob collector failed"),
+        }
     }
 }

@@ -4,12 +4,14 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use kiosk_domain::catalog::IdType;
 use kiosk_domain::privacy::mask_id_number;
 use kiosk_domain::{Lang, contact, idnumber};
+use kiosk_server::blobs::{BlobStore, DiskBlobs};
 use kiosk_server::postgres::{PgStore, is_postgres_url};
 use kiosk_server::sms::{DisabledSender, FileSender, SmsSender};
 use kiosk_server::sqlite::{SqliteStore, path_from_url};
@@ -62,6 +64,14 @@ enum Command {
         /// or behind a proxy on the same host that terminates TLS.
         #[arg(long, env = "CENTRAL_INSECURE_HTTP")]
         insecure_http: bool,
+        /// Where submissions' files wait for their records (`partial/`, `complete/`, 0600).
+        /// Default: beside a SQLite database (`central.db` → `central.db-blobs`); required
+        /// with PostgreSQL.
+        #[arg(long, env = "CENTRAL_BLOB_DIR")]
+        blob_dir: Option<PathBuf>,
+        /// Hours a staged file may wait for its record before it is deleted.
+        #[arg(long, env = "CENTRAL_BLOB_LIFETIME_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..))]
+        blob_lifetime_hours: u64,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -298,8 +308,21 @@ fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             insecure_http: _,
+            blob_dir,
+            blob_lifetime_hours,
             limits,
-        } => serve(store, listen, sms_file, tls_cert.zip(tls_key), &limits),
+        } => {
+            let blobs = open_blobs(&cli.db, blob_dir)?;
+            let lifetime = Duration::from_secs(blob_lifetime_hours * 3600);
+            serve(
+                store,
+                (blobs, lifetime),
+                listen,
+                sms_file,
+                tls_cert.zip(tls_key),
+                &limits,
+            )
+        }
         Command::Ca { command } => ca_command(&command),
         Command::Device { command } => credential_command(&*store, command, Role::Device),
         Command::Reviewer { command } => reviewer_command(&*store, command),
@@ -325,8 +348,22 @@ fn check_plain_http(listen: SocketAddr, tls: bool, insecure_http: bool) -> anyho
     )
 }
 
+fn open_blobs(db: &str, dir: Option<PathBuf>) -> anyhow::Result<Arc<dyn BlobStore>> {
+    let dir = match dir {
+        Some(dir) => dir,
+        None if is_postgres_url(db) => {
+            bail!("with PostgreSQL, say where submissions' files wait with --blob-dir")
+        }
+        None => PathBuf::from(format!("{}-blobs", path_from_url(db))),
+    };
+    Ok(Arc::new(DiskBlobs::open(&dir).with_context(|| {
+        format!("opening the blob directory {}", dir.display())
+    })?))
+}
+
 fn serve(
     store: Arc<dyn Store>,
+    (blobs, blob_lifetime): (Arc<dyn BlobStore>, Duration),
     listen: SocketAddr,
     sms_file: Option<PathBuf>,
     tls: Option<(PathBuf, PathBuf)>,
@@ -354,7 +391,12 @@ fn serve(
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        let state = limit_args.apply_workers(kiosk_server::state(store, sms));
+        tokio::spawn(kiosk_server::collect_blob_garbage(
+            blobs.clone(),
+            blob_lifetime,
+            Duration::from_secs(3600),
+        ));
+        let state = limit_args.apply_workers(kiosk_server::state(store, sms, blobs));
         kiosk_server::serve_with(listener, state, tls, limits, shutdown).await?;
         Ok(())
     })

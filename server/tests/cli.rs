@@ -124,6 +124,8 @@ fn serve_answers_health_on_the_address_it_logs(backend: Backend) {
     let mut child = central(&db.url())
         .args(["serve", "--listen", "127.0.0.1:0", "--sms-file"])
         .arg(dir.path().join("sms.txt"))
+        .arg("--blob-dir")
+        .arg(dir.path().join("blobs"))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

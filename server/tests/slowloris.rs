@@ -263,7 +263,12 @@ fn connections_beyond_the_cap_wait_for_a_free_slot() {
 fn shutdown_stops_accepting_and_returns_with_idle_connections_open() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = common::TestDb::create(Backend::Sqlite, dir.path());
-    let state = kiosk_server::state(db.open(), Arc::new(kiosk_server::sms::DisabledSender));
+    let blobs = kiosk_server::blobs::DiskBlobs::open(&dir.path().join("blobs")).expect("blobs");
+    let state = kiosk_server::state(
+        db.open(),
+        Arc::new(kiosk_server::sms::DisabledSender),
+        Arc::new(blobs),
+    );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let addr = listener.local_addr().expect("addr");

@@ -107,14 +107,20 @@ fn hash_mismatches_are_422(backend: Backend) {
     assert_eq!(resp.status, 422, "{resp:?}");
     assert_eq!(resp.body["error"], "content_hash_mismatch");
 
-    // The declared material hash (and so the content hash) is consistent, but the bytes are not.
-    let body = who.submission(0);
+    // The declared material hash (and so the content hash) is consistent, but the bytes are
+    // not: the blob upload is refused (tests/blobs.rs), so the record finds it missing.
+    // (Variant 1's work certificate was not staged by the request above.)
+    let body = who.submission(1);
     let mut uploads = body["materials"].as_array().unwrap().clone();
-    uploads[0]["bytes_base64"] = json!("/9j/AAAA");
+    let page = uploads
+        .iter_mut()
+        .find(|u| u["kind"] == "work_certificate")
+        .unwrap();
+    page["bytes_base64"] = json!("/9j/AAAA");
     let tampered = envelope(body["application"].clone(), uploads);
     let resp = server.put(&format!("/v1/submissions/{}", key()), &device, &tampered);
-    assert_eq!(resp.status, 422, "{resp:?}");
-    assert_eq!(resp.body["error"], "material_hash_mismatch");
+    assert_eq!(resp.status, 409, "{resp:?}");
+    assert_eq!(resp.body["error"], "blobs_missing");
 }
 
 fn an_incomplete_application_is_refused_with_field_messages(backend: Backend) {

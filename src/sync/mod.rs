@@ -7,7 +7,11 @@
 //! connection; it never touches the Slint thread. The UI reads a [`SyncStatus`] (counts and
 //! connectivity, nothing personal) through a [`SyncHandle`] and wakes the worker through it.
 //!
-//! Delivery: `PUT /v1/submissions/{key}` with the key made once at submission, capped
+//! Delivery: `PUT /v1/submissions/{key}` with the record naming its files by SHA-256; the server
+//! answers `409 blobs_missing` with each file it lacks and the bytes it holds of it, the worker
+//! uploads each from there (`PUT /v1/blobs/{sha}`, so a cut costs only what was not yet
+//! received, across restarts too) and sends the record again. The key is made once at
+//! submission; capped
 //! exponential backoff with full jitter between attempts, `Retry-After` honoured; 408, 409
 //! (except `collection_approved`), 429 and 5xx are retried, any other 4xx marks the row failed
 //! with the server's message for staff. Acknowledged rows are polled
@@ -27,7 +31,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
 use kiosk_domain::ReviewState;
 use serde_json::{Value, json};
 use thiserror::Error;
@@ -199,6 +202,8 @@ pub struct Pass {
 
 enum Answer {
     Ok(Value),
+    /// `409 blobs_missing`: the files to upload before the record, with the bytes held of each.
+    Missing(Vec<(String, u64)>),
     Retry {
         wait: Option<Duration>,
         why: String,
@@ -226,6 +231,8 @@ pub struct Worker {
     /// After a pass failed on the kiosk's own store (disk full, read-only): no pass before this
     /// instant, and how many passes failed in a row. Kept in memory: the store cannot be written.
     store_hold: Option<(std::time::Instant, u32)>,
+    /// Body bytes sent to the server by this worker, files and records (for the soak's ratio).
+    sent_bytes: u64,
 }
 
 impl Worker {
@@ -257,6 +264,7 @@ impl Worker {
             runtime,
             status,
             store_hold: None,
+            sent_bytes: 0,
         })
     }
 
@@ -354,6 +362,7 @@ impl Worker {
                 Answer::Retry { why, .. } | Answer::Refused { why, .. } => {
                     tracing::info!(row = id, %why, "status not available now");
                 }
+                Answer::Missing(_) => tracing::warn!(row = id, "status answer not understood"),
             }
         }
         pass.purged = self.store.outbox_purge()? as u32;
@@ -413,11 +422,15 @@ impl Worker {
         } else {
             payload.idempotency_key.clone()
         };
-        match self.exchange(
-            reqwest::Method::PUT,
-            &format!("/v1/submissions/{key}"),
-            Some(body),
-        ) {
+        let path = format!("/v1/submissions/{key}");
+        let mut answer = self.exchange(reqwest::Method::PUT, &path, Some(body.clone()));
+        if let Answer::Missing(missing) = answer {
+            answer = match self.upload_files(&payload, &key, &missing) {
+                Some(stopped) => stopped,
+                None => self.exchange(reqwest::Method::PUT, &path, Some(body)),
+            };
+        }
+        match answer {
             Answer::Ok(answer) => {
                 let Some(submission) = acknowledgement(&answer, &key, &payload.content_sha256)
                 else {
@@ -443,6 +456,15 @@ impl Worker {
                     attempts = payload.attempts + 1,
                     "submission acknowledged by the server"
                 );
+            }
+            // Still missing after the uploads: a file left the server since it asked (its
+            // collector); the next attempt uploads it again.
+            Answer::Missing(missing) => {
+                let wait = self.backoff(payload.attempts);
+                pass.retried += 1;
+                let why = format!("服务器仍缺少 {} 个材料文件", missing.len());
+                tracing::info!(row = id, %why, "submission will be retried");
+                self.store.outbox_retry_later(id, now_ms() + wait, &why)?;
             }
             Answer::Retry { wait, why } => {
                 let backoff = self.backoff(payload.attempts);
@@ -484,17 +506,82 @@ impl Worker {
     }
 
     /// One request; classifies the answer. Connectivity goes into the status.
-    fn exchange(&mut self, method: reqwest::Method, path: &str, body: Option<String>) -> Answer {
+    /// Body bytes this worker has sent (files and records), since it started.
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent_bytes
+    }
+
+    /// Uploads the files the server asked for (`missing`: hash and bytes it holds), each from
+    /// the first byte it lacks. `None` once all are there; else the answer that stopped it, which
+    /// the submission is handled by as if the record had got it.
+    fn upload_files(
+        &mut self,
+        payload: &OutboxPayload,
+        key: &str,
+        missing: &[(String, u64)],
+    ) -> Option<Answer> {
+        let stop = |why: &str| {
+            Some(Answer::Retry {
+                wait: None,
+                why: why.to_owned(),
+            })
+        };
+        // The server checked the grant before it asked; the record carries it.
+        let Some((session_id, signature)) = payload.grant.clone() else {
+            return stop("提交缺少申请人登录授权");
+        };
+        let grant = [
+            ("kiosk-submission-key", key.to_owned()),
+            ("kiosk-content-sha256", payload.content_sha256.clone()),
+            ("kiosk-grant-session", session_id),
+            ("kiosk-grant-signature", signature),
+        ];
+        for (sha256, received) in missing {
+            let Some(bytes) = payload
+                .materials
+                .iter()
+                .find(|(_, sha, _)| sha == sha256)
+                .and_then(|(_, _, bytes)| bytes.as_deref())
+            else {
+                return stop("服务器要求的文件不属于本次提交");
+            };
+            let offset = (*received).min(bytes.len() as u64);
+            let rest = bytes[offset as usize..].to_vec();
+            self.sent_bytes += rest.len() as u64;
+            let upload = self
+                .request(reqwest::Method::PUT, &format!("/v1/blobs/{sha256}"))
+                .header("blob-offset", offset)
+                .header("blob-length", bytes.len())
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(rest);
+            match self.answer(with_headers(upload, &grant)) {
+                Answer::Ok(done) if done["complete"] == json!(true) => {}
+                Answer::Ok(_) => return stop("文件未上传完整"),
+                other => return Some(other),
+            }
+        }
+        None
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let url = format!("{}{path}", self.config.server_url);
-        let mut request = self
-            .client
+        self.client
             .request(method, url)
-            .bearer_auth(&self.config.device_token);
+            .bearer_auth(&self.config.device_token)
+    }
+
+    fn exchange(&mut self, method: reqwest::Method, path: &str, body: Option<String>) -> Answer {
+        let mut request = self.request(method, path);
         if let Some(body) = body {
+            self.sent_bytes += body.len() as u64;
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body);
         }
+        self.answer(request)
+    }
+
+    fn answer(&mut self, request: reqwest::RequestBuilder) -> Answer {
         let result = self.runtime.block_on(async move {
             let response = request.send().await.map_err(http::BodyError::Transport)?;
             let status = response.status();
@@ -542,10 +629,21 @@ impl Worker {
         if status.is_success() {
             return Answer::Ok(body);
         }
+        if code == 409 && body["error"] == json!("blobs_missing") {
+            let missing = body["missing"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| Some((m["sha256"].as_str()?.to_owned(), m["received"].as_u64()?)))
+                .collect();
+            return Answer::Missing(missing);
+        }
         let why = server_message(code, &body);
         let retriable = code == 408
             || code == 429
             || status.is_server_error()
+            // The bytes were damaged on the way; the server dropped them and takes them again.
+            || body["error"].as_str() == Some("blob_hash_mismatch")
             || (code == 409
                 && !matches!(
                     body["error"].as_str(),
@@ -609,7 +707,15 @@ fn server_message(code: u16, body: &Value) -> String {
     why
 }
 
-/// The request body: the application exactly as hashed, the files in base64, the content hash.
+fn with_headers(
+    request: reqwest::RequestBuilder,
+    headers: &[(&'static str, String)],
+) -> reqwest::RequestBuilder {
+    headers.iter().fold(request, |request, (name, value)| {
+        request.header(*name, value)
+    })
+}
+
 /// Whether `body` is the central server's own refusal of a request: the statuses with which it
 /// judges a request, and its error body (`error` code and `message`), which a proxy or a portal
 /// does not produce.
@@ -635,6 +741,8 @@ fn acknowledgement<'a>(answer: &'a Value, key: &str, content_sha256: &str) -> Op
     .then_some(submission)
 }
 
+/// The request body: the application exactly as hashed, the files it names by hash (uploaded
+/// before as blobs), the content hash and the applicant's grant.
 fn submission_body(payload: &OutboxPayload) -> Result<String, String> {
     let application: Value = serde_json::from_str(&payload.application_json)
         .map_err(|_| "本机保存的申请记录无法读取".to_owned())?;
@@ -646,11 +754,7 @@ fn submission_body(payload: &OutboxPayload) -> Result<String, String> {
         if canonical::sha256_hex(bytes) != *sha256 {
             return Err("本机材料文件已损坏".to_owned());
         }
-        materials.push(json!({
-            "kind": kind,
-            "sha256": sha256,
-            "bytes_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
-        }));
+        materials.push(json!({ "kind": kind, "sha256": sha256 }));
     }
     let (session_id, signature) = payload
         .grant

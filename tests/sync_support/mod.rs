@@ -21,9 +21,16 @@ pub struct Central {
     pub db: PathBuf,
     pub addr: SocketAddr,
     pub store: Arc<SqliteStore>,
+    /// Where the server stages submissions' files (`<db>-blobs`).
+    pub blobs: Arc<kiosk_server::blobs::DiskBlobs>,
     runtime: Option<tokio::runtime::Runtime>,
     /// The device id of the last kiosk enrolled: accounts made afterwards get a session there.
     last_device: Mutex<Option<String>>,
+}
+
+/// The blob directory of the server on `db`, as `central serve` makes it by default.
+pub fn blob_dir(db: &Path) -> PathBuf {
+    PathBuf::from(format!("{}-blobs", db.display()))
 }
 
 fn audit(action: &str) -> AuditEntry {
@@ -34,7 +41,9 @@ impl Central {
     pub fn start(db: &Path) -> Central {
         let store = Arc::new(SqliteStore::open(db).expect("server db"));
         let sms = Arc::new(kiosk_server::sms::FileSender::new(db.with_extension("sms")));
-        let state = kiosk_server::state(store.clone(), sms);
+        let blobs =
+            Arc::new(kiosk_server::blobs::DiskBlobs::open(&blob_dir(db)).expect("server blob dir"));
+        let state = kiosk_server::state(store.clone(), sms, blobs.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -51,6 +60,7 @@ impl Central {
             db: db.to_owned(),
             addr,
             store,
+            blobs,
             runtime: Some(runtime),
             last_device: Mutex::new(None),
         }
@@ -200,6 +210,15 @@ mod test_jpeg;
 
 /// Saves a complete draft with its material files in `store` (not submitted).
 pub fn complete_draft(store: &mut Store, who: &Applicant) -> Application {
+    complete_draft_with_scans_of(store, who, 2_000)
+}
+
+/// As [`complete_draft`], each scan `scan_bytes` long (the photo 15,000).
+pub fn complete_draft_with_scans_of(
+    store: &mut Store,
+    who: &Applicant,
+    scan_bytes: usize,
+) -> Application {
     let mut data = samples::complete(Branch::Employed);
     data.basic.id_number = who.id_number.clone();
     data.basic.name = who.name.clone();
@@ -213,7 +232,7 @@ pub fn complete_draft(store: &mut Store, who: &Applicant) -> Application {
             let size = if *kind == MaterialKind::Photo {
                 15_000
             } else {
-                2_000
+                scan_bytes
             };
             let seed = (who.n as u8).wrapping_mul(7) ^ (kind.key().len() as u8) ^ (i as u8);
             let stored = store

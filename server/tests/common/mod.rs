@@ -233,6 +233,8 @@ pub struct Server {
     pub db: TestDb,
     pub sms_file: PathBuf,
     pub dir: tempfile::TempDir,
+    /// Where the server stages submissions' files.
+    pub blobs: Arc<kiosk_server::blobs::DiskBlobs>,
     /// Applicant sessions this test obtained, by (device token, ID number): `put` grants a
     /// submission with the applicant's session as a kiosk does.
     sessions: std::sync::Mutex<std::collections::HashMap<(String, String), Session>>,
@@ -323,9 +325,12 @@ impl Server {
         let db = TestDb::create(backend, dir.path());
         let sms_file = dir.path().join("sms.txt");
         let store = db.open();
+        let blobs =
+            Arc::new(kiosk_server::blobs::DiskBlobs::open(&dir.path().join("blobs")).unwrap());
         let state = adjust(kiosk_server::state(
             store.clone(),
             Arc::new(FileSender::new(&sms_file)),
+            blobs.clone(),
         ));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -350,6 +355,7 @@ impl Server {
             db,
             sms_file,
             dir,
+            blobs,
             sessions: Default::default(),
         }
     }
@@ -427,13 +433,27 @@ impl Server {
         body: Option<&Value>,
     ) -> Resp {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let content_type = (!body.is_empty()).then_some("application/json");
+        self.request_bytes(method, path, token, extra, body.as_bytes(), content_type)
+    }
+
+    /// One request with a body of raw bytes, on a fresh connection.
+    pub fn request_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        extra: &[(&str, &str)],
+        body: &[u8],
+        content_type: Option<&str>,
+    ) -> Resp {
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
             self.addr,
             body.len()
         );
-        if !body.is_empty() {
-            head.push_str("Content-Type: application/json\r\n");
+        if let Some(content_type) = content_type {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
         }
         if let Some(token) = token {
             head.push_str(&format!("Authorization: Bearer {token}\r\n"));
@@ -447,7 +467,7 @@ impl Server {
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
         stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).unwrap();
         parse_response(&raw)
@@ -474,9 +494,69 @@ impl Server {
         self.put_raw(path, token, body)
     }
 
-    /// A PUT of exactly `body`.
+    /// A PUT of `body` as the record: the files it carries inline (`bytes_base64`, this tests'
+    /// own form) are first uploaded as blobs under its grant, if it has one, as a kiosk does,
+    /// and left out of the record.
     pub fn put_raw(&self, path: &str, token: &str, body: &Value) -> Resp {
-        self.request("PUT", path, Some(token), &[], Some(body))
+        let key = path.strip_prefix("/v1/submissions/").unwrap_or_default();
+        if !key.is_empty() {
+            self.stage_files(token, key, body);
+        }
+        self.request(
+            "PUT",
+            path,
+            Some(token),
+            &[],
+            Some(&without_inline_files(body)),
+        )
+    }
+
+    /// Uploads each file `body` carries inline as a blob, whole, with the body's grant on `key`.
+    pub fn stage_files(&self, token: &str, key: &str, body: &Value) {
+        let Some(grant) = body.get("grant") else {
+            return;
+        };
+        for m in body["materials"].as_array().into_iter().flatten() {
+            let (Some(sha), Some(inline)) = (m["sha256"].as_str(), m["bytes_base64"].as_str())
+            else {
+                continue;
+            };
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(inline) else {
+                continue;
+            };
+            let headers = blob_headers(key, body, grant);
+            self.put_blob(token, sha, 0, bytes.len() as u64, &bytes, &headers);
+        }
+    }
+
+    /// `PUT /v1/blobs/{sha}` of `bytes`, starting at `offset` of a blob of `length` bytes.
+    pub fn put_blob(
+        &self,
+        token: &str,
+        sha: &str,
+        offset: u64,
+        length: u64,
+        bytes: &[u8],
+        grant_headers: &[(String, String)],
+    ) -> Resp {
+        let offset = offset.to_string();
+        let length = length.to_string();
+        let mut extra: Vec<(&str, &str)> = grant_headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        extra.extend([
+            ("Blob-Offset", offset.as_str()),
+            ("Blob-Length", length.as_str()),
+        ]);
+        self.request_bytes(
+            "PUT",
+            &format!("/v1/blobs/{sha}"),
+            Some(token),
+            &extra,
+            bytes,
+            Some("application/octet-stream"),
+        )
     }
 
     /// The last code the development sender wrote for this phone (found by its masked form).
@@ -670,6 +750,41 @@ impl Applicant {
         application["review"] = json!({ "state": "submitted" });
         envelope(application, uploads)
     }
+}
+
+/// The headers that carry `body`'s grant on `key` for a blob upload.
+pub fn blob_headers(key: &str, body: &Value, grant: &Value) -> Vec<(String, String)> {
+    [
+        ("Kiosk-Submission-Key", key),
+        (
+            "Kiosk-Content-Sha256",
+            body["content_sha256"].as_str().unwrap_or_default(),
+        ),
+        (
+            "Kiosk-Grant-Session",
+            grant["session_id"].as_str().unwrap_or_default(),
+        ),
+        (
+            "Kiosk-Grant-Signature",
+            grant["signature"].as_str().unwrap_or_default(),
+        ),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// `body` without the files it carries inline: the record as the server takes it.
+pub fn without_inline_files(body: &Value) -> Value {
+    let mut record = body.clone();
+    if let Some(materials) = record["materials"].as_array_mut() {
+        for m in materials {
+            if let Some(m) = m.as_object_mut() {
+                m.remove("bytes_base64");
+            }
+        }
+    }
+    record
 }
 
 /// Wraps an application and uploads into a request body with the right content hash.
