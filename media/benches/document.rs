@@ -83,7 +83,7 @@ fn row(name: &str, still: &RgbImage) {
         decode(&jpeg).expect("decodes")
     });
     println!(
-        "| {name} | {}x{} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | **{}** ({}) | {} B, q {} |",
+        "| {name} | {}x{} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | **{}** ({}) | {}x{}, {} B, q {} |",
         still.width(),
         still.height(),
         ms(detect_med),
@@ -96,6 +96,8 @@ fn row(name: &str, still: &RgbImage) {
         ms(show_best),
         ms(total_med),
         ms(total_best),
+        enc.width,
+        enc.height,
         enc.bytes.len(),
         enc.quality,
     );
