@@ -123,13 +123,7 @@ pub fn process_document_image(
     };
     let page = rectify(img, &quad, kind)?;
     let portrait = page.height() >= page.width();
-    let limits = Limits {
-        density_dpi: kind.dpi(),
-        min_width: page.width() / 2,
-        min_height: page.height() / 2,
-        ..Limits::material()
-    };
-    let enc = compress(&page, &limits)?;
+    let enc = compress(&page, &page_limits(kind, &page))?;
     let report = DocReport {
         bytes: enc.bytes.len(),
         width: enc.width,
@@ -149,6 +143,17 @@ pub fn process_document_image(
         "document processed"
     );
     Ok((enc.bytes, report))
+}
+
+/// The compression rules of a rectified page: the material limit at the kind's resolution,
+/// downscaled to no less than half the size.
+pub fn page_limits(kind: DocKind, page: &RgbImage) -> Limits {
+    Limits {
+        density_dpi: kind.dpi(),
+        min_width: page.width() / 2,
+        min_height: page.height() / 2,
+        ..Limits::material()
+    }
 }
 
 /// Warps the page inside `quad` (TL, TR, BR, BL) to the output size of `kind`; the orientation

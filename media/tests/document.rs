@@ -162,3 +162,41 @@ fn an_empty_tray_has_no_page() {
     common::add_noise(&mut frame, 3.0, 5);
     assert_eq!(detect_page(&frame).err(), Some(MediaError::PageNotFound));
 }
+
+/// The document camera's real size (2592x1944, 5 MP) with camera grain: the corner search runs
+/// on a copy of at most 1000 px, so its corners are scaled back up by 2.6; they must still land
+/// within 2 full-size pixels, and the page must come out as 150 dpi A4 (or the compressor's
+/// smaller fallback) under the 200,000-byte limit.
+#[test]
+fn a_5_mp_page_is_found_at_full_size_precision_and_fits_the_limit() {
+    let page = synthetic_page(1240, 1754, 11, 0.0);
+    let truth = [
+        p(712.0, 128.0),
+        p(1921.0, 171.0),
+        p(2003.0, 1822.0),
+        p(618.0, 1781.0),
+    ];
+    let mut frame = render_skewed(&page, &truth, 2592, 1944, 12);
+    common::add_noise(&mut frame, 2.0, 13);
+
+    let found = detect_page(&frame).expect("page found");
+    assert_corners_close(&found, &truth, 2.0);
+
+    let (bytes, report) =
+        kiosk_media::process_document_image(&frame, DocKind::A4, None).expect("processes");
+    assert_eq!(report.corners_source, CornerSource::Detected);
+    assert!(report.portrait);
+    assert!(bytes.len() <= 200_000, "{}", bytes.len());
+    assert!(
+        report.width >= 620 && report.width <= 1240 && report.height * 1240 / report.width >= 1750,
+        "A4 proportions, at most 150 dpi: {}x{}",
+        report.width,
+        report.height
+    );
+    assert_corners_close(&report.corners, &truth, 2.0);
+    let out = decode(&bytes).expect("decodes").image;
+    assert!(
+        red_pixels(&out) * 2 > red_pixels(&page) * 3 / 4,
+        "seal kept"
+    );
+}
