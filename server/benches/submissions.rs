@@ -20,19 +20,33 @@ const KIOSKS: usize = 16;
 const PER_KIOSK: usize = 12;
 
 /// An employed applicant's submission with every file at its byte limit, the work certificate
-/// on two pages.
-fn realistic(who: &Applicant) -> Value {
+/// on two pages. Every applicant's files are their own, as real photos and scans are: a file
+/// shared by two submissions in flight would be collected with the first one filed.
+fn realistic(who: &Applicant, applicant: usize) -> Value {
     who.submission_with(
         |kind, seed| {
-            if kind == MaterialKind::Photo {
+            let file = if kind == MaterialKind::Photo {
                 common::jpeg::jpeg_of_length(true, 20_000, seed)
             } else {
                 common::jpeg::scan_of_length(200_000, seed)
-            }
+            };
+            stamped(file, applicant)
         },
         |_| 0,
         1,
     )
+}
+
+/// `file` with `applicant` written, as four letters, over the start of its first comment
+/// segment (the test JPEGs open with one of at least four bytes, right after SOI).
+fn stamped(mut file: Vec<u8>, applicant: usize) -> Vec<u8> {
+    assert_eq!(file[2..4], [0xff, 0xfe], "a test JPEG opens with a comment");
+    let mut n = applicant;
+    for byte in &mut file[6..10] {
+        *byte = b'a' + (n % 26) as u8;
+        n /= 26;
+    }
+    file
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -75,7 +89,7 @@ fn measure(backend: Backend) -> Measured {
         let who = Applicant::new(n as u32);
         let registered = server.register(&devices[n % KIOSKS], &who);
         assert_eq!(registered.status, 201, "{registered:?}");
-        work[n % KIOSKS].push(realistic(&who));
+        work[n % KIOSKS].push(realistic(&who, n));
     }
     // What travels: the files' own bytes and the record without them.
     let body_bytes = {
@@ -148,7 +162,9 @@ fn main() {
     println!("| {KIOSKS} kiosks at once | {} |", names.join(" | "));
     println!("|---|{}", "---|".repeat(runs.len()));
     row("submissions", &|m| m.submissions.to_string());
-    row("payload", &|m| format!("{:.2} MB", m.body_bytes as f64 / 1e6));
+    row("payload", &|m| {
+        format!("{:.2} MB", m.body_bytes as f64 / 1e6)
+    });
     row("throughput", &|m| {
         format!(
             "{:.1} /s ({:.1} MB/s)",
