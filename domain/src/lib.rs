@@ -7,6 +7,7 @@ pub mod card_fill;
 pub mod catalog;
 pub mod contact;
 pub mod eligibility;
+pub mod forms;
 pub mod idnumber;
 pub mod issue;
 pub mod jurisdiction;

@@ -100,6 +100,8 @@ pub struct AppState {
     /// Submissions' files, staged before their records arrive (`blobs.rs`).
     pub blobs: Arc<dyn BlobStore>,
     pub uploading: Uploading,
+    /// The reviewer console's sessions (`console/`).
+    pub console: Arc<crate::console::Console>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -123,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/review/submissions/{id}", get(review_show))
         .route("/v1/review/submissions/{id}/approve", post(review_approve))
         .route("/v1/review/submissions/{id}/reject", post(review_reject))
+        .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .with_state(state)
 }
@@ -725,7 +728,7 @@ struct LoginBody {
 }
 
 /// A throttle bucket's key: what is counted, and for whom (hashed: no ID number in the table).
-fn throttle_key(what: &str, whom: &str) -> String {
+pub(crate) fn throttle_key(what: &str, whom: &str) -> String {
     sha256_hex(format!("{what}:{whom}").as_bytes())
 }
 

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod blobs;
 pub mod canonical;
+pub mod console;
 pub mod files;
 pub mod listen;
 pub mod material_check;
@@ -52,6 +53,7 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    state.console.serve_over_tls(tls.is_some());
     listen::serve(listener, router(state), tls, limits, shutdown).await
 }
 
@@ -68,6 +70,7 @@ pub fn state(
         decoding: Arc::new(material_check::DecodePool::for_machine()),
         blobs,
         uploading: blobs::Uploading::default(),
+        console: Arc::new(console::Console::default()),
     }
 }
 

@@ -16,7 +16,8 @@ use kiosk_server::postgres::{PgStore, is_postgres_url};
 use kiosk_server::sms::{DisabledSender, FileSender, SmsSender};
 use kiosk_server::sqlite::{SqliteStore, path_from_url};
 use kiosk_server::store::{
-    AuditEntry, DecideError, Decision, NewAccount, Role, Store, state_label,
+    AuditEntry, DecideError, Decision, NewAccount, ReviewerChange, ReviewerRole, Role, Store,
+    state_label,
 };
 use kiosk_server::{auth, review, util};
 use tracing_subscriber::EnvFilter;
@@ -205,6 +206,39 @@ enum ReviewerCommand {
     },
     /// Revokes a reviewer credential by its id; its token stops working at once.
     Revoke { id: String },
+    /// Creates a console account (the web pages at /console). The password is the first line
+    /// of standard input, never an argument (`ps` and shell history would show it).
+    Add {
+        /// What the reviewer logs in with (letters, digits, '.', '-', '_').
+        #[arg(long)]
+        name: String,
+        /// The finance bureau's division code: the account reviews only its submissions.
+        #[arg(long, required_unless_present_any = ["province", "admin"], conflicts_with_all = ["province", "admin"])]
+        bureau: Option<u32>,
+        /// Reviews every bureau's submissions.
+        #[arg(long, conflicts_with = "admin")]
+        province: bool,
+        /// Manages console accounts and reviews nothing.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Stops a console account at once: its open pages log out.
+    Disable {
+        #[arg(long)]
+        name: String,
+    },
+    /// Lets a disabled console account log in again.
+    Enable {
+        #[arg(long)]
+        name: String,
+    },
+    /// Sets a new console password (first line of standard input); open pages log out.
+    Reset {
+        #[arg(long)]
+        name: String,
+    },
+    /// Lists the console accounts.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -448,16 +482,112 @@ fn reviewer_command(store: &dyn Store, command: ReviewerCommand) -> anyhow::Resu
     match command {
         ReviewerCommand::Enrol { name, bureau, .. } => {
             if let Some(code) = bureau {
-                let known = kiosk_domain::region::finance_bureaus()
-                    .any(|d| d.code == kiosk_domain::region::DivisionCode(code));
-                if !known {
-                    bail!("{code} is not a finance bureau of Yunnan");
-                }
+                known_bureau(code)?;
             }
             enrol(store, &name, Role::Reviewer, bureau)
         }
         ReviewerCommand::Revoke { id } => revoke(store, &id, Role::Reviewer),
+        ReviewerCommand::Add {
+            name,
+            bureau,
+            province,
+            admin,
+        } => {
+            let role = match (bureau, province, admin) {
+                (Some(code), _, _) => {
+                    known_bureau(code)?;
+                    ReviewerRole::Bureau(code)
+                }
+                (None, true, _) => ReviewerRole::Province,
+                _ => ReviewerRole::Admin,
+            };
+            add_console_account(store, &name, role)
+        }
+        ReviewerCommand::Disable { name } => {
+            change_console_account(store, &name, ReviewerChange::Disable, "disable")
+        }
+        ReviewerCommand::Enable { name } => {
+            change_console_account(store, &name, ReviewerChange::Enable, "enable")
+        }
+        ReviewerCommand::Reset { name } => {
+            let hash = auth::hash_password(&read_console_password()?)
+                .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+            change_console_account(store, &name, ReviewerChange::Password { hash }, "reset")
+        }
+        ReviewerCommand::List => {
+            for account in store.reviewer_accounts()? {
+                println!(
+                    "{}\t{}\t{}",
+                    account.name,
+                    kiosk_server::console::role_label(account.role),
+                    if account.disabled { "停用" } else { "启用" }
+                );
+            }
+            Ok(())
+        }
     }
+}
+
+fn known_bureau(code: u32) -> anyhow::Result<()> {
+    let known = kiosk_domain::region::finance_bureaus()
+        .any(|d| d.code == kiosk_domain::region::DivisionCode(code));
+    if !known {
+        bail!("{code} is not a finance bureau of Yunnan");
+    }
+    Ok(())
+}
+
+/// Shortest console password: a reviewer's account opens many applicants' records.
+const CONSOLE_PASSWORD_MIN_CHARS: usize = 10;
+
+fn read_console_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.chars().count() < CONSOLE_PASSWORD_MIN_CHARS {
+        bail!(
+            "the password (first line of standard input) must have at least {CONSOLE_PASSWORD_MIN_CHARS} characters"
+        );
+    }
+    Ok(password)
+}
+
+fn add_console_account(store: &dyn Store, name: &str, role: ReviewerRole) -> anyhow::Result<()> {
+    let well_formed = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if !well_formed {
+        bail!("a console account name is 1 to 64 letters, digits, '.', '-' or '_'");
+    }
+    let hash = auth::hash_password(&read_console_password()?)
+        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+    let audit = AuditEntry::new(&cli_actor(), "add console account", name, "ok", util::now());
+    if store.insert_reviewer(name, role, &hash, &audit)?.is_none() {
+        bail!("a console account named {name} already exists");
+    }
+    println!("added {name} ({})", kiosk_server::console::role_label(role));
+    Ok(())
+}
+
+fn change_console_account(
+    store: &dyn Store,
+    name: &str,
+    change: ReviewerChange,
+    what: &str,
+) -> anyhow::Result<()> {
+    let audit = AuditEntry::new(
+        &cli_actor(),
+        &format!("{what} console account"),
+        name,
+        "ok",
+        util::now(),
+    );
+    if !store.change_reviewer(name, &change, &audit)? {
+        bail!("no console account named {name}");
+    }
+    println!("{what}: {name}");
+    Ok(())
 }
 
 fn revoke(store: &dyn Store, id: &str, role: Role) -> anyhow::Result<()> {

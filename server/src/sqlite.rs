@@ -8,8 +8,10 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::store::{
     Account, AuditEntry, BureauScope, Credential, DecideError, Decision, MaterialInfo, NewAccount,
-    NewSession, NewSubmission, Role, SessionRow, SmsCheck, SmsCode, Store, StoreError, StoreResult,
-    SubmissionRow, SubmitOutcome, ThrottleBucket, in_scope, state_tag,
+    NewSession, NewSubmission, QueuePage, QueueQuery, QueueRow, ReviewerAccount, ReviewerChange,
+    ReviewerRole, Role, SessionRow, SmsCheck, SmsCode, SqlValue, Store, StoreError, StoreResult,
+    SubmissionRow, SubmitOutcome, ThrottleBucket, in_scope, numbered, queue_conditions,
+    queue_total, state_tag,
 };
 use crate::store::{
     decide_next, decision_audit, is_stale, replay_outcome, stale_audit, stored_version,
@@ -126,6 +128,28 @@ UPDATE submissions SET version = (
 );
 CREATE INDEX submissions_applicant_version ON submissions (applicant, version);
 CREATE INDEX submissions_key ON submissions (idempotency_key);
+"#,
+    r#"
+-- The reviewer console (issue 15): its accounts, the queue's filters and the audit per object.
+CREATE TABLE reviewers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    bureau INTEGER,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    changed_at INTEGER NOT NULL
+);
+ALTER TABLE submissions ADD COLUMN applicant_name TEXT NOT NULL DEFAULT '';
+UPDATE submissions
+SET applicant_name = coalesce(json_extract(application_json, '$.data.basic.name'), '');
+DROP INDEX submissions_bureau;
+CREATE INDEX submissions_bureau_state_arrival ON submissions (bureau, state, received_at);
+CREATE INDEX submissions_bureau_arrival ON submissions (bureau, received_at);
+CREATE INDEX submissions_state_arrival ON submissions (state, received_at);
+CREATE INDEX submissions_arrival ON submissions (received_at);
+CREATE INDEX audit_target ON audit (target);
 "#,
 ];
 
@@ -264,6 +288,44 @@ fn write_audit(conn: &Connection, e: &AuditEntry) -> StoreResult<()> {
     )
     .map_err(db)?;
     Ok(())
+}
+
+const REVIEWER_COLUMNS: &str = "id, name, role, bureau, password_hash, disabled, changed_at";
+
+fn reviewer_row(r: &Row<'_>) -> rusqlite::Result<(ReviewerAccount, String, Option<u32>)> {
+    Ok((
+        ReviewerAccount {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            role: ReviewerRole::Province,
+            password_hash: r.get(4)?,
+            disabled: r.get(5)?,
+            changed_at: r.get(6)?,
+        },
+        r.get(2)?,
+        r.get(3)?,
+    ))
+}
+
+fn finish_reviewer(
+    (mut account, tag, bureau): (ReviewerAccount, String, Option<u32>),
+) -> StoreResult<ReviewerAccount> {
+    account.role = ReviewerRole::from_stored(&tag, bureau)?;
+    Ok(account)
+}
+
+fn sql_values(values: Vec<SqlValue>) -> Vec<rusqlite::types::Value> {
+    values
+        .into_iter()
+        .map(|v| match v {
+            SqlValue::Int(n) => rusqlite::types::Value::Integer(n),
+            SqlValue::Text(t) => rusqlite::types::Value::Text(t),
+        })
+        .collect()
+}
+
+fn sqlite_marks(sql: &str) -> String {
+    numbered(sql, |n| format!("?{n}"))
 }
 
 const ACCOUNT_COLUMNS: &str = "id, id_type, id_number, name, mobile, password_hash";
@@ -744,8 +806,9 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO submissions (id, device_id, idempotency_key, content_sha256, \
                  applicant, application_json, response_json, review_json, state, received_at, \
-                 bureau, session_id, version) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 bureau, session_id, version, applicant_name) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+                 coalesce(json_extract(?6, '$.data.basic.name'), ''))",
                 params![
                     s.id,
                     s.device_id,
@@ -876,6 +939,186 @@ impl Store for SqliteStore {
             write_audit(tx, &decision_audit(id, decision, reviewer, &result, now))?;
             Ok(result)
         })
+    }
+
+    fn insert_reviewer(
+        &self,
+        name: &str,
+        role: ReviewerRole,
+        password_hash: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<i64>> {
+        let (tag, bureau) = role.stored();
+        self.immediate(|tx| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO reviewers (name, role, bureau, password_hash, created_at, \
+                     changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (name) DO NOTHING",
+                    params![name, tag, bureau, password_hash, audit.at],
+                )
+                .map_err(db)?;
+            if inserted == 0 {
+                return Ok(None);
+            }
+            write_audit(tx, audit)?;
+            Ok(Some(tx.last_insert_rowid()))
+        })
+    }
+
+    fn reviewer_by_name(&self, name: &str) -> StoreResult<Option<ReviewerAccount>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {REVIEWER_COLUMNS} FROM reviewers WHERE name = ?1"),
+                [name],
+                reviewer_row,
+            )
+            .optional()
+            .map_err(db)?
+            .map(finish_reviewer)
+            .transpose()
+    }
+
+    fn reviewer_account(&self, id: i64) -> StoreResult<Option<ReviewerAccount>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {REVIEWER_COLUMNS} FROM reviewers WHERE id = ?1"),
+                [id],
+                reviewer_row,
+            )
+            .optional()
+            .map_err(db)?
+            .map(finish_reviewer)
+            .transpose()
+    }
+
+    fn change_reviewer(
+        &self,
+        name: &str,
+        change: &ReviewerChange,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        self.immediate(|tx| {
+            let changed = match change {
+                ReviewerChange::Disable | ReviewerChange::Enable => tx.execute(
+                    "UPDATE reviewers SET disabled = ?2, changed_at = ?3 WHERE name = ?1",
+                    params![name, *change == ReviewerChange::Disable, audit.at],
+                ),
+                ReviewerChange::Password { hash } => tx.execute(
+                    "UPDATE reviewers SET password_hash = ?2, changed_at = ?3 WHERE name = ?1",
+                    params![name, hash, audit.at],
+                ),
+            }
+            .map_err(db)?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            write_audit(tx, audit)?;
+            Ok(true)
+        })
+    }
+
+    fn reviewer_accounts(&self) -> StoreResult<Vec<ReviewerAccount>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {REVIEWER_COLUMNS} FROM reviewers ORDER BY name"
+            ))
+            .map_err(db)?;
+        let rows = stmt.query_map([], reviewer_row).map_err(db)?;
+        rows.map(|r| r.map_err(db).and_then(finish_reviewer))
+            .collect()
+    }
+
+    fn queue(&self, query: &QueueQuery) -> StoreResult<QueuePage> {
+        let conn = self.conn();
+        let (without_state, values) = queue_conditions(query, false);
+        let mut stmt = conn
+            .prepare(&sqlite_marks(&format!(
+                "SELECT state, COUNT(*) FROM submissions WHERE {without_state} GROUP BY state"
+            )))
+            .map_err(db)?;
+        let counts = stmt
+            .query_map(rusqlite::params_from_iter(sql_values(values)), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        let (conditions, mut values) = queue_conditions(query, true);
+        values.push(SqlValue::Int(query.limit));
+        values.push(SqlValue::Int(query.offset));
+        let mut stmt = conn
+            .prepare(&sqlite_marks(&format!(
+                "SELECT id, applicant, applicant_name, state, received_at, decided_at, bureau \
+                 FROM submissions WHERE {conditions} \
+                 ORDER BY received_at DESC, rowid DESC LIMIT ? OFFSET ?"
+            )))
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(sql_values(values)), |r| {
+                Ok(QueueRow {
+                    id: r.get(0)?,
+                    applicant: r.get(1)?,
+                    name: r.get(2)?,
+                    state: r.get(3)?,
+                    received_at: r.get(4)?,
+                    decided_at: r.get(5)?,
+                    bureau: r.get(6)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        Ok(QueuePage {
+            total: queue_total(&counts, query.state.as_deref()),
+            rows,
+            counts,
+        })
+    }
+
+    fn submissions_of(&self, applicant: &str) -> StoreResult<Vec<SubmissionRow>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE applicant = ?1 \
+                 ORDER BY version DESC, received_at DESC, rowid DESC"
+            ))
+            .map_err(db)?;
+        let rows = stmt.query_map([applicant], submission_row).map_err(db)?;
+        rows.map(|r| r.map_err(db).and_then(finish_row)).collect()
+    }
+
+    fn audit_of(&self, target: &str, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT at, actor, action, target, outcome FROM audit WHERE target = ?1 \
+                 ORDER BY rowid LIMIT ?2",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![target, limit], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    outcome: r.get(4)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn material_bytes(&self, submission: &str, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.conn()
+            .query_row(
+                "SELECT bytes FROM materials WHERE submission_id = ?1 AND sha256 = ?2 LIMIT 1",
+                [submission, sha256],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)
     }
 
     fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {

@@ -282,6 +282,202 @@ pub enum DecideError {
 /// Which bureau's submissions a reviewer may see: `None` is the province (all of them).
 pub type BureauScope = Option<u32>;
 
+/// What a reviewer account may do in the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewerRole {
+    /// Reviews the submissions of one finance bureau (division code).
+    Bureau(u32),
+    /// Reviews every bureau's submissions.
+    Province,
+    /// Manages reviewer accounts; reviews nothing (one person never both grants and uses access).
+    Admin,
+}
+
+impl ReviewerRole {
+    /// The role as stored: a tag and, for a bureau reviewer, the division code.
+    pub fn stored(self) -> (&'static str, Option<u32>) {
+        match self {
+            ReviewerRole::Bureau(code) => ("bureau", Some(code)),
+            ReviewerRole::Province => ("province", None),
+            ReviewerRole::Admin => ("admin", None),
+        }
+    }
+
+    pub fn from_stored(tag: &str, bureau: Option<u32>) -> StoreResult<ReviewerRole> {
+        match (tag, bureau) {
+            ("bureau", Some(code)) => Ok(ReviewerRole::Bureau(code)),
+            ("province", None) => Ok(ReviewerRole::Province),
+            ("admin", None) => Ok(ReviewerRole::Admin),
+            _ => Err(StoreError::Corrupt(format!("reviewer role {tag}"))),
+        }
+    }
+
+    /// The submissions this role reviews: `None` when it reviews none.
+    pub fn scope(self) -> Option<BureauScope> {
+        match self {
+            ReviewerRole::Bureau(code) => Some(Some(code)),
+            ReviewerRole::Province => Some(None),
+            ReviewerRole::Admin => None,
+        }
+    }
+}
+
+/// A person who logs in to the reviewer console with a name and a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReviewerAccount {
+    pub id: i64,
+    /// What they log in with, shown in the console and named in the audit log.
+    pub name: String,
+    pub role: ReviewerRole,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub disabled: bool,
+    /// When the password last changed or the account was disabled or enabled: console sessions
+    /// begun before it end.
+    pub changed_at: i64,
+}
+
+impl std::fmt::Debug for ReviewerAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReviewerAccount")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A change to a reviewer account by name.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ReviewerChange {
+    Disable,
+    Enable,
+    Password { hash: String },
+}
+
+/// One page of the review queue: newest first, within a scope, filtered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueQuery {
+    pub scope: BureauScope,
+    /// A state tag (`under_review`, `rejected`, `approved`); `None` is every state.
+    pub state: Option<String>,
+    /// Received at or after (seconds since the epoch).
+    pub from: Option<i64>,
+    /// Received before.
+    pub until: Option<i64>,
+    /// Part of the applicant's name or ID number, or a whole submission id.
+    pub text: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// What a queue row shows; the record itself stays on the submission page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRow {
+    pub id: String,
+    pub applicant: String,
+    pub name: String,
+    pub state: String,
+    pub received_at: i64,
+    pub decided_at: Option<i64>,
+    pub bureau: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueuePage {
+    pub rows: Vec<QueueRow>,
+    /// Rows matching the whole query, all pages.
+    pub total: i64,
+    /// Rows per state tag matching the query without its state filter.
+    pub counts: Vec<(String, i64)>,
+}
+
+/// `text` made safe inside a `LIKE '%…%' ESCAPE '\'` pattern: the user's `%` and `_` are
+/// literal.
+pub fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// A value bound into a queue query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    Int(i64),
+    Text(String),
+}
+
+/// The conditions of a queue query (without its state filter unless `with_state`), as SQL with
+/// a `?` for each value in order; each store numbers the marks its own way ([`numbered`]). Only
+/// the filters that are set become conditions, so that the planner sees the indexed columns.
+pub fn queue_conditions(query: &QueueQuery, with_state: bool) -> (String, Vec<SqlValue>) {
+    let mut conditions = vec!["1 = 1".to_owned()];
+    let mut values = Vec::new();
+    if let Some(bureau) = query.scope {
+        conditions.push("bureau = ?".into());
+        values.push(SqlValue::Int(bureau.into()));
+    }
+    if let Some(state) = query.state.as_ref().filter(|_| with_state) {
+        conditions.push("state = ?".into());
+        values.push(SqlValue::Text(state.clone()));
+    }
+    if let Some(from) = query.from {
+        conditions.push("received_at >= ?".into());
+        values.push(SqlValue::Int(from));
+    }
+    if let Some(until) = query.until {
+        conditions.push("received_at < ?".into());
+        values.push(SqlValue::Int(until));
+    }
+    if let Some(text) = query
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        conditions.push(
+            "(id = ? OR applicant LIKE ? ESCAPE '\\' OR applicant_name LIKE ? ESCAPE '\\')".into(),
+        );
+        values.push(SqlValue::Text(text.to_owned()));
+        // ID numbers are stored upper-case (the X check digit).
+        values.push(SqlValue::Text(like_pattern(&text.to_uppercase())));
+        values.push(SqlValue::Text(like_pattern(text)));
+    }
+    (conditions.join(" AND "), values)
+}
+
+/// `sql` with its `?` marks replaced by `mark(1)`, `mark(2)`, ...
+pub fn numbered(sql: &str, mark: impl Fn(usize) -> String) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&mark(n));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The page's total from its counts: the state's count, or all of them.
+pub fn queue_total(counts: &[(String, i64)], state: Option<&str>) -> i64 {
+    counts
+        .iter()
+        .filter(|(tag, _)| state.is_none_or(|s| s == tag))
+        .map(|(_, n)| n)
+        .sum()
+}
+
 /// The storage the server needs. Every method is one transaction; a method that takes an
 /// [`AuditEntry`] writes it in that same transaction.
 pub trait Store: Send + Sync {
@@ -385,6 +581,35 @@ pub trait Store: Send + Sync {
         scope: BureauScope,
         now: i64,
     ) -> StoreResult<Result<ReviewState, DecideError>>;
+
+    /// Inserts a console account; `Ok(None)` (and no audit row) when the name is taken.
+    fn insert_reviewer(
+        &self,
+        name: &str,
+        role: ReviewerRole,
+        password_hash: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<i64>>;
+    fn reviewer_by_name(&self, name: &str) -> StoreResult<Option<ReviewerAccount>>;
+    fn reviewer_account(&self, id: i64) -> StoreResult<Option<ReviewerAccount>>;
+    /// Changes an account and sets its `changed_at`; `false` (and no audit row) when there is
+    /// no account of that name.
+    fn change_reviewer(
+        &self,
+        name: &str,
+        change: &ReviewerChange,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+    /// Every console account, by name.
+    fn reviewer_accounts(&self) -> StoreResult<Vec<ReviewerAccount>>;
+    /// One page of the review queue with its counts.
+    fn queue(&self, query: &QueueQuery) -> StoreResult<QueuePage>;
+    /// Every submission of an applicant, newest first.
+    fn submissions_of(&self, applicant: &str) -> StoreResult<Vec<SubmissionRow>>;
+    /// The audit rows about one object, oldest first, at most `limit`.
+    fn audit_of(&self, target: &str, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// A stored material's bytes.
+    fn material_bytes(&self, submission: &str, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
 
     /// Appends a row to the audit log on its own (for events that change nothing else).
     fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;

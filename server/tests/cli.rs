@@ -193,10 +193,114 @@ fn imported_accountants_bind_a_phone_and_revoked_tokens_stop_working(backend: Ba
     assert!(!unknown.status.success());
 }
 
+/// `central reviewer add|disable|enable|reset|list ...` with the password on standard input.
+fn reviewer(db_url: &str, args: &[&str], password: &str) -> std::process::Output {
+    let mut child = central(db_url)
+        .arg("reviewer")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The first console account is made from the command line, its password from standard input;
+/// disabling and resetting take effect for the web log-in at once.
+fn console_accounts_are_added_disabled_and_reset_from_the_command_line(backend: Backend) {
+    use kiosk_server::store::ReviewerRole;
+    let server = Server::start_on(backend);
+    let db = server.db_url();
+    let added = reviewer(
+        &db,
+        &["add", "--bureau", "530102", "--name", "li.ming"],
+        "first-pass-2026",
+    );
+    assert!(added.status.success(), "{added:?}");
+    let account = server.store.reviewer_by_name("li.ming").unwrap().unwrap();
+    assert_eq!(account.role, ReviewerRole::Bureau(530102));
+    assert!(kiosk_server::auth::verify_password(
+        "first-pass-2026",
+        &account.password_hash
+    ));
+
+    let again = reviewer(
+        &db,
+        &["add", "--province", "--name", "li.ming"],
+        "other-pass-2026",
+    );
+    assert!(!again.status.success(), "the name is taken");
+    let short = reviewer(&db, &["add", "--province", "--name", "wang"], "short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10"));
+    let unknown = reviewer(
+        &db,
+        &["add", "--bureau", "999999", "--name", "x"],
+        "long-enough-1",
+    );
+    assert!(!unknown.status.success(), "not a bureau of Yunnan");
+    let no_role = reviewer(&db, &["add", "--name", "y"], "long-enough-1");
+    assert!(!no_role.status.success(), "a role is required");
+
+    assert!(
+        reviewer(&db, &["disable", "--name", "li.ming"], "")
+            .status
+            .success()
+    );
+    assert!(
+        server
+            .store
+            .reviewer_by_name("li.ming")
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    assert!(
+        reviewer(&db, &["enable", "--name", "li.ming"], "")
+            .status
+            .success()
+    );
+    let reset = reviewer(&db, &["reset", "--name", "li.ming"], "second-pass-2026");
+    assert!(reset.status.success(), "{reset:?}");
+    let account = server.store.reviewer_by_name("li.ming").unwrap().unwrap();
+    assert!(!account.disabled);
+    assert!(kiosk_server::auth::verify_password(
+        "second-pass-2026",
+        &account.password_hash
+    ));
+    assert!(
+        !reviewer(&db, &["reset", "--name", "nobody"], "second-pass-2026")
+            .status
+            .success()
+    );
+
+    let listed = reviewer(&db, &["list"], "");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("li.ming\t五华区财政局审核人员\t启用"),
+        "{listed}"
+    );
+    let log = server.store.audit_log(100).unwrap();
+    for action in [
+        "add console account",
+        "disable console account",
+        "reset console account",
+    ] {
+        assert!(log.iter().any(|e| e.action == action), "{action}");
+    }
+    assert!(
+        log.iter().all(|e| !e.outcome.contains("pass-2026")),
+        "no password in the audit log"
+    );
+}
+
 on_both_backends!(
     serve_answers_health_on_the_address_it_logs,
     imported_accountants_bind_a_phone_and_revoked_tokens_stop_working,
     import_takes_the_id_number_from_stdin_or_a_file_never_from_arguments,
+    console_accounts_are_added_disabled_and_reset_from_the_command_line,
 );
 
 /// Waits at most `limit` for `child` to exit; kills it and returns `None` if it does not.

@@ -1,7 +1,7 @@
-//! The touch application: session logic (`session`, `forms`, `view`: plain Rust) and the thin
-//! Slint glue (`glue`: one `setup` per concern).
+//! The touch application: session logic (`session`, `view`: plain Rust; `forms`, what each field
+//! looks like, lives in the domain crate) and the thin Slint glue (`glue`: one `setup` per concern).
 
-pub mod forms;
+pub use kiosk_domain::forms;
 pub mod glue;
 pub mod screenshots;
 pub mod session;

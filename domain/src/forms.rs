@@ -1,14 +1,16 @@
 //! What each field of the wizard looks like and how a touch changes the record: labels, input
-//! kinds, option lists, display values. Pure Rust: no Slint here, so it is tested directly.
+//! kinds, option lists, display values. Shared by the kiosk's pages and the reviewer console on
+//! the server, so both show a record in the same words; no UI library here, so it is tested
+//! directly.
 
-use kiosk_domain::catalog::{
+use crate::catalog::{
     AccountingPost, Choice, Degree, EducationKind, EducationLevel, EmployerType, Gender, IdType,
     NotEmployedCategory, PoliticalStatus, QualificationLevel,
 };
-use kiosk_domain::issue::EducationField;
-use kiosk_domain::record::{ApplicationData, Basic, EducationEntry};
-use kiosk_domain::region::{self, DivisionCode, Region};
-use kiosk_domain::{Ethnicity, Field, Lang, Step, privacy};
+use crate::issue::EducationField;
+use crate::record::{ApplicationData, Basic, EducationEntry};
+use crate::region::{self, DivisionCode, Region};
+use crate::{Ethnicity, Field, Lang, Step, privacy};
 use time::Date;
 
 /// Which on-screen keyboard a text field opens.
@@ -615,7 +617,7 @@ pub fn page_fields(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiosk_domain::samples::{self, Branch};
+    use crate::samples::{self, Branch};
 
     #[test]
     fn every_page_field_reads_back_what_was_written() {

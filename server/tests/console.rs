@@ -1,0 +1,538 @@
+//! The reviewer console's pages and forms over real HTTP (issue 15): log-in and its throttle,
+//! the session cookie, CSRF on every form, scoping by bureau (also by guessing URLs), the queue's
+//! filters, counts and pages, the submission page, and decisions that reach the kiosk's status.
+
+mod common;
+
+use common::{Applicant, Backend, Resp, Server, key, on_both_backends};
+use kiosk_server::store::{AuditEntry, NewSubmission, ReviewerChange, ReviewerRole, SubmitOutcome};
+use kiosk_server::util;
+
+const WUHUA: u32 = 530102;
+const DALI_CITY: u32 = 532901;
+const PASSWORD: &str = "review-2026-pass";
+
+/// A browser in miniature: keeps the console's cookies between requests.
+struct Visitor<'a> {
+    server: &'a Server,
+    cookies: Vec<(String, String)>,
+}
+
+impl<'a> Visitor<'a> {
+    fn new(server: &'a Server) -> Visitor<'a> {
+        Visitor {
+            server,
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, resp: &Resp) {
+        for (name, value) in &resp.headers {
+            if !name.eq_ignore_ascii_case("set-cookie") {
+                continue;
+            }
+            let pair = value.split(';').next().unwrap_or_default();
+            let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+            self.cookies.retain(|(k, _)| k != n);
+            if !v.is_empty() {
+                self.cookies.push((n.to_owned(), v.to_owned()));
+            }
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Resp {
+        let cookie = self.cookie_header();
+        let resp = self
+            .server
+            .request_bytes("GET", path, None, &[("Cookie", &cookie)], b"", None);
+        self.keep_cookies(&resp);
+        resp
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let cookie = self.cookie_header();
+        let resp = self.server.request_bytes(
+            "POST",
+            path,
+            None,
+            &[("Cookie", &cookie)],
+            body.as_bytes(),
+            Some("application/x-www-form-urlencoded"),
+        );
+        self.keep_cookies(&resp);
+        resp
+    }
+
+    /// The value of the hidden `csrf` field on the last page.
+    fn csrf_of(page: &Resp) -> String {
+        let at = page
+            .raw
+            .find(r#"name="csrf" value=""#)
+            .unwrap_or_else(|| panic!("no csrf field on {}", page.raw));
+        let rest = &page.raw[at + r#"name="csrf" value=""#.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+
+    fn log_in(&mut self, name: &str, password: &str) -> Resp {
+        let form = self.get("/console/login");
+        assert_eq!(form.status, 200, "{form:?}");
+        let csrf = Self::csrf_of(&form);
+        self.post(
+            "/console/login",
+            &[("csrf", &csrf), ("name", name), ("password", password)],
+        )
+    }
+
+    /// Logs in and returns the session's CSRF token (from the queue page's log-out form).
+    fn signed_in(server: &'a Server, name: &str) -> (Visitor<'a>, String) {
+        let mut visitor = Visitor::new(server);
+        let resp = visitor.log_in(name, PASSWORD);
+        assert_eq!(resp.status, 303, "{resp:?}");
+        let queue = visitor.get("/console");
+        assert_eq!(queue.status, 200, "{queue:?}");
+        let csrf = Self::csrf_of(&queue);
+        (visitor, csrf)
+    }
+}
+
+fn account(server: &Server, name: &str, role: ReviewerRole) {
+    let hash = kiosk_server::auth::hash_password(PASSWORD).unwrap();
+    let audit = AuditEntry::new("cli:test", "add console account", name, "ok", util::now());
+    server
+        .store
+        .insert_reviewer(name, role, &hash, &audit)
+        .unwrap()
+        .expect("a new name");
+}
+
+/// A real submission through the API (blobs, grant, checks) for applicant `n`; its id
+/// (The sample applicant's bureau is 五华区.)
+fn submitted(server: &Server, device: &str, n: u32) -> String {
+    let who = Applicant::new(n);
+    assert_eq!(server.register(device, &who).status, 201);
+    let body = who.submission(0);
+    let resp = server.put(&format!("/v1/submissions/{}", key()), device, &body);
+    assert_eq!(resp.status, 200, "{resp:?}");
+    resp.body["submission_id"].as_str().unwrap().to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn logging_in_sets_a_strict_http_only_session_and_a_wrong_password_does_not(backend: Backend) {
+    let server = Server::start_on(backend);
+    account(&server, "li.ming", ReviewerRole::Bureau(WUHUA));
+    let mut visitor = Visitor::new(&server);
+    let refused = visitor.log_in("li.ming", "wrong-password-1");
+    assert_eq!(refused.status, 401);
+    assert!(refused.raw.contains("用户名或密码错误"), "{}", refused.raw);
+    assert!(!visitor.cookies.iter().any(|(n, _)| n == "console_session"));
+
+    let resp = visitor.log_in("li.ming", PASSWORD);
+    assert_eq!(resp.status, 303, "{resp:?}");
+    assert_eq!(resp.header("location"), Some("/console"));
+    let cookie = resp
+        .headers
+        .iter()
+        .find(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.starts_with("console_session="))
+        .map(|(_, v)| v.clone())
+        .expect("a session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(cookie.contains("Path=/console"), "{cookie}");
+    let queue = visitor.get("/console");
+    assert_eq!(queue.status, 200);
+    assert!(
+        queue.raw.contains("五华区财政局 · 审核列表"),
+        "{}",
+        queue.raw
+    );
+    assert_eq!(queue.header("cache-control"), Some("no-store"));
+    assert!(
+        queue
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("frame-ancestors 'none'"))
+    );
+    let log = server.store.audit_log(100).unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "console login" && e.outcome == "ok")
+    );
+    assert!(log.iter().any(|e| e.action == "console login failed"));
+}
+
+fn without_a_session_every_page_sends_the_visitor_to_log_in(backend: Backend) {
+    let server = Server::start_on(backend);
+    let device = server.device("hall-1");
+    let id = submitted(&server, &device, 1);
+    let mut stranger = Visitor::new(&server);
+    for path in [
+        "/console".to_owned(),
+        format!("/console/submissions/{id}"),
+        format!("/console/submissions/{id}/files/{}", "0".repeat(64)),
+    ] {
+        let resp = stranger.get(&path);
+        assert_eq!(resp.status, 303, "{path}: {resp:?}");
+        assert_eq!(resp.header("location"), Some("/console/login?ended=1"));
+    }
+    let resp = stranger.post(
+        &format!("/console/submissions/{id}/decide"),
+        &[("decision", "approve")],
+    );
+    assert_eq!(resp.status, 303);
+    assert_eq!(
+        server.store.submission(&id).unwrap().unwrap().review,
+        kiosk_domain::ReviewState::UnderReview
+    );
+    // A device token is not a console session either.
+    let resp = server.get("/console", Some(&device));
+    assert_eq!(resp.status, 303);
+}
+
+fn every_form_refuses_a_missing_or_wrong_csrf_token(backend: Backend) {
+    let server = Server::start_on(backend);
+    let device = server.device("hall-1");
+    let id = submitted(&server, &device, 2);
+    account(&server, "li.ming", ReviewerRole::Bureau(WUHUA));
+
+    // Log-in: a form posted from elsewhere has neither the cookie nor its token.
+    let mut visitor = Visitor::new(&server);
+    let resp = visitor.post(
+        "/console/login",
+        &[
+            ("csrf", &"a".repeat(64)),
+            ("name", "li.ming"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(resp.status, 403, "{resp:?}");
+    assert!(resp.raw.contains("页面已过期"));
+
+    let (mut visitor, csrf) = Visitor::signed_in(&server, "li.ming");
+    let decide = format!("/console/submissions/{id}/decide");
+    for form in [
+        vec![("decision", "approve")],
+        vec![
+            ("decision", "approve"),
+            ("csrf", "b".repeat(64).leak() as &str),
+        ],
+    ] {
+        let resp = visitor.post(&decide, &form);
+        assert_eq!(resp.status, 403, "{resp:?}");
+    }
+    assert_eq!(
+        server.store.submission(&id).unwrap().unwrap().review,
+        kiosk_domain::ReviewState::UnderReview,
+        "nothing decided without the token"
+    );
+    let resp = visitor.post("/console/logout", &[]);
+    assert_eq!(resp.status, 403);
+    assert_eq!(visitor.get("/console").status, 200, "still logged in");
+
+    let resp = visitor.post("/console/logout", &[("csrf", &csrf)]);
+    assert_eq!(resp.status, 303);
+    assert_eq!(resp.header("location"), Some("/console/login?out=1"));
+    assert_eq!(visitor.get("/console").status, 303, "logged out");
+}
+
+fn a_reviewer_of_another_bureau_finds_nothing_even_by_guessing_urls(backend: Backend) {
+    let server = Server::start_on(backend);
+    let device = server.device("hall-1");
+    let id = submitted(&server, &device, 3);
+    let materials = server.store.materials(&id).unwrap();
+    let sha = &materials[0].sha256;
+    account(&server, "dali", ReviewerRole::Bureau(DALI_CITY));
+    account(&server, "wuhua", ReviewerRole::Bureau(WUHUA));
+
+    let (mut dali, dali_csrf) = Visitor::signed_in(&server, "dali");
+    let queue = dali.get("/console");
+    assert!(!queue.raw.contains(&id), "not in another bureau's queue");
+    for path in [
+        format!("/console/submissions/{id}"),
+        format!("/console/submissions/{id}/materials/{sha}"),
+        format!("/console/submissions/{id}/files/{sha}"),
+    ] {
+        let resp = dali.get(&path);
+        assert_eq!(resp.status, 404, "{path}: {resp:?}");
+        assert!(!resp.raw.contains("张三") && !resp.raw.contains("李四"));
+    }
+    let resp = dali.post(
+        &format!("/console/submissions/{id}/decide"),
+        &[("csrf", &dali_csrf), ("decision", "approve")],
+    );
+    assert_eq!(resp.status, 404);
+
+    let (mut wuhua, _) = Visitor::signed_in(&server, "wuhua");
+    assert!(wuhua.get("/console").raw.contains(&id));
+    assert_eq!(wuhua.get(&format!("/console/submissions/{id}")).status, 200);
+    let file = wuhua.get(&format!("/console/submissions/{id}/files/{sha}"));
+    assert_eq!(file.status, 200);
+    assert_eq!(file.header("cache-control"), Some("private, no-store"));
+    assert!(
+        file.header("content-type")
+            .is_some_and(|t| t.starts_with("image/"))
+    );
+    // Of the same submission, only its own files.
+    let other = wuhua.get(&format!(
+        "/console/submissions/{id}/files/{}",
+        "f".repeat(64)
+    ));
+    assert_eq!(other.status, 404);
+}
+
+fn a_rejection_with_two_reasons_reaches_the_kiosk_word_for_word_and_one_decision_wins(
+    backend: Backend,
+) {
+    let server = Server::start_on(backend);
+    let device = server.device("hall-1");
+    let id = submitted(&server, &device, 4);
+    account(&server, "a", ReviewerRole::Bureau(WUHUA));
+    account(&server, "b", ReviewerRole::Province);
+    let (mut first, first_csrf) = Visitor::signed_in(&server, "a");
+    let (mut second, second_csrf) = Visitor::signed_in(&server, "b");
+
+    // Both have the page open; the first decides.
+    let page = first.get(&format!("/console/submissions/{id}"));
+    assert!(page.raw.contains("应交材料") && page.raw.contains("审核决定"));
+    assert!(second.get(&format!("/console/submissions/{id}")).status == 200);
+    let decide = format!("/console/submissions/{id}/decide");
+    let empty = first.post(&decide, &[("csrf", &first_csrf), ("decision", "reject")]);
+    assert_eq!(empty.status, 400, "a rejection needs a reason");
+    let resp = first.post(
+        &decide,
+        &[
+            ("csrf", &first_csrf),
+            ("decision", "reject"),
+            ("reason", "photo"),
+            ("reason", "unclear"),
+        ],
+    );
+    assert_eq!(resp.status, 303, "{resp:?}");
+    let status = server.get(&format!("/v1/submissions/{id}/status"), Some(&device));
+    assert_eq!(status.body["status"]["state"], "rejected");
+    assert_eq!(
+        status.body["status"]["reason"],
+        "照片不符合要求；材料不清晰"
+    );
+
+    let late = second.post(&decide, &[("csrf", &second_csrf), ("decision", "approve")]);
+    assert_eq!(late.status, 409);
+    assert!(late.raw.contains("其他审核人员已作出决定"), "{}", late.raw);
+    assert!(late.raw.contains("审核失败"));
+
+    let log = server.store.audit_of(&id, 100).unwrap();
+    let decisions: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "reject" || e.action == "approve")
+        .map(|e| (e.actor.as_str(), e.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("console:a", "rejected"),
+            ("console:b", "refused: rejected")
+        ]
+    );
+    let page = first.get(&format!("/console/submissions/{id}"));
+    assert!(page.raw.contains("驳回原因：照片不符合要求；材料不清晰"));
+    assert!(
+        !page.raw.contains("审核决定"),
+        "no form on a decided submission"
+    );
+}
+
+fn the_queue_filters_counts_and_pages(backend: Backend) {
+    let server = Server::start_on(backend);
+    // Rows straight into the store: sixty real submissions through the API would spend the
+    // test's time decoding images.
+    let t0 = 1_796_572_800; // 2026-12-07 00:00 in China
+    for n in 0..61i64 {
+        let id_number = format!("53010219900101{:04}", n);
+        let name = if n == 7 { "欧阳明" } else { "张三" };
+        let application = serde_json::json!({ "data": { "basic": { "name": name } } });
+        let outcome = server
+            .store
+            .submit(&NewSubmission {
+                id: format!("sub_{n:04}"),
+                device_id: "dev".into(),
+                idempotency_key: format!("key-{n:04}-0000000000"),
+                content_sha256: format!("{n:064}"),
+                applicant: id_number,
+                application_json: application.to_string(),
+                materials: Vec::new(),
+                response_json: "{}".into(),
+                received_at: t0 - 86_400 + n * 1200,
+                bureau: Some(WUHUA),
+                session_id: "ses".into(),
+                version: None,
+                audit: AuditEntry::new("device:dev", "submit", &format!("sub_{n:04}"), "ok", 0),
+            })
+            .unwrap();
+        assert!(
+            matches!(outcome, SubmitOutcome::Created { .. }),
+            "{outcome:?}"
+        );
+    }
+    for n in 0..5 {
+        let decision = if n % 2 == 0 {
+            kiosk_server::store::Decision::Approve
+        } else {
+            kiosk_server::review::rejection("材料不清晰").unwrap()
+        };
+        let id = format!("sub_{n:04}");
+        kiosk_server::review::decide(&*server.store, &id, &decision, "cli:test", None)
+            .unwrap()
+            .unwrap();
+    }
+    account(&server, "r", ReviewerRole::Bureau(WUHUA));
+    let (mut visitor, _) = Visitor::signed_in(&server, "r");
+
+    let first = visitor.get("/console");
+    assert!(first.raw.contains("第 1 / 2 页，共 61 条"), "{}", first.raw);
+    // Newest first: the last one in, not the first.
+    assert!(first.raw.contains("sub_0060") && !first.raw.contains("sub_0000"));
+    for (n, word) in [
+        (61, "全部"),
+        (56, "审核中"),
+        (2, "审核失败"),
+        (3, "审核成功"),
+    ] {
+        let shown = format!(r#"<span class="n">{n}</span><span class="w">{word}</span>"#);
+        assert!(first.raw.contains(&shown), "count {word}: {}", first.raw);
+    }
+    let second = visitor.get("/console?page=2");
+    assert!(second.raw.contains("sub_0000") && second.raw.contains("第 2 / 2 页"));
+
+    let rejected = visitor.get("/console?state=rejected");
+    assert!(rejected.raw.contains("共 2 条"), "{}", rejected.raw);
+    assert!(rejected.raw.contains("sub_0001") && rejected.raw.contains("sub_0003"));
+
+    let by_name = visitor.get("/console?q=%E6%AC%A7%E9%98%B3");
+    assert!(by_name.raw.contains("共 1 条") && by_name.raw.contains("sub_0007"));
+    let by_digits = visitor.get("/console?q=0042");
+    assert!(by_digits.raw.contains("共 1 条") && by_digits.raw.contains("sub_0042"));
+    let by_id = visitor.get("/console?q=sub_0013");
+    assert!(by_id.raw.contains("共 1 条"), "{}", by_id.raw);
+    // A '%' typed in the search box is a character, not a wildcard.
+    assert!(visitor.get("/console?q=%25").raw.contains("共 0 条"));
+
+    // Every row arrived on the 6th of December, China time (the last at 20:00).
+    let day = visitor.get("/console?from=2026-12-06&to=2026-12-06");
+    assert!(day.raw.contains("共 61 条"), "{}", day.raw);
+    assert!(
+        visitor
+            .get("/console?to=2026-12-05")
+            .raw
+            .contains("共 0 条")
+    );
+    assert!(
+        visitor
+            .get("/console?from=2026-12-07")
+            .raw
+            .contains("共 0 条")
+    );
+
+    for bad in [
+        "/console?state=draft",
+        "/console?page=0",
+        "/console?from=31.12.2026",
+        "/console?sort=name",
+        "/console?q=a&q=b",
+    ] {
+        assert_eq!(visitor.get(bad).status, 400, "{bad}");
+    }
+}
+
+fn a_disabled_account_or_a_new_password_ends_open_sessions_and_an_admin_reviews_nothing(
+    backend: Backend,
+) {
+    let server = Server::start_on(backend);
+    account(&server, "r", ReviewerRole::Bureau(WUHUA));
+    account(&server, "boss", ReviewerRole::Admin);
+    let (mut visitor, _) = Visitor::signed_in(&server, "r");
+    let audit = AuditEntry::new(
+        "cli:test",
+        "disable console account",
+        "r",
+        "ok",
+        util::now() + 1,
+    );
+    assert!(
+        server
+            .store
+            .change_reviewer("r", &ReviewerChange::Disable, &audit)
+            .unwrap()
+    );
+    assert_eq!(visitor.get("/console").status, 303, "disabled: logged out");
+    assert_eq!(Visitor::new(&server).log_in("r", PASSWORD).status, 401);
+
+    let enable = AuditEntry::new("cli:test", "enable", "r", "ok", util::now() + 1);
+    server
+        .store
+        .change_reviewer("r", &ReviewerChange::Enable, &enable)
+        .unwrap();
+    // Sessions start after the change's second; the test's change is stamped a second ahead.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (mut visitor, _) = Visitor::signed_in(&server, "r");
+    let hash = kiosk_server::auth::hash_password("another-pass-1").unwrap();
+    let reset = AuditEntry::new("cli:test", "reset", "r", "ok", util::now() + 1);
+    server
+        .store
+        .change_reviewer("r", &ReviewerChange::Password { hash }, &reset)
+        .unwrap();
+    assert_eq!(
+        visitor.get("/console").status,
+        303,
+        "new password: logged out"
+    );
+
+    let (mut admin, _) = Visitor::signed_in_forbidden(&server, "boss");
+    let resp = admin.get("/console");
+    assert_eq!(resp.status, 403);
+    assert!(resp.raw.contains("账号管理员不审核提交"));
+}
+
+impl<'a> Visitor<'a> {
+    /// Logs in an account whose queue page is refused (an admin's).
+    fn signed_in_forbidden(server: &'a Server, name: &str) -> (Visitor<'a>, ()) {
+        let mut visitor = Visitor::new(server);
+        assert_eq!(visitor.log_in(name, PASSWORD).status, 303);
+        (visitor, ())
+    }
+}
+
+fn failed_log_ins_are_throttled_even_before_the_right_password(backend: Backend) {
+    let server = Server::start_on(backend);
+    account(&server, "r", ReviewerRole::Bureau(WUHUA));
+    let mut visitor = Visitor::new(&server);
+    for _ in 0..kiosk_server::api::LOGIN_MAX_FAILURES {
+        assert_eq!(visitor.log_in("r", "guess-guess-1").status, 401);
+    }
+    let resp = visitor.log_in("r", PASSWORD);
+    assert_eq!(resp.status, 429, "{resp:?}");
+    assert!(resp.raw.contains("密码错误次数过多"));
+    // Another account is not held back by it.
+    account(&server, "s", ReviewerRole::Bureau(WUHUA));
+    assert_eq!(Visitor::new(&server).log_in("s", PASSWORD).status, 303);
+}
+
+on_both_backends!(
+    logging_in_sets_a_strict_http_only_session_and_a_wrong_password_does_not,
+    without_a_session_every_page_sends_the_visitor_to_log_in,
+    every_form_refuses_a_missing_or_wrong_csrf_token,
+    a_reviewer_of_another_bureau_finds_nothing_even_by_guessing_urls,
+    a_rejection_with_two_reasons_reaches_the_kiosk_word_for_word_and_one_decision_wins,
+    the_queue_filters_counts_and_pages,
+    a_disabled_account_or_a_new_password_ends_open_sessions_and_an_admin_reviews_nothing,
+    failed_log_ins_are_throttled_even_before_the_right_password,
+);
