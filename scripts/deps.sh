@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/run and scripts/test: installs what is missing, and nothing else.
 # Idempotent: apt runs only when a package is absent.
 
@@ -16,6 +17,9 @@ KIOSK_BUILD_PACKAGES=(
   librime1 libzinnia0 rime-prelude rime-essay rime-data-luna-pinyin rime-data-pinyin-simp
   libopencc-data tegaki-zinnia-simplified-chinese
 )
+
+# Debian packages only the tests need: the reviewer console's pages are tested in a real browser.
+KIOSK_TEST_PACKAGES=(chromium chromium-driver)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -47,4 +51,8 @@ ensure_rust() {
 ensure_build_deps() {
   ensure_rust
   ensure_packages "${KIOSK_BUILD_PACKAGES[@]}"
+}
+
+ensure_test_deps() {
+  ensure_packages "${KIOSK_TEST_PACKAGES[@]}"
 }
