@@ -116,11 +116,15 @@ fn submission_body(loaded: &Loaded, csrf: &str, just_decided: bool) -> Markup {
         .materials
         .iter()
         .find(|m| kind_of(&m.kind) == Some(MaterialKind::Photo));
-    let scans: Vec<&MaterialInfo> = loaded
+    // In the notice's order, as the kiosk's upload step lists them.
+    let mut scans: Vec<&MaterialInfo> = loaded
         .materials
         .iter()
         .filter(|m| kind_of(&m.kind) != Some(MaterialKind::Photo))
         .collect();
+    scans.sort_by_key(|m| {
+        kind_of(&m.kind).and_then(|k| MaterialKind::ALL.iter().position(|a| *a == k))
+    });
     html! {
         p.back { a href="/console" { "← 返回审核列表" } }
         @if just_decided {
@@ -157,7 +161,10 @@ fn submission_body(loaded: &Loaded, csrf: &str, just_decided: bool) -> Markup {
                 section.fields {
                     h2 { (step.title(Lang::Zh)) }
                     dl {
-                        @for (_, field) in forms::page_fields(step, app.data()) {
+                        @for (heading, field) in forms::page_fields(step, app.data()) {
+                            @if let Some((zh, _)) = heading {
+                                dt.heading { (zh) }
+                            }
                             @let value = forms::display_value(field, app.data(), Lang::Zh);
                             dt { (forms::label(field, Lang::Zh)) }
                             dd { @if value.is_empty() { span.muted { "未填写" } } @else { (value) } }
@@ -209,7 +216,7 @@ fn submission_body(loaded: &Loaded, csrf: &str, just_decided: bool) -> Markup {
                             td { (format_time(entry.at)) }
                             td.mono { (entry.actor) }
                             td { (action_word(&entry.action)) }
-                            td { (entry.outcome) }
+                            td { (outcome_word(&entry.outcome)) }
                         }
                     }
                 }
@@ -229,6 +236,17 @@ fn action_word(action: &str) -> &str {
         "approve" => "审核通过",
         "reject" => "驳回",
         other => other,
+    }
+}
+
+fn outcome_word(outcome: &str) -> String {
+    match outcome {
+        "ok" => "完成".to_owned(),
+        "under_review" | "rejected" | "approved" => state_word(outcome).to_owned(),
+        other => match other.strip_prefix("refused: ") {
+            Some(state) => format!("未执行（已是{}）", state_word(state)),
+            None => other.to_owned(),
+        },
     }
 }
 

@@ -27,6 +27,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const DRIVER_READY_WITHIN: Duration = Duration::from_secs(20);
 /// Bounds every page load and script, so a hung page fails the test instead of stalling it.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a click may take to bring the next page.
+const NEXT_PAGE_WITHIN: Duration = Duration::from_secs(15);
 /// Closing the session is a courtesy on drop; the driver is killed after this regardless.
 const CLOSE_WITHIN: Duration = Duration::from_secs(5);
 const HOW_TO_INSTALL: &str = "run ./scripts/test, which installs chromium and chromium-driver";
@@ -155,6 +157,27 @@ impl Browser {
         let element = self.find(css);
         let clicked = self.run(element.click());
         self.or_fail(clicked, &format!("click `{css}`"));
+    }
+
+    /// Clicks a link or a form's button at `css` and waits until the page it leads to has
+    /// loaded (a click returns as soon as it is delivered, before the next page is there).
+    pub fn click_to_next_page(&self, css: &str) {
+        const MARK: &str = "__page_before_click";
+        self.execute(&format!("window.{MARK} = true;"), vec![]);
+        self.click(css);
+        let deadline = std::time::Instant::now() + NEXT_PAGE_WITHIN;
+        let check =
+            format!("return window.{MARK} === undefined && document.readyState === 'complete';");
+        while std::time::Instant::now() < deadline {
+            // Scripts may fail while the old page is torn down: not there yet.
+            if let Ok(Value::Bool(true)) = self.run(self.client().execute(&check, vec![])) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.fail(&format!(
+            "click `{css}`: no new page within {NEXT_PAGE_WITHIN:?}"
+        ));
     }
 
     /// Chooses the `<option>` whose value is `value` in the `<select>` at `css`.
