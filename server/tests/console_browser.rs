@@ -39,11 +39,14 @@ fn shoot_both(browser: &Browser, name: &str) {
     shoot(browser, name, 1366, 768);
 }
 
+/// Files made so far, by (is the photo, seed).
+type MadeFiles = HashMap<(bool, u8), Vec<u8>>;
+
 /// The sample face and page of docs/dev-materials as the kiosk would send them (cropped,
 /// compressed to their limits by the kiosk's own compressor), so that the screenshots show
 /// what a reviewer sees; each page carries a mark of its seed so that files differ.
 fn sample_file(kind: MaterialKind, seed: u8) -> Vec<u8> {
-    static FILES: OnceLock<Mutex<HashMap<(bool, u8), Vec<u8>>>> = OnceLock::new();
+    static FILES: OnceLock<Mutex<MadeFiles>> = OnceLock::new();
     let photo = kind == MaterialKind::Photo;
     let mut files = FILES.get_or_init(Default::default).lock().unwrap();
     files
