@@ -1403,7 +1403,11 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         info!(device = %device.id, issues = issues.len(), "submission incomplete");
         return Err(ApiError::issues(issues));
     }
-    let id = format!("sub_{}", hex(&random_bytes::<12>()));
+    let id = format!(
+        "{}{}",
+        crate::store::SUBMISSION_ID_PREFIX,
+        hex(&random_bytes::<12>())
+    );
     let received_at = now();
     let response = json!({
         "submission_id": id,

@@ -408,6 +408,9 @@ pub fn like_pattern(text: &str) -> String {
     pattern
 }
 
+/// How every submission id begins (`api.rs` makes them).
+pub const SUBMISSION_ID_PREFIX: &str = "sub_";
+
 /// A value bound into a queue query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqlValue {
@@ -437,16 +440,18 @@ pub fn queue_conditions(query: &QueueQuery, with_state: bool) -> (String, Vec<Sq
         conditions.push("received_at < ?".into());
         values.push(SqlValue::Int(until));
     }
-    if let Some(text) = query
+    let text = query
         .text
         .as_deref()
         .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        conditions.push(
-            "(id = ? OR applicant LIKE ? ESCAPE '\\' OR applicant_name LIKE ? ESCAPE '\\')".into(),
-        );
-        values.push(SqlValue::Text(text.to_owned()));
+        .filter(|t| !t.is_empty());
+    if let Some(id) = text.filter(|t| t.starts_with(SUBMISSION_ID_PREFIX)) {
+        // A submission number is looked up by its key, not searched for in every row.
+        conditions.push("id = ?".into());
+        values.push(SqlValue::Text(id.to_owned()));
+    } else if let Some(text) = text {
+        conditions
+            .push("(applicant LIKE ? ESCAPE '\\' OR applicant_name LIKE ? ESCAPE '\\')".into());
         // ID numbers are stored upper-case (the X check digit).
         values.push(SqlValue::Text(like_pattern(&text.to_uppercase())));
         values.push(SqlValue::Text(like_pattern(text)));
