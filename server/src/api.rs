@@ -1409,8 +1409,10 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         hex(&random_bytes::<12>())
     );
     let received_at = now();
+    let receipt_code = crate::util::receipt_code();
     let response = json!({
         "submission_id": id,
+        "receipt_code": receipt_code,
         "idempotency_key": key,
         "content_sha256": content_sha256,
         "status": ReviewState::UnderReview,
@@ -1437,6 +1439,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         bureau: basic.finance_bureau.map(|code| code.0),
         session_id: session.session_id.clone(),
         version: body.version,
+        receipt_code,
         audit: AuditEntry::new(
             &session_actor(&session.session_id),
             "submit",

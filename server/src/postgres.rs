@@ -169,6 +169,9 @@ CREATE INDEX submissions_bureau_state_arrival ON submissions (bureau, state, rec
 CREATE INDEX submissions_bureau_arrival ON submissions (bureau, received_at);
 CREATE INDEX submissions_state_arrival ON submissions (state, received_at);
 CREATE INDEX audit_target ON audit (target);
+-- The public status page finds a submission by its receipt's code (NULL before receipts).
+ALTER TABLE submissions ADD COLUMN receipt_code TEXT;
+CREATE UNIQUE INDEX submissions_receipt ON submissions (receipt_code);
 "#,
 ];
 
@@ -1044,9 +1047,9 @@ impl Store for PgStore {
             .execute(
                 "INSERT INTO submissions (id, device_id, idempotency_key, content_sha256, \
                  applicant, application_json, response_json, review_json, state, received_at, \
-                 bureau, session_id, version, applicant_name) \
+                 bureau, session_id, version, applicant_name, receipt_code) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                 coalesce($6::TEXT::jsonb #>> '{data,basic,name}', '')) \
+                 coalesce($6::TEXT::jsonb #>> '{data,basic,name}', ''), $14) \
                  ON CONFLICT (device_id, idempotency_key) DO NOTHING",
                 &[
                     &s.id,
@@ -1062,6 +1065,7 @@ impl Store for PgStore {
                     &bureau,
                     &s.session_id,
                     &version,
+                    &s.receipt_code,
                 ],
             )
             .map_err(db)?;
@@ -1366,6 +1370,17 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn submission_by_receipt(&self, code: &str) -> StoreResult<Option<SubmissionRow>> {
+        self.conn()?
+            .query_opt(
+                &format!("SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE receipt_code = $1"),
+                &[&code],
+            )
+            .map_err(db)?
+            .map(|r| submission_row(&r))
+            .transpose()
     }
 
     fn material_bytes(&self, submission: &str, sha256: &str) -> StoreResult<Option<Vec<u8>>> {

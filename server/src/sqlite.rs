@@ -150,6 +150,9 @@ CREATE INDEX submissions_bureau_arrival ON submissions (bureau, received_at);
 CREATE INDEX submissions_state_arrival ON submissions (state, received_at);
 CREATE INDEX submissions_arrival ON submissions (received_at);
 CREATE INDEX audit_target ON audit (target);
+-- The public status page finds a submission by its receipt's code (NULL before receipts).
+ALTER TABLE submissions ADD COLUMN receipt_code TEXT;
+CREATE UNIQUE INDEX submissions_receipt ON submissions (receipt_code);
 "#,
 ];
 
@@ -806,9 +809,9 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO submissions (id, device_id, idempotency_key, content_sha256, \
                  applicant, application_json, response_json, review_json, state, received_at, \
-                 bureau, session_id, version, applicant_name) \
+                 bureau, session_id, version, applicant_name, receipt_code) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
-                 coalesce(json_extract(?6, '$.data.basic.name'), ''))",
+                 coalesce(json_extract(?6, '$.data.basic.name'), ''), ?14)",
                 params![
                     s.id,
                     s.device_id,
@@ -822,7 +825,8 @@ impl Store for SqliteStore {
                     s.received_at,
                     s.bureau,
                     s.session_id,
-                    stored_version(s.version, latest.as_ref())
+                    stored_version(s.version, latest.as_ref()),
+                    s.receipt_code
                 ],
             )
             .map_err(db)?;
@@ -1108,6 +1112,19 @@ impl Store for SqliteStore {
             })
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn submission_by_receipt(&self, code: &str) -> StoreResult<Option<SubmissionRow>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE receipt_code = ?1"),
+                [code],
+                submission_row,
+            )
+            .optional()
+            .map_err(db)?
+            .map(finish_row)
+            .transpose()
     }
 
     fn material_bytes(&self, submission: &str, sha256: &str) -> StoreResult<Option<Vec<u8>>> {

@@ -217,6 +217,8 @@ pub struct NewSubmission {
     /// version of the latest submission the kiosk showed them at log-in); `None` from a kiosk
     /// that does not say: the store then counts it one above the applicant's latest.
     pub version: Option<i64>,
+    /// The code of the applicant's receipt (`util::receipt_code`), unique.
+    pub receipt_code: String,
     pub audit: AuditEntry,
 }
 
@@ -613,6 +615,8 @@ pub trait Store: Send + Sync {
     fn submissions_of(&self, applicant: &str) -> StoreResult<Vec<SubmissionRow>>;
     /// The audit rows about one object, oldest first, at most `limit`.
     fn audit_of(&self, target: &str, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// The submission a receipt code names.
+    fn submission_by_receipt(&self, code: &str) -> StoreResult<Option<SubmissionRow>>;
     /// A stored material's bytes.
     fn material_bytes(&self, submission: &str, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
 

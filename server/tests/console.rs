@@ -375,6 +375,7 @@ fn the_queue_filters_counts_and_pages(backend: Backend) {
                 bureau: Some(WUHUA),
                 session_id: "ses".into(),
                 version: None,
+                receipt_code: util::receipt_code(),
                 audit: AuditEntry::new("device:dev", "submit", &format!("sub_{n:04}"), "ok", 0),
             })
             .unwrap();
@@ -526,6 +527,95 @@ fn failed_log_ins_are_throttled_even_before_the_right_password(backend: Backend)
     assert_eq!(Visitor::new(&server).log_in("s", PASSWORD).status, 303);
 }
 
+fn the_public_status_page_shows_the_status_and_reasons_and_nothing_else(backend: Backend) {
+    let server = Server::start_on(backend);
+    let device = server.device("hall-1");
+    let who = Applicant::new(6);
+    assert_eq!(server.register(&device, &who).status, 201);
+    let answer = server.put(
+        &format!("/v1/submissions/{}", key()),
+        &device,
+        &who.submission(0),
+    );
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let id = answer.body["submission_id"].as_str().unwrap().to_owned();
+    let code = answer.body["receipt_code"].as_str().unwrap().to_owned();
+    assert!(util::is_receipt_code(&code), "{code}");
+    assert_ne!(code, util::receipt_code(), "drawn at random");
+
+    let page = server.get(&format!("/s/{code}"), None);
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.raw.contains("审核中"));
+    let never = [
+        who.name.as_str(),
+        who.id_number.as_str(),
+        &who.id_number[who.id_number.len() - 4..],
+        who.mobile.as_str(),
+        "五华区",
+        id.as_str(),
+    ];
+    for secret in never {
+        assert!(!page.raw.contains(secret), "{secret} on the public page");
+    }
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+
+    account(&server, "r", ReviewerRole::Bureau(WUHUA));
+    let (mut reviewer, csrf) = Visitor::signed_in(&server, "r");
+    let resp = reviewer.post(
+        &format!("/console/submissions/{id}/decide"),
+        &[
+            ("csrf", &csrf),
+            ("decision", "reject"),
+            ("reason", "bureau"),
+            ("other", "请选择昆明市财政局"),
+        ],
+    );
+    assert_eq!(resp.status, 303);
+    let page = server.get(&format!("/s/{}", code.to_lowercase()), None);
+    assert_eq!(page.status, 200);
+    assert!(page.raw.contains("审核失败"));
+    assert!(
+        page.raw.contains("属地选择错误；请选择昆明市财政局"),
+        "{}",
+        page.raw
+    );
+    for secret in never {
+        assert!(!page.raw.contains(secret), "{secret} on the public page");
+    }
+
+    // An unknown code and a malformed one look the same.
+    let unknown = server.get(&format!("/s/{}", util::receipt_code()), None);
+    let malformed = server.get("/s/..%2F..%2Fetc", None);
+    assert_eq!(unknown.status, 404);
+    assert_eq!(malformed.status, 404);
+    assert_eq!(unknown.raw, malformed.raw);
+}
+
+/// Guessing codes is bounded for the whole server: far more lookups than fit in a second get 429.
+fn the_public_status_page_is_rate_limited(backend: Backend) {
+    let server = Server::start_on(backend);
+    let limit = kiosk_server::console::session::STATUS_LOOKUPS_PER_SECOND as usize;
+    let answers: Vec<u16> = (0..limit * 2 + 5)
+        .map(|_| {
+            server
+                .get(&format!("/s/{}", util::receipt_code()), None)
+                .status
+        })
+        .collect();
+    assert!(answers.contains(&429), "{answers:?}");
+    assert!(
+        answers.iter().all(|s| *s == 404 || *s == 429),
+        "{answers:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(
+        server
+            .get(&format!("/s/{}", util::receipt_code()), None)
+            .status,
+        404
+    );
+}
+
 on_both_backends!(
     logging_in_sets_a_strict_http_only_session_and_a_wrong_password_does_not,
     without_a_session_every_page_sends_the_visitor_to_log_in,
@@ -535,4 +625,6 @@ on_both_backends!(
     the_queue_filters_counts_and_pages,
     a_disabled_account_or_a_new_password_ends_open_sessions_and_an_admin_reviews_nothing,
     failed_log_ins_are_throttled_even_before_the_right_password,
+    the_public_status_page_shows_the_status_and_reasons_and_nothing_else,
+    the_public_status_page_is_rate_limited,
 );

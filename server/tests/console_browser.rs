@@ -78,7 +78,8 @@ fn sample_file(kind: MaterialKind, seed: u8) -> Vec<u8> {
         .clone()
 }
 
-fn submit(server: &Server, device: &str, who: &Applicant, variant: u8) -> String {
+/// The submission's id and its receipt code.
+fn submit(server: &Server, device: &str, who: &Applicant, variant: u8) -> (String, String) {
     let body = who.submission_with(
         sample_file,
         |kind| {
@@ -92,7 +93,8 @@ fn submit(server: &Server, device: &str, who: &Applicant, variant: u8) -> String
     );
     let resp = server.put(&format!("/v1/submissions/{}", key()), device, &body);
     assert_eq!(resp.status, 200, "{resp:?}");
-    resp.body["submission_id"].as_str().unwrap().to_owned()
+    let field = |name: &str| resp.body[name].as_str().unwrap().to_owned();
+    (field("submission_id"), field("receipt_code"))
 }
 
 #[test]
@@ -103,10 +105,10 @@ fn a_reviewer_does_a_submission_from_queue_to_decision_in_a_real_browser() {
     for who in &applicants {
         assert_eq!(server.register(&device, who).status, 201);
     }
-    let ids: Vec<String> = applicants
+    let (ids, receipts): (Vec<String>, Vec<String>) = applicants
         .iter()
         .map(|who| submit(&server, &device, who, 0))
-        .collect();
+        .unzip();
     let hash = kiosk_server::auth::hash_password(PASSWORD).unwrap();
     server
         .store
@@ -231,9 +233,18 @@ fn a_reviewer_does_a_submission_from_queue_to_decision_in_a_real_browser() {
         "照片不符合要求；材料不清晰"
     );
 
+    // What the applicant's phone shows from the receipt's QR: the status and the reasons only.
+    browser.goto(&format!("{base}/s/{}", receipts[1]));
+    let public = browser.page_text();
+    assert!(public.contains("审核失败"), "{public}");
+    assert!(public.contains("照片不符合要求；材料不清晰"));
+    assert!(!public.contains(&target.name) && !public.contains(&ids[1]));
+    shoot(&browser, "public-status", 390, 844);
+    browser.resize(1366, 768);
+
     // The applicant resubmits; the reviewer approves the new version.
     server.log_in(&device, target);
-    let resubmitted = submit(&server, &device, target, 1);
+    let (resubmitted, _) = submit(&server, &device, target, 1);
     browser.goto(&format!("{base}/console?state=under_review"));
     assert!(browser.page_text().contains(&resubmitted));
     browser.click_to_next_page(&format!("a[href='/console/submissions/{resubmitted}']"));

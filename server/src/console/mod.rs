@@ -19,6 +19,7 @@ use crate::util::{constant_time_eq, now};
 
 mod form;
 mod login;
+mod public_status;
 mod queue;
 pub mod session;
 mod submission;
@@ -41,6 +42,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/console/submissions/{id}/decide"),
     ("get", "/console/submissions/{id}/materials/{sha256}"),
     ("get", "/console/submissions/{id}/files/{sha256}"),
+    ("get", "/s/{receipt_code}"),
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -60,6 +62,7 @@ pub fn routes() -> Router<AppState> {
             "/console/submissions/{id}/files/{sha256}",
             get(submission::file),
         )
+        .route("/s/{code}", get(public_status::show))
         .layer(DefaultBodyLimit::max(FORM_MAX_BYTES))
 }
 
@@ -123,6 +126,27 @@ fn page(title: &str, who: Option<(&ReviewerAccount, &str)>, body: Markup) -> Mar
                         }
                     }
                 }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A page for the public (the status page an applicant opens from the receipt): no console
+/// links, a phone-sized layout.
+fn public_page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " · 会计人员信息采集" }
+                link rel="stylesheet" href="/console/console.css";
+            }
+            body {
+                header.top { span.brand { "会计人员信息采集" } }
                 main { (body) }
             }
         }

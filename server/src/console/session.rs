@@ -38,7 +38,13 @@ pub struct Console {
     /// By the SHA-256 of the token, so that a memory dump holds no usable cookie.
     sessions: Mutex<HashMap<String, ConsoleSession>>,
     secure_cookies: AtomicBool,
+    /// The public status page's lookups in the current second: (second, count).
+    status_lookups: Mutex<(i64, u32)>,
 }
+
+/// Public status page lookups allowed per second for the whole server: enough for a province's
+/// applicants checking their phones, far too few to try codes.
+pub const STATUS_LOOKUPS_PER_SECOND: u32 = 20;
 
 impl Console {
     /// Marks cookies `Secure`: the console is served over TLS.
@@ -86,6 +92,19 @@ impl Console {
         }
         session.last_seen = now;
         Some(session.clone())
+    }
+
+    /// Whether one more public status lookup fits in this second.
+    pub fn allow_status_lookup(&self, now: i64) -> bool {
+        let mut window = self
+            .status_lookups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if window.0 != now {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        window.1 <= STATUS_LOOKUPS_PER_SECOND
     }
 
     pub fn end(&self, token: &str) {
