@@ -15,12 +15,12 @@ use kiosk_domain::ReviewState;
 use postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
 
 use crate::store::{
-    Account, AuditEntry, BureauScope, Credential, DecideError, Decision, MaterialInfo, NewAccount,
-    NewSession, NewSubmission, QueuePage, QueueQuery, QueueRow, ReviewerAccount, ReviewerChange,
-    ReviewerRole, Role, SessionRow, SmsCheck, SmsCode, SqlValue, Store, StoreError, StoreResult,
-    SubmissionRow, SubmitOutcome, ThrottleBucket, decide_next, decision_audit, in_scope, is_stale,
-    numbered, queue_conditions, queue_total, replay_outcome, stale_audit, state_tag,
-    stored_version,
+    Account, AuditEntry, BureauScope, CHINA_OFFSET_SECS, Credential, DecideError, Decision,
+    MaterialInfo, NewAccount, NewSession, NewSubmission, QueuePage, QueueQuery, QueueRow,
+    ReviewerAccount, ReviewerChange, ReviewerRole, Role, SessionRow, SmsCheck, SmsCode, SqlValue,
+    Stats, Store, StoreError, StoreResult, SubmissionRow, SubmitOutcome, ThrottleBucket,
+    decide_next, decision_audit, in_scope, is_stale, numbered, queue_conditions, queue_total,
+    replay_outcome, stale_audit, state_tag, stats_conditions, stored_version,
 };
 use crate::util::sha256_hex;
 
@@ -1370,6 +1370,52 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn stats(&self, scope: BureauScope, since: i64) -> StoreResult<Stats> {
+        let mut conn = self.conn()?;
+        let (scoped, values) = stats_conditions(scope, since);
+        let mut rows = |sql: String| -> StoreResult<Vec<Row>> {
+            let (sql, bound) = pg_query(&sql, &values);
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                bound.iter().map(|b| b.as_ref()).collect();
+            conn.query(&sql, &refs).map_err(db)
+        };
+        let per_day = rows(format!(
+            "SELECT (received_at + {CHINA_OFFSET_SECS}) / 86400 AS day, COUNT(*) FROM submissions \
+             WHERE {scoped} GROUP BY day ORDER BY day"
+        ))?
+        .iter()
+        .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+        .collect::<StoreResult<_>>()?;
+        let counts = rows(format!(
+            "SELECT state, COUNT(*) FROM submissions WHERE {scoped} GROUP BY state"
+        ))?
+        .iter()
+        .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+        .collect::<StoreResult<_>>()?;
+        let reasons = rows(format!(
+            "SELECT coalesce(review_json::jsonb ->> 'reason', '') AS reason, COUNT(*) \
+             FROM submissions WHERE {scoped} AND state = 'rejected' GROUP BY reason \
+             ORDER BY 2 DESC LIMIT 200"
+        ))?
+        .iter()
+        .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+        .collect::<StoreResult<_>>()?;
+        let median = rows(format!(
+            "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY decided_at - received_at) \
+             FROM submissions WHERE {scoped} AND decided_at IS NOT NULL"
+        ))?;
+        let median_decision_secs = match median.first() {
+            Some(r) => r.try_get::<_, Option<i64>>(0).map_err(db)?,
+            None => None,
+        };
+        Ok(Stats {
+            per_day,
+            counts,
+            median_decision_secs,
+            reasons,
+        })
     }
 
     fn submission_by_receipt(&self, code: &str) -> StoreResult<Option<SubmissionRow>> {

@@ -7,11 +7,11 @@ use kiosk_domain::ReviewState;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::store::{
-    Account, AuditEntry, BureauScope, Credential, DecideError, Decision, MaterialInfo, NewAccount,
-    NewSession, NewSubmission, QueuePage, QueueQuery, QueueRow, ReviewerAccount, ReviewerChange,
-    ReviewerRole, Role, SessionRow, SmsCheck, SmsCode, SqlValue, Store, StoreError, StoreResult,
-    SubmissionRow, SubmitOutcome, ThrottleBucket, in_scope, numbered, queue_conditions,
-    queue_total, state_tag,
+    Account, AuditEntry, BureauScope, CHINA_OFFSET_SECS, Credential, DecideError, Decision,
+    MaterialInfo, NewAccount, NewSession, NewSubmission, QueuePage, QueueQuery, QueueRow,
+    ReviewerAccount, ReviewerChange, ReviewerRole, Role, SessionRow, SmsCheck, SmsCode, SqlValue,
+    Stats, Store, StoreError, StoreResult, SubmissionRow, SubmitOutcome, ThrottleBucket, in_scope,
+    numbered, queue_conditions, queue_total, state_tag, stats_conditions,
 };
 use crate::store::{
     decide_next, decision_audit, is_stale, replay_outcome, stale_audit, stored_version,
@@ -1112,6 +1112,73 @@ impl Store for SqliteStore {
             })
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn stats(&self, scope: BureauScope, since: i64) -> StoreResult<Stats> {
+        let conn = self.conn();
+        let (scoped, values) = stats_conditions(scope, since);
+        let values = sql_values(values);
+        let query = |sql: String| -> StoreResult<Vec<(rusqlite::types::Value, i64)>> {
+            let mut stmt = conn.prepare(&sqlite_marks(&sql)).map_err(db)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(values.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        };
+        let int = |v: rusqlite::types::Value| match v {
+            rusqlite::types::Value::Integer(n) => n,
+            _ => 0,
+        };
+        let text = |v: rusqlite::types::Value| match v {
+            rusqlite::types::Value::Text(t) => t,
+            _ => String::new(),
+        };
+        let per_day = query(format!(
+            "SELECT (received_at + {CHINA_OFFSET_SECS}) / 86400 AS day, COUNT(*) FROM submissions \
+             WHERE {scoped} GROUP BY day ORDER BY day"
+        ))?
+        .into_iter()
+        .map(|(d, n)| (int(d), n))
+        .collect();
+        let counts = query(format!(
+            "SELECT state, COUNT(*) FROM submissions WHERE {scoped} GROUP BY state"
+        ))?
+        .into_iter()
+        .map(|(s, n)| (text(s), n))
+        .collect();
+        let reasons = query(format!(
+            "SELECT json_extract(review_json, '$.reason') AS reason, COUNT(*) FROM submissions \
+             WHERE {scoped} AND state = 'rejected' GROUP BY reason ORDER BY 2 DESC LIMIT 200"
+        ))?
+        .into_iter()
+        .map(|(r, n)| (text(r), n))
+        .collect();
+        let decided: i64 = query(format!(
+            "SELECT 0, COUNT(*) FROM submissions WHERE {scoped} AND decided_at IS NOT NULL"
+        ))?
+        .first()
+        .map_or(0, |(_, n)| *n);
+        let median_decision_secs = if decided == 0 {
+            None
+        } else {
+            query(format!(
+                "SELECT decided_at - received_at AS waited, 0 FROM submissions \
+                 WHERE {scoped} AND decided_at IS NOT NULL ORDER BY waited \
+                 LIMIT 1 OFFSET {}",
+                decided / 2
+            ))?
+            .into_iter()
+            .next()
+            .map(|(w, _)| int(w))
+        };
+        Ok(Stats {
+            per_day,
+            counts,
+            median_decision_secs,
+            reasons,
+        })
     }
 
     fn submission_by_receipt(&self, code: &str) -> StoreResult<Option<SubmissionRow>> {

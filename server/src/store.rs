@@ -395,6 +395,22 @@ pub struct QueuePage {
     pub counts: Vec<(String, i64)>,
 }
 
+/// A bureau's (or the province's) figures since a moment, for the statistics page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Submissions received per day (China time): (days since the epoch, count), oldest first.
+    pub per_day: Vec<(i64, i64)>,
+    /// Rows per state tag.
+    pub counts: Vec<(String, i64)>,
+    /// Median seconds from arrival to decision, of those decided.
+    pub median_decision_secs: Option<i64>,
+    /// Rejection reasons as stored (several standard reasons joined by "；"), with counts.
+    pub reasons: Vec<(String, i64)>,
+}
+
+/// Seconds China time is ahead of UTC: days on the statistics page begin at midnight there.
+pub const CHINA_OFFSET_SECS: i64 = 8 * 3600;
+
 /// `text` made safe inside a `LIKE '%…%' ESCAPE '\'` pattern: the user's `%` and `_` are
 /// literal.
 pub fn like_pattern(text: &str) -> String {
@@ -459,6 +475,18 @@ pub fn queue_conditions(query: &QueueQuery, with_state: bool) -> (String, Vec<Sq
         values.push(SqlValue::Text(like_pattern(text)));
     }
     (conditions.join(" AND "), values)
+}
+
+/// The conditions of the statistics' rows: the scope, received since `since`.
+pub fn stats_conditions(scope: BureauScope, since: i64) -> (String, Vec<SqlValue>) {
+    queue_conditions(
+        &QueueQuery {
+            scope,
+            from: Some(since),
+            ..QueueQuery::default()
+        },
+        false,
+    )
 }
 
 /// `sql` with its `?` marks replaced by `mark(1)`, `mark(2)`, ...
@@ -615,6 +643,8 @@ pub trait Store: Send + Sync {
     fn submissions_of(&self, applicant: &str) -> StoreResult<Vec<SubmissionRow>>;
     /// The audit rows about one object, oldest first, at most `limit`.
     fn audit_of(&self, target: &str, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// Figures of the submissions in `scope` received at or after `since`.
+    fn stats(&self, scope: BureauScope, since: i64) -> StoreResult<Stats>;
     /// The submission a receipt code names.
     fn submission_by_receipt(&self, code: &str) -> StoreResult<Option<SubmissionRow>>;
     /// A stored material's bytes.

@@ -616,6 +616,104 @@ fn the_public_status_page_is_rate_limited(backend: Backend) {
     );
 }
 
+/// Rows straight into the store for bureau `bureau`, received `ago` seconds before now.
+fn stored(server: &Server, n: i64, name: &str, bureau: u32, ago: i64) -> String {
+    let id = format!("sub_{bureau}_{n:04}");
+    let application = serde_json::json!({ "data": { "basic": { "name": name } } });
+    let outcome = server
+        .store
+        .submit(&NewSubmission {
+            id: id.clone(),
+            device_id: "dev".into(),
+            idempotency_key: format!("key-{bureau}-{n:04}-0000000000"),
+            content_sha256: format!("{bureau}{n:058}"),
+            applicant: format!("{bureau}19900101{n:04}"),
+            application_json: application.to_string(),
+            materials: Vec::new(),
+            response_json: "{}".into(),
+            received_at: util::now() - ago,
+            bureau: Some(bureau),
+            session_id: "ses".into(),
+            version: None,
+            receipt_code: util::receipt_code(),
+            audit: AuditEntry::new("device:dev", "submit", &id, "ok", 0),
+        })
+        .unwrap();
+    assert!(
+        matches!(outcome, SubmitOutcome::Created { .. }),
+        "{outcome:?}"
+    );
+    id
+}
+
+fn the_statistics_and_the_csv_export_count_the_bureau_and_only_it(backend: Backend) {
+    let server = Server::start_on(backend);
+    for n in 0..6 {
+        let name = if n == 5 { "=SUM(A1)" } else { "张三" };
+        let id = stored(&server, n, name, WUHUA, 3600 * (n + 1));
+        let decision = match n {
+            0 | 1 => Some(kiosk_server::review::rejection("照片不符合要求；材料不清晰").unwrap()),
+            2 => Some(kiosk_server::review::rejection("材料不清晰").unwrap()),
+            3 => Some(kiosk_server::store::Decision::Approve),
+            _ => None,
+        };
+        if let Some(decision) = decision {
+            kiosk_server::review::decide(&*server.store, &id, &decision, "cli:test", None)
+                .unwrap()
+                .unwrap();
+        }
+    }
+    stored(&server, 9, "李四", DALI_CITY, 60);
+    account(&server, "r", ReviewerRole::Bureau(WUHUA));
+    let (mut visitor, _) = Visitor::signed_in(&server, "r");
+
+    let stats = visitor.get("/console/stats?days=7");
+    assert_eq!(stats.status, 200, "{stats:?}");
+    let text = &stats.raw;
+    assert!(text.contains("五华区财政局 · 统计"));
+    // 6 received, 1 of 4 decided approved, 2 waiting.
+    for figure in [
+        r#"<div class="big">6</div>"#,
+        r#"<div class="big">25.0%</div>"#,
+        r#"<div class="big">2</div>"#,
+    ] {
+        assert!(text.contains(figure), "{figure}: {text}");
+    }
+    assert!(text.contains("<svg"), "charts drawn in the page");
+    let first = text.find(">材料不清晰<").expect("reason on the chart");
+    let second = text.find(">照片不符合要求<").expect("reason on the chart");
+    assert!(first < second, "the commonest reason first");
+    assert_eq!(visitor.get("/console/stats?days=8").status, 400);
+
+    let csv = visitor.get("/console/export.csv?state=under_review");
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(csv.raw.starts_with('\u{feff}'), "a BOM for Excel");
+    let lines: Vec<&str> = csv.raw.trim_end().split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "\u{feff}提交编号,提交时间,姓名,证件号码,财政局,状态,审核时间"
+    );
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains(",'=SUM(A1),")),
+        "no formula: {lines:?}"
+    );
+    assert!(!csv.raw.contains("5301021990010100"), "ID numbers masked");
+    assert!(!csv.raw.contains("李四"), "not another bureau's");
+    let all = visitor.get("/console/export.csv");
+    assert_eq!(all.raw.trim_end().split("\r\n").count(), 7);
+    assert!(
+        server
+            .store
+            .audit_log(100)
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "export"),
+        "an export is audited"
+    );
+}
+
 on_both_backends!(
     logging_in_sets_a_strict_http_only_session_and_a_wrong_password_does_not,
     without_a_session_every_page_sends_the_visitor_to_log_in,
@@ -627,4 +725,5 @@ on_both_backends!(
     failed_log_ins_are_throttled_even_before_the_right_password,
     the_public_status_page_shows_the_status_and_reasons_and_nothing_else,
     the_public_status_page_is_rate_limited,
+    the_statistics_and_the_csv_export_count_the_bureau_and_only_it,
 );

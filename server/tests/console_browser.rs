@@ -263,6 +263,34 @@ fn a_reviewer_does_a_submission_from_queue_to_decision_in_a_real_browser() {
         "an approved collection is locked: {locked:?}"
     );
 
+    // The statistics, from the queue's link.
+    browser.goto(&format!("{base}/console"));
+    browser.click_to_next_page("a[href='/console/stats']");
+    let stats = browser.page_text();
+    assert!(stats.contains("五华区财政局 · 统计"), "{stats}");
+    let charts = browser.execute(
+        "return Array.from(document.querySelectorAll('svg.chart')).map(c => c.textContent).join(' ');",
+        vec![],
+    );
+    assert!(
+        charts
+            .as_str()
+            .unwrap_or_default()
+            .contains("照片不符合要求"),
+        "{charts}"
+    );
+    let drawn = browser.execute(
+        "const parts = Array.from(document.querySelectorAll('svg.chart rect, svg.chart text, svg.chart line')); \
+         return [parts.length, parts.every(e => e.parentElement.tagName === 'svg')];",
+        vec![],
+    );
+    assert!(drawn[0].as_u64().unwrap_or(0) > 30, "{drawn}");
+    assert_eq!(
+        drawn[1], true,
+        "every chart element drawn, none swallowed by another: {drawn}"
+    );
+    shoot_both(&browser, "stats");
+
     // Log out: the session is gone.
     browser.click_to_next_page("form.logout button");
     assert!(browser.page_text().contains("您已退出登录"));

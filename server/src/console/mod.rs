@@ -22,6 +22,7 @@ mod login;
 mod public_status;
 mod queue;
 pub mod session;
+mod stats;
 mod submission;
 
 pub use session::Console;
@@ -42,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/console/submissions/{id}/decide"),
     ("get", "/console/submissions/{id}/materials/{sha256}"),
     ("get", "/console/submissions/{id}/files/{sha256}"),
+    ("get", "/console/stats"),
+    ("get", "/console/export.csv"),
     ("get", "/s/{receipt_code}"),
 ];
 
@@ -62,6 +65,8 @@ pub fn routes() -> Router<AppState> {
             "/console/submissions/{id}/files/{sha256}",
             get(submission::file),
         )
+        .route("/console/stats", get(stats::page))
+        .route("/console/export.csv", get(stats::export))
         .route("/s/{code}", get(public_status::show))
         .layer(DefaultBodyLimit::max(FORM_MAX_BYTES))
 }

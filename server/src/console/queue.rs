@@ -67,7 +67,7 @@ fn start_of(date: Date) -> i64 {
 
 /// What the filter form holds, as typed.
 #[derive(Debug, Default, Clone)]
-struct Filter {
+pub struct Filter {
     state: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -76,7 +76,7 @@ struct Filter {
 }
 
 impl Filter {
-    fn parse(raw: &str) -> Result<Filter, ConsoleError> {
+    pub fn parse(raw: &str) -> Result<Filter, ConsoleError> {
         let fields = Fields::parse(raw.as_bytes(), &["state", "from", "to", "q", "page"], &[])?;
         let state = fields
             .get("state")
@@ -104,7 +104,7 @@ impl Filter {
         })
     }
 
-    fn query(&self, signed: &Signed) -> Result<QueueQuery, ConsoleError> {
+    pub fn query(&self, signed: &Signed) -> Result<QueueQuery, ConsoleError> {
         let day = |text: &Option<String>| -> Result<Option<Date>, ConsoleError> {
             text.as_deref()
                 .map(|t| parse_date(t).ok_or(ConsoleError::BadRequest("日期格式应为 2026-01-31。")))
@@ -123,6 +123,11 @@ impl Filter {
 
     /// This filter's URL with another state and page.
     fn link(&self, state: Option<&str>, page: i64) -> String {
+        self.link_to("/console", state, page)
+    }
+
+    /// `path` with this filter, another state and page.
+    fn link_to(&self, path: &str, state: Option<&str>, page: i64) -> String {
         let mut url = form_urlencoded::Serializer::new(String::new());
         if let Some(state) = state {
             url.append_pair("state", state);
@@ -137,9 +142,9 @@ impl Filter {
         }
         let query = url.finish();
         if query.is_empty() {
-            "/console".to_owned()
+            path.to_owned()
         } else {
-            format!("/console?{query}")
+            format!("{path}?{query}")
         }
     }
 }
@@ -179,7 +184,13 @@ fn queue_body(signed: &Signed, filter: &Filter, found: &QueuePage) -> Markup {
         _ => "全省".to_owned(),
     };
     html! {
-        h1 { (scope_title) " · 审核列表" }
+        div.titlebar {
+            h1 { (scope_title) " · 审核列表" }
+            nav.tools {
+                a.button.secondary href="/console/stats" { "统计" }
+                a.button.secondary href=(filter.link_to("/console/export.csv", filter.state.as_deref(), 1)) { "导出 CSV" }
+            }
+        }
         nav.counts aria-label="按审核状态" {
             a.count.current[filter.state.is_none()] href=(filter.link(None, 1)) {
                 span.n { (all) } span.w { "全部" }
