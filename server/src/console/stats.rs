@@ -112,21 +112,27 @@ fn states_chart(stats: &Stats) -> Markup {
         .map(|(t, _)| count_of(stats, t))
         .sum::<i64>()
         .max(1);
-    let mut x = 0.0;
+    // Each part's (tag, colour, start, width) along the bar.
+    let mut start = 0.0;
+    let segments: Vec<(&str, &str, f64, f64)> = parts
+        .iter()
+        .map(|(tag, colour)| {
+            let width = 960.0 * count_of(stats, tag) as f64 / total as f64;
+            let segment = (*tag, *colour, start, width);
+            start += width;
+            segment
+        })
+        .collect();
     html! {
         svg.chart viewBox="0 0 960 56" role="img" aria-label="各审核状态所占比例" {
-            @for (tag, colour) in parts {
-                @let w = 960.0 * count_of(stats, tag) as f64 / total as f64;
+            @for (tag, colour, x, w) in &segments {
                 rect x=(x) y="0" width=(w) height="32" fill=(colour) {
                     title { (state_word(tag)) "：" (count_of(stats, tag)) }
                 }
-                @let _ = { x += w; };
             }
-            @let mut legend_x = 0;
-            @for (tag, colour) in parts {
-                rect x=(legend_x) y="40" width="12" height="12" fill=(colour) {}
-                text x=(legend_x + 18) y="51" { (state_word(tag)) " " (count_of(stats, tag)) }
-                @let _ = { legend_x += 200; };
+            @for (i, (tag, colour, _, _)) in segments.iter().enumerate() {
+                rect x=(i * 200) y="40" width="12" height="12" fill=(colour) {}
+                text x=(i * 200 + 18) y="51" { (state_word(tag)) " " (count_of(stats, tag)) }
             }
         }
     }
