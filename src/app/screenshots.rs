@@ -227,6 +227,33 @@ pub fn scenes() -> Vec<Scene> {
             },
         },
         Scene {
+            name: "17-materials-after-rejection",
+            // A returning applicant whose submission was rejected, as a log-in leaves them: on
+            // the materials (taken again), the reviewer's words in the banner.
+            setup: |s| {
+                employed(s, Step::Summary);
+                let progress = s.progress();
+                let _ = s.visit.wizard.submit(&mut s.visit.app, &progress);
+                let _ = s
+                    .visit
+                    .app
+                    .apply_review(kiosk_domain::ReviewState::UnderReview);
+                let _ = s
+                    .visit
+                    .app
+                    .apply_review(kiosk_domain::ReviewState::Rejected {
+                        reason: "照片不符合要求；缺少工作证明".into(),
+                    });
+                let _ = s.visit.app.edit(|d| d.materials.clear());
+                let _ = s
+                    .visit
+                    .wizard
+                    .go_to(Step::Materials, &s.visit.app, &progress);
+                s.visit.screen = Screen::Step(Step::Materials);
+                s.say_logged_in();
+            },
+        },
+        Scene {
             name: "18-summary",
             setup: |s| employed(s, Step::Summary),
         },

@@ -242,10 +242,24 @@ impl Session {
         self.visit.wizard = Wizard::resume(&self.visit.app, &progress);
         let step = self.visit.wizard.current();
         self.moved(step);
-        self.say(Tone::Success, "登录成功", "Logged in");
+        self.say_logged_in();
         if let Some(card) = self.visit.pending_card.take() {
             self.card_for_applicant(card);
         }
         self.save_draft();
+    }
+    /// The banner after a log-in. A returning applicant whose collection was rejected reads why
+    /// on the page they resume at, in the reviewer's words, before changing anything.
+    pub(crate) fn say_logged_in(&mut self) {
+        match self.visit.app.review().clone() {
+            kiosk_domain::ReviewState::Rejected { reason } => self.say(
+                Tone::Error,
+                &format!("登录成功。上次提交审核未通过，审核意见：{reason}。请按意见修改后重新提交。"),
+                &format!(
+                    "Logged in. Your last submission was not approved; reviewer's reason: {reason}. Please correct it and submit again."
+                ),
+            ),
+            _ => self.say(Tone::Success, "登录成功", "Logged in"),
+        }
     }
 }
