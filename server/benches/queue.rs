@@ -143,9 +143,9 @@ const CASES: &[Case] = &[
         path: "/console",
     },
     Case {
-        label: "bureau, 审核中",
+        label: "bureau, 待审核",
         reviewer: "bureau",
-        path: "/console?state=under_review",
+        path: "/console?state=pending",
     },
     Case {
         label: "bureau, page 40",
@@ -173,9 +173,9 @@ const CASES: &[Case] = &[
         path: "/console",
     },
     Case {
-        label: "province, 审核中",
+        label: "province, 待审核",
         reviewer: "province",
-        path: "/console?state=under_review",
+        path: "/console?state=pending",
     },
     Case {
         label: "province, name 张明",

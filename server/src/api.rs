@@ -1363,7 +1363,17 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         ));
     }
     let applicant = account.id_number.clone();
-    let uploads = staged_uploads(state, &body.materials)?;
+    let uploads = match staged_uploads(state, &body.materials) {
+        Ok(uploads) => uploads,
+        Err(missing) => {
+            // A concurrent request with the same key may have committed since the lookup above
+            // and taken the staged files into the database: its answer is this one's.
+            if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
+                return earlier_answer(earlier);
+            }
+            return Err(missing);
+        }
+    };
     // Decoded here, whatever the kiosk claims; only for a granted submission, so that nobody
     // without an applicant's session can make the server decode.
     for (kind, _, bytes) in &uploads {

@@ -529,35 +529,25 @@ fn reviewer_command(store: &dyn Store, command: ReviewerCommand) -> anyhow::Resu
 }
 
 fn known_bureau(code: u32) -> anyhow::Result<()> {
-    let known = kiosk_domain::region::finance_bureaus()
-        .any(|d| d.code == kiosk_domain::region::DivisionCode(code));
-    if !known {
+    if !kiosk_server::console::reviewers::is_bureau(code) {
         bail!("{code} is not a finance bureau of Yunnan");
     }
     Ok(())
 }
 
-/// Shortest console password: a reviewer's account opens many applicants' records.
-const CONSOLE_PASSWORD_MIN_CHARS: usize = 10;
-
 fn read_console_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    if password.chars().count() < CONSOLE_PASSWORD_MIN_CHARS {
-        bail!(
-            "the password (first line of standard input) must have at least {CONSOLE_PASSWORD_MIN_CHARS} characters"
-        );
+    let min = kiosk_server::console::reviewers::PASSWORD_MIN_CHARS;
+    if password.chars().count() < min {
+        bail!("the password (first line of standard input) must have at least {min} characters");
     }
     Ok(password)
 }
 
 fn add_console_account(store: &dyn Store, name: &str, role: ReviewerRole) -> anyhow::Result<()> {
-    let well_formed = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
-    if !well_formed {
+    if !kiosk_server::console::reviewers::valid_name(name) {
         bail!("a console account name is 1 to 64 letters, digits, '.', '-' or '_'");
     }
     let hash = auth::hash_password(&read_console_password()?)

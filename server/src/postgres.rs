@@ -16,13 +16,13 @@ use postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
 
 use crate::store::{
     Account, AuditEntry, BureauScope, CHINA_OFFSET_SECS, Credential, DecideError, Decision,
-    MaterialInfo, NewAccount, NewSession, NewSubmission, QueuePage, QueueQuery, QueueRow,
-    ReviewerAccount, ReviewerChange, ReviewerRole, Role, SessionRow, SmsCheck, SmsCode, SqlValue,
-    Stats, Store, StoreError, StoreResult, SubmissionRow, SubmitOutcome, ThrottleBucket,
+    MaterialInfo, NewAccount, NewSession, NewSubmission, QUEUE_STATE, QueuePage, QueueQuery,
+    QueueRow, ReviewerAccount, ReviewerChange, ReviewerRole, Role, SessionRow, SmsCheck, SmsCode,
+    SqlValue, Stats, Store, StoreError, StoreResult, SubmissionRow, SubmitOutcome, ThrottleBucket,
     decide_next, decision_audit, in_scope, is_stale, numbered, queue_conditions, queue_total,
     replay_outcome, stale_audit, state_tag, stats_conditions, stored_version,
 };
-use crate::util::sha256_hex;
+use crate::util::{now_millis, sha256_hex};
 
 /// Append-only migrations; the index + 1 is the version in `schema_version` after applying one.
 const MIGRATIONS: &[&str] = &[
@@ -172,6 +172,8 @@ CREATE INDEX audit_target ON audit (target);
 -- The public status page finds a submission by its receipt's code (NULL before receipts).
 ALTER TABLE submissions ADD COLUMN receipt_code TEXT;
 CREATE UNIQUE INDEX submissions_receipt ON submissions (receipt_code);
+-- When a reviewer first opened it: under review splits into 待审核 and 审核中 in the queue.
+ALTER TABLE submissions ADD COLUMN opened_at BIGINT;
 "#,
 ];
 
@@ -1209,7 +1211,7 @@ impl Store for PgStore {
             let Some(row) = tx
                 .query_opt(
                     "INSERT INTO reviewers (name, role, bureau, password_hash, created_at, \
-                     changed_at) VALUES ($1, $2, $3, $4, $5, $5) \
+                     changed_at) VALUES ($1, $2, $3, $4, $5, 0) \
                      ON CONFLICT (name) DO NOTHING RETURNING id",
                     &[&name, &tag, &bureau, &password_hash, &audit.at],
                 )
@@ -1255,11 +1257,11 @@ impl Store for PgStore {
             let changed = match change {
                 ReviewerChange::Disable | ReviewerChange::Enable => tx.execute(
                     "UPDATE reviewers SET disabled = $2, changed_at = $3 WHERE name = $1",
-                    &[&name, &(*change == ReviewerChange::Disable), &audit.at],
+                    &[&name, &(*change == ReviewerChange::Disable), &now_millis()],
                 ),
                 ReviewerChange::Password { hash } => tx.execute(
                     "UPDATE reviewers SET password_hash = $2, changed_at = $3 WHERE name = $1",
-                    &[&name, hash, &audit.at],
+                    &[&name, hash, &now_millis()],
                 ),
             }
             .map_err(db)?;
@@ -1288,7 +1290,8 @@ impl Store for PgStore {
         let (without_state, values) = queue_conditions(query, false);
         let (sql, bound) = pg_query(
             &format!(
-                "SELECT state, COUNT(*) FROM submissions WHERE {without_state} GROUP BY state"
+                "SELECT {QUEUE_STATE} AS tag, COUNT(*) FROM submissions WHERE {without_state} \
+                 GROUP BY tag"
             ),
             &values,
         );
@@ -1305,7 +1308,7 @@ impl Store for PgStore {
         values.push(SqlValue::Int(query.offset));
         let (sql, bound) = pg_query(
             &format!(
-                "SELECT id, applicant, applicant_name, state, received_at, decided_at, bureau \
+                "SELECT id, applicant, applicant_name, {QUEUE_STATE}, received_at, decided_at, bureau \
                  FROM submissions WHERE {conditions} \
                  ORDER BY received_at DESC, seq DESC LIMIT ? OFFSET ?"
             ),
@@ -1415,6 +1418,17 @@ impl Store for PgStore {
             counts,
             median_decision_secs,
             reasons,
+        })
+    }
+
+    fn record_view(&self, id: &str, audit: &AuditEntry) -> StoreResult<()> {
+        self.in_transaction(|tx| {
+            tx.execute(
+                "UPDATE submissions SET opened_at = $2 WHERE id = $1 AND opened_at IS NULL",
+                &[&id, &audit.at],
+            )
+            .map_err(db)?;
+            write_audit(tx, audit)
         })
     }
 

@@ -8,14 +8,15 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::store::{
     Account, AuditEntry, BureauScope, CHINA_OFFSET_SECS, Credential, DecideError, Decision,
-    MaterialInfo, NewAccount, NewSession, NewSubmission, QueuePage, QueueQuery, QueueRow,
-    ReviewerAccount, ReviewerChange, ReviewerRole, Role, SessionRow, SmsCheck, SmsCode, SqlValue,
-    Stats, Store, StoreError, StoreResult, SubmissionRow, SubmitOutcome, ThrottleBucket, in_scope,
-    numbered, queue_conditions, queue_total, state_tag, stats_conditions,
+    MaterialInfo, NewAccount, NewSession, NewSubmission, QUEUE_STATE, QueuePage, QueueQuery,
+    QueueRow, ReviewerAccount, ReviewerChange, ReviewerRole, Role, SessionRow, SmsCheck, SmsCode,
+    SqlValue, Stats, Store, StoreError, StoreResult, SubmissionRow, SubmitOutcome, ThrottleBucket,
+    in_scope, numbered, queue_conditions, queue_total, state_tag, stats_conditions,
 };
 use crate::store::{
     decide_next, decision_audit, is_stale, replay_outcome, stale_audit, stored_version,
 };
+use crate::util::now_millis;
 
 /// Append-only migrations; the index + 1 is the `user_version` after applying one.
 const MIGRATIONS: &[&str] = &[
@@ -153,6 +154,8 @@ CREATE INDEX audit_target ON audit (target);
 -- The public status page finds a submission by its receipt's code (NULL before receipts).
 ALTER TABLE submissions ADD COLUMN receipt_code TEXT;
 CREATE UNIQUE INDEX submissions_receipt ON submissions (receipt_code);
+-- When a reviewer first opened it: under review splits into 待审核 and 审核中 in the queue.
+ALTER TABLE submissions ADD COLUMN opened_at INTEGER;
 "#,
 ];
 
@@ -957,7 +960,7 @@ impl Store for SqliteStore {
             let inserted = tx
                 .execute(
                     "INSERT INTO reviewers (name, role, bureau, password_hash, created_at, \
-                     changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (name) DO NOTHING",
+                     changed_at) VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT (name) DO NOTHING",
                     params![name, tag, bureau, password_hash, audit.at],
                 )
                 .map_err(db)?;
@@ -1005,11 +1008,11 @@ impl Store for SqliteStore {
             let changed = match change {
                 ReviewerChange::Disable | ReviewerChange::Enable => tx.execute(
                     "UPDATE reviewers SET disabled = ?2, changed_at = ?3 WHERE name = ?1",
-                    params![name, *change == ReviewerChange::Disable, audit.at],
+                    params![name, *change == ReviewerChange::Disable, now_millis()],
                 ),
                 ReviewerChange::Password { hash } => tx.execute(
                     "UPDATE reviewers SET password_hash = ?2, changed_at = ?3 WHERE name = ?1",
-                    params![name, hash, audit.at],
+                    params![name, hash, now_millis()],
                 ),
             }
             .map_err(db)?;
@@ -1038,7 +1041,8 @@ impl Store for SqliteStore {
         let (without_state, values) = queue_conditions(query, false);
         let mut stmt = conn
             .prepare(&sqlite_marks(&format!(
-                "SELECT state, COUNT(*) FROM submissions WHERE {without_state} GROUP BY state"
+                "SELECT {QUEUE_STATE} AS tag, COUNT(*) FROM submissions WHERE {without_state} \
+                 GROUP BY tag"
             )))
             .map_err(db)?;
         let counts = stmt
@@ -1053,7 +1057,7 @@ impl Store for SqliteStore {
         values.push(SqlValue::Int(query.offset));
         let mut stmt = conn
             .prepare(&sqlite_marks(&format!(
-                "SELECT id, applicant, applicant_name, state, received_at, decided_at, bureau \
+                "SELECT id, applicant, applicant_name, {QUEUE_STATE}, received_at, decided_at, bureau \
                  FROM submissions WHERE {conditions} \
                  ORDER BY received_at DESC, rowid DESC LIMIT ? OFFSET ?"
             )))
@@ -1178,6 +1182,17 @@ impl Store for SqliteStore {
             counts,
             median_decision_secs,
             reasons,
+        })
+    }
+
+    fn record_view(&self, id: &str, audit: &AuditEntry) -> StoreResult<()> {
+        self.immediate(|tx| {
+            tx.execute(
+                "UPDATE submissions SET opened_at = ?2 WHERE id = ?1 AND opened_at IS NULL",
+                params![id, audit.at],
+            )
+            .map_err(db)?;
+            write_audit(tx, audit)
         })
     }
 

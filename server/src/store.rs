@@ -334,8 +334,8 @@ pub struct ReviewerAccount {
     /// argon2id PHC string.
     pub password_hash: String,
     pub disabled: bool,
-    /// When the password last changed or the account was disabled or enabled: console sessions
-    /// begun before it end.
+    /// When (milliseconds since the epoch) the password last changed or the account was
+    /// disabled or enabled, 0 if never: console sessions begun before it end.
     pub changed_at: i64,
 }
 
@@ -362,7 +362,8 @@ pub enum ReviewerChange {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueQuery {
     pub scope: BureauScope,
-    /// A state tag (`under_review`, `rejected`, `approved`); `None` is every state.
+    /// A queue state (`pending`, `under_review`, `rejected`, `approved`; see [`QUEUE_STATE`]);
+    /// `None` is every state.
     pub state: Option<String>,
     /// Received at or after (seconds since the epoch).
     pub from: Option<i64>,
@@ -391,7 +392,7 @@ pub struct QueuePage {
     pub rows: Vec<QueueRow>,
     /// Rows matching the whole query, all pages.
     pub total: i64,
-    /// Rows per state tag matching the query without its state filter.
+    /// Rows per queue state ([`QUEUE_STATE`]) matching the query without its state filter.
     pub counts: Vec<(String, i64)>,
 }
 
@@ -429,6 +430,11 @@ pub fn like_pattern(text: &str) -> String {
 /// How every submission id begins (`api.rs` makes them).
 pub const SUBMISSION_ID_PREFIX: &str = "sub_";
 
+/// A submission's state as the queue shows it: the stored tag, with `pending` for one under
+/// review that no reviewer has opened yet.
+pub const QUEUE_STATE: &str =
+    "(CASE WHEN state = 'under_review' AND opened_at IS NULL THEN 'pending' ELSE state END)";
+
 /// A value bound into a queue query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqlValue {
@@ -447,7 +453,9 @@ pub fn queue_conditions(query: &QueueQuery, with_state: bool) -> (String, Vec<Sq
         values.push(SqlValue::Int(bureau.into()));
     }
     if let Some(state) = query.state.as_ref().filter(|_| with_state) {
-        conditions.push("state = ?".into());
+        // Under review splits in two for the console: no reviewer has opened it yet (待审核),
+        // or one has (审核中).
+        conditions.push(format!("{QUEUE_STATE} = ?"));
         values.push(SqlValue::Text(state.clone()));
     }
     if let Some(from) = query.from {
@@ -645,6 +653,9 @@ pub trait Store: Send + Sync {
     fn audit_of(&self, target: &str, limit: i64) -> StoreResult<Vec<AuditEntry>>;
     /// Figures of the submissions in `scope` received at or after `since`.
     fn stats(&self, scope: BureauScope, since: i64) -> StoreResult<Stats>;
+    /// Writes a reviewer's `view` audit row and, the first time, when the submission was opened
+    /// (from then on it is 审核中 rather than 待审核 in the queue), in one transaction.
+    fn record_view(&self, id: &str, audit: &AuditEntry) -> StoreResult<()>;
     /// The submission a receipt code names.
     fn submission_by_receipt(&self, code: &str) -> StoreResult<Option<SubmissionRow>>;
     /// A stored material's bytes.

@@ -30,6 +30,13 @@ pub fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Milliseconds since the Unix epoch: ordering a change to an account against a log-in in the
+/// same second.
+pub fn now_millis() -> i64 {
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
+}
+
 /// Today in China Standard Time, the date validation compares against.
 pub fn today() -> Date {
     let cst = UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC);

@@ -404,13 +404,28 @@ fn the_queue_filters_counts_and_pages(backend: Backend) {
     assert!(first.raw.contains("sub_0060") && !first.raw.contains("sub_0000"));
     for (n, word) in [
         (61, "全部"),
-        (56, "审核中"),
+        (56, "待审核"),
+        (0, "审核中"),
         (2, "审核失败"),
         (3, "审核成功"),
     ] {
         let shown = format!(r#"<span class="n">{n}</span><span class="w">{word}</span>"#);
         assert!(first.raw.contains(&shown), "count {word}: {}", first.raw);
     }
+    // Opened by a reviewer, a submission under review moves from 待审核 to 审核中.
+    assert_eq!(visitor.get("/console/submissions/sub_0010").status, 200);
+    let opened = visitor.get("/console?state=under_review");
+    assert!(
+        opened.raw.contains("共 1 条") && opened.raw.contains("sub_0010"),
+        "{}",
+        opened.raw
+    );
+    assert!(
+        visitor
+            .get("/console?state=pending")
+            .raw
+            .contains("共 55 条")
+    );
     let second = visitor.get("/console?page=2");
     assert!(second.raw.contains("sub_0000") && second.raw.contains("第 2 / 2 页"));
 
@@ -499,8 +514,19 @@ fn a_disabled_account_or_a_new_password_ends_open_sessions_and_an_admin_reviews_
 
     let (mut admin, _) = Visitor::signed_in_forbidden(&server, "boss");
     let resp = admin.get("/console");
-    assert_eq!(resp.status, 403);
-    assert!(resp.raw.contains("账号管理员不审核提交"));
+    assert_eq!(resp.status, 303, "an admin starts at the accounts");
+    assert_eq!(resp.header("location"), Some("/console/reviewers"));
+    for path in [
+        "/console?state=approved",
+        "/console/stats",
+        "/console/export.csv",
+    ] {
+        let resp = admin.get(path);
+        assert!(
+            resp.status == 403 || resp.header("location") == Some("/console/reviewers"),
+            "{path}: {resp:?}"
+        );
+    }
 }
 
 impl<'a> Visitor<'a> {
@@ -685,7 +711,7 @@ fn the_statistics_and_the_csv_export_count_the_bureau_and_only_it(backend: Backe
     assert!(first < second, "the commonest reason first");
     assert_eq!(visitor.get("/console/stats?days=8").status, 400);
 
-    let csv = visitor.get("/console/export.csv?state=under_review");
+    let csv = visitor.get("/console/export.csv?state=pending");
     assert_eq!(csv.status, 200);
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
     assert!(csv.raw.starts_with('\u{feff}'), "a BOM for Excel");
@@ -714,6 +740,148 @@ fn the_statistics_and_the_csv_export_count_the_bureau_and_only_it(backend: Backe
     );
 }
 
+fn an_admin_adds_disables_and_resets_accounts_and_nobody_else_can(backend: Backend) {
+    let server = Server::start_on(backend);
+    account(&server, "boss", ReviewerRole::Admin);
+    account(&server, "r", ReviewerRole::Bureau(WUHUA));
+    let mut admin = Visitor::new(&server);
+    assert_eq!(admin.log_in("boss", PASSWORD).status, 303);
+    let page = admin.get("/console/reviewers");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.raw.contains("审核人员账号") && page.raw.contains("五华区财政局审核人员"));
+    let csrf = Visitor::csrf_of(&page);
+
+    let add = |admin: &mut Visitor, name: &str, role: &str, password: &str, confirm: &str| {
+        admin.post(
+            "/console/reviewers/add",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", name),
+                ("role", role),
+                ("password", password),
+                ("confirm", confirm),
+            ],
+        )
+    };
+    let added = add(
+        &mut admin,
+        "dali.one",
+        "532901",
+        "dali-pass-2026",
+        "dali-pass-2026",
+    );
+    assert_eq!(added.status, 303, "{added:?}");
+    assert_eq!(
+        added.header("location"),
+        Some("/console/reviewers?done=added")
+    );
+    let made = server.store.reviewer_by_name("dali.one").unwrap().unwrap();
+    assert_eq!(made.role, ReviewerRole::Bureau(DALI_CITY));
+    for (name, role, password, confirm) in [
+        ("dali.one", "province", "dali-pass-2026", "dali-pass-2026"),
+        ("x", "999999", "long-enough-1", "long-enough-1"),
+        ("y", "province", "short", "short"),
+        ("z", "province", "long-enough-1", "long-enough-2"),
+        ("李明", "province", "long-enough-1", "long-enough-1"),
+    ] {
+        assert_eq!(
+            add(&mut admin, name, role, password, confirm).status,
+            400,
+            "{name} {role}"
+        );
+    }
+    let missing_token = admin.post(
+        "/console/reviewers/add",
+        &[
+            ("name", "w"),
+            ("role", "province"),
+            ("password", "long-enough-1"),
+            ("confirm", "long-enough-1"),
+        ],
+    );
+    assert_eq!(missing_token.status, 403);
+    assert!(server.store.reviewer_by_name("w").unwrap().is_none());
+
+    // The new account works; disabling it ends its open page; a reset changes its password.
+    let mut dali = Visitor::new(&server);
+    assert_eq!(dali.log_in("dali.one", "dali-pass-2026").status, 303);
+    assert_eq!(dali.get("/console").status, 200);
+    let disabled = admin.post(
+        "/console/reviewers/change",
+        &[("csrf", &csrf), ("name", "dali.one"), ("change", "disable")],
+    );
+    assert_eq!(disabled.status, 303);
+    assert_eq!(dali.get("/console").status, 303, "logged out at once");
+    let enabled = admin.post(
+        "/console/reviewers/change",
+        &[("csrf", &csrf), ("name", "dali.one"), ("change", "enable")],
+    );
+    assert_eq!(enabled.status, 303);
+    let mut dali = Visitor::new(&server);
+    assert_eq!(dali.log_in("dali.one", "dali-pass-2026").status, 303);
+    let reset = admin.post(
+        "/console/reviewers/password",
+        &[
+            ("csrf", &csrf),
+            ("name", "dali.one"),
+            ("password", "new-dali-pass-1"),
+            ("confirm", "new-dali-pass-1"),
+        ],
+    );
+    assert_eq!(reset.status, 303, "{reset:?}");
+    assert_eq!(
+        dali.get("/console").status,
+        303,
+        "the reset ends the open page"
+    );
+    assert_eq!(
+        Visitor::new(&server)
+            .log_in("dali.one", "dali-pass-2026")
+            .status,
+        401
+    );
+    assert_eq!(
+        Visitor::new(&server)
+            .log_in("dali.one", "new-dali-pass-1")
+            .status,
+        303
+    );
+    let yourself = admin.post(
+        "/console/reviewers/change",
+        &[("csrf", &csrf), ("name", "boss"), ("change", "disable")],
+    );
+    assert_eq!(yourself.status, 400, "an admin cannot lock themselves out");
+
+    // A reviewer is not an admin.
+    let (mut reviewer, reviewer_csrf) = Visitor::signed_in(&server, "r");
+    assert_eq!(reviewer.get("/console/reviewers").status, 403);
+    let sneaky = reviewer.post(
+        "/console/reviewers/add",
+        &[
+            ("csrf", &reviewer_csrf),
+            ("name", "mine"),
+            ("role", "province"),
+            ("password", "long-enough-1"),
+            ("confirm", "long-enough-1"),
+        ],
+    );
+    assert_eq!(sneaky.status, 403);
+    assert!(server.store.reviewer_by_name("mine").unwrap().is_none());
+    let log = server.store.audit_log(200).unwrap();
+    for action in [
+        "add console account",
+        "disabled console account",
+        "enabled console account",
+        "reset console account",
+    ] {
+        assert!(
+            log.iter()
+                .any(|e| e.action == action && e.actor == "console:boss"),
+            "{action}"
+        );
+    }
+}
+
 on_both_backends!(
     logging_in_sets_a_strict_http_only_session_and_a_wrong_password_does_not,
     without_a_session_every_page_sends_the_visitor_to_log_in,
@@ -726,4 +894,5 @@ on_both_backends!(
     the_public_status_page_shows_the_status_and_reasons_and_nothing_else,
     the_public_status_page_is_rate_limited,
     the_statistics_and_the_csv_export_count_the_bureau_and_only_it,
+    an_admin_adds_disables_and_resets_accounts_and_nobody_else_can,
 );

@@ -161,7 +161,7 @@ fn a_reviewer_does_a_submission_from_queue_to_decision_in_a_real_browser() {
     // Filter by the second applicant's name.
     let target = &applicants[1];
     browser.fill("input[name=q]", &target.name);
-    browser.select("select[name=state]", "under_review");
+    browser.select("select[name=state]", "pending");
     browser.click_to_next_page("form.filter button[type=submit]");
     let filtered = browser.page_text();
     assert!(filtered.contains("共 1 条"), "{filtered}");
@@ -245,7 +245,7 @@ fn a_reviewer_does_a_submission_from_queue_to_decision_in_a_real_browser() {
     // The applicant resubmits; the reviewer approves the new version.
     server.log_in(&device, target);
     let (resubmitted, _) = submit(&server, &device, target, 1);
-    browser.goto(&format!("{base}/console?state=under_review"));
+    browser.goto(&format!("{base}/console?state=pending"));
     assert!(browser.page_text().contains(&resubmitted));
     browser.click_to_next_page(&format!("a[href='/console/submissions/{resubmitted}']"));
     assert!(browser.page_text().contains("（本次）"));
@@ -296,4 +296,62 @@ fn a_reviewer_does_a_submission_from_queue_to_decision_in_a_real_browser() {
     assert!(browser.page_text().contains("您已退出登录"));
     browser.goto(&format!("{base}/console"));
     assert!(browser.current_url().ends_with("/console/login?ended=1"));
+
+    // The admin adds a reviewer for 大理市 in the accounts page, who can then log in.
+    let hash = kiosk_server::auth::hash_password(PASSWORD).unwrap();
+    server
+        .store
+        .insert_reviewer(
+            "admin",
+            ReviewerRole::Admin,
+            &hash,
+            &AuditEntry::new(
+                "cli:test",
+                "add console account",
+                "admin",
+                "ok",
+                util::now(),
+            ),
+        )
+        .unwrap()
+        .unwrap();
+    browser.fill("#name", "admin");
+    browser.fill("#password", PASSWORD);
+    browser.click_to_next_page("button[type=submit].primary");
+    assert!(
+        browser.current_url().ends_with("/console/reviewers"),
+        "{}",
+        browser.current_url()
+    );
+    browser.fill(
+        "form[action='/console/reviewers/add'] input[name=name]",
+        "dali.reviewer",
+    );
+    browser.select(
+        "form[action='/console/reviewers/add'] select[name=role]",
+        "532901",
+    );
+    browser.fill(
+        "form[action='/console/reviewers/add'] input[name=password]",
+        "dali-review-2026",
+    );
+    browser.fill(
+        "form[action='/console/reviewers/add'] input[name=confirm]",
+        "dali-review-2026",
+    );
+    browser.click_to_next_page("form[action='/console/reviewers/add'] button[type=submit]");
+    let accounts = browser.page_text();
+    assert!(accounts.contains("账号已新增"), "{accounts}");
+    assert!(accounts.contains("dali.reviewer") && accounts.contains("大理市财政局审核人员"));
+    shoot_both(&browser, "reviewers");
+    browser.click_to_next_page("form.logout button");
+    browser.fill("#name", "dali.reviewer");
+    browser.fill("#password", "dali-review-2026");
+    browser.click_to_next_page("button[type=submit].primary");
+    let dali = browser.page_text();
+    assert!(dali.contains("大理市财政局 · 审核列表"), "{dali}");
+    assert!(
+        dali.contains("共 0 条"),
+        "nothing of 五华区 in 大理市's queue"
+    );
 }

@@ -183,7 +183,8 @@ fn a_replay_from_a_re_enrolled_kiosk_is_answered_as_the_first(backend: Backend) 
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.raw, first.raw);
     assert_eq!(again.body["submission_id"], first.body["submission_id"]);
-    // The answer carries what the first one did, and nothing about the applicant.
+    // The answer carries what the first one did, and nothing about the applicant (the receipt
+    // code opens the public status page: the status and reasons only).
     let mut fields: Vec<&str> = again
         .body
         .as_object()
@@ -197,6 +198,7 @@ fn a_replay_from_a_re_enrolled_kiosk_is_answered_as_the_first(backend: Backend) 
         [
             "content_sha256",
             "idempotency_key",
+            "receipt_code",
             "status",
             "status_label",
             "submission_id"

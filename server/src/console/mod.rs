@@ -21,6 +21,7 @@ mod form;
 mod login;
 mod public_status;
 mod queue;
+pub mod reviewers;
 pub mod session;
 mod stats;
 mod submission;
@@ -43,6 +44,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/console/submissions/{id}/decide"),
     ("get", "/console/submissions/{id}/materials/{sha256}"),
     ("get", "/console/submissions/{id}/files/{sha256}"),
+    ("get", "/console/reviewers"),
+    ("post", "/console/reviewers/add"),
+    ("post", "/console/reviewers/change"),
+    ("post", "/console/reviewers/password"),
     ("get", "/console/stats"),
     ("get", "/console/export.csv"),
     ("get", "/s/{receipt_code}"),
@@ -65,6 +70,10 @@ pub fn routes() -> Router<AppState> {
             "/console/submissions/{id}/files/{sha256}",
             get(submission::file),
         )
+        .route("/console/reviewers", get(reviewers::page))
+        .route("/console/reviewers/add", post(reviewers::add))
+        .route("/console/reviewers/change", post(reviewers::change))
+        .route("/console/reviewers/password", post(reviewers::password))
         .route("/console/stats", get(stats::page))
         .route("/console/export.csv", get(stats::export))
         .route("/s/{code}", get(public_status::show))
@@ -326,7 +335,7 @@ impl FromRequestParts<AppState> for Signed {
         let id = session.reviewer_id;
         let account = blocking(move || Ok(store.reviewer_account(id)?)).await?;
         match account {
-            Some(account) if !account.disabled && account.changed_at <= session.started_at => {
+            Some(account) if !account.disabled && account.changed_at < session.started_at_ms => {
                 Ok(Signed { account, session })
             }
             _ => {

@@ -16,8 +16,10 @@ pub const PAGE_SIZE: i64 = 50;
 /// Deepest page offered: beyond it, a narrower filter finds the row faster than paging.
 const MAX_PAGE: i64 = 2000;
 
-/// The states a reviewer filters on, with the words the kiosk uses for them.
-pub const STATES: [(&str, &str); 3] = [
+/// The states a reviewer filters on, with the words the kiosk uses for them; under review is
+/// 待审核 until a reviewer opens it (`store::QUEUE_STATE`).
+pub const STATES: [(&str, &str); 4] = [
+    ("pending", "待审核"),
     ("under_review", "审核中"),
     ("rejected", "审核失败"),
     ("approved", "审核成功"),
@@ -154,6 +156,10 @@ pub async fn page(
     signed: Signed,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
+    if signed.account.role == crate::store::ReviewerRole::Admin {
+        // An admin reviews nothing: their start page is the accounts.
+        return Ok(super::see_other("/console/reviewers"));
+    }
     let filter = Filter::parse(&raw.unwrap_or_default())?;
     let query = filter.query(&signed)?;
     let store = state.store.clone();

@@ -28,7 +28,8 @@ pub const LOGIN_COOKIE: &str = "console_login";
 pub struct ConsoleSession {
     pub reviewer_id: i64,
     pub csrf: String,
-    pub started_at: i64,
+    /// Milliseconds since the epoch, against the account's `changed_at`.
+    pub started_at_ms: i64,
     last_seen: i64,
 }
 
@@ -74,7 +75,7 @@ impl Console {
             ConsoleSession {
                 reviewer_id,
                 csrf: hex(&random_bytes::<32>()),
-                started_at: now,
+                started_at_ms: crate::util::now_millis(),
                 last_seen: now,
             },
         );

@@ -203,7 +203,7 @@ pub async fn page(
                 div.muted { "审核用时（中位数）" }
                 div.big { (stats.median_decision_secs.map_or_else(|| "—".to_owned(), duration_words)) }
             }
-            div.figure { div.muted { "待审核" } div.big { (count_of(&stats, "under_review")) } }
+            div.figure { div.muted { "尚未审结" } div.big { (count_of(&stats, "under_review")) } }
         }
         section { h2 { "每日提交数" } (per_day_chart(&stats, first_day, days)) }
         section { h2 { "审核状态" } (states_chart(&stats)) }

@@ -84,7 +84,7 @@ pub async fn page(
                 .submission(&id)?
                 .filter(|row| crate::store::in_scope(signed_scope, row.bureau))
                 .ok_or(ConsoleError::NotFound)?;
-            store.audit(&AuditEntry::new(&actor, "view", &id, "ok", now()))?;
+            store.record_view(&id, &AuditEntry::new(&actor, "view", &id, "ok", now()))?;
             Ok(Loaded {
                 app: serde_json::from_str(&row.application_json).ok(),
                 materials: store.materials(&id)?,

@@ -463,24 +463,30 @@ async fn viewport(client: &Client) -> Result<(u32, u32), fantoccini::error::CmdE
 }
 
 /// WebDriver sizes the window, and headless Chromium still draws a toolbar's worth of window
-/// above the page (143 px at 1080), so the window is sized once, measured, and grown by the
-/// difference.
+/// above the page (143 px at 1080), so the window is sized, the page measured, and the window
+/// grown by the difference. Chromium applies a new size a moment after it answers, so the
+/// measuring is repeated (a bounded number of times) until the page has the size asked for.
 async fn set_viewport(
     client: &Client,
     width: u32,
     height: u32,
 ) -> Result<(), fantoccini::error::CmdError> {
-    client.set_window_size(width, height).await?;
-    let (inner_width, inner_height) = viewport(client).await?;
-    let frame_width = width.saturating_sub(inner_width);
-    let frame_height = height.saturating_sub(inner_height);
-    if frame_width > 0 || frame_height > 0 {
-        client
-            .set_window_size(width + frame_width, height + frame_height)
-            .await?;
+    let (mut window_width, mut window_height) = (width, height);
+    for _ in 0..VIEWPORT_TRIES {
+        client.set_window_size(window_width, window_height).await?;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let (inner_width, inner_height) = viewport(client).await?;
+        if (inner_width, inner_height) == (width, height) {
+            return Ok(());
+        }
+        window_width = (window_width + width).saturating_sub(inner_width);
+        window_height = (window_height + height).saturating_sub(inner_height);
     }
     Ok(())
 }
+
+/// Attempts at giving the page its size before the caller's check reports the difference.
+const VIEWPORT_TRIES: usize = 20;
 
 fn to_u32(pixels: u64) -> u32 {
     u32::try_from(pixels).unwrap_or(u32::MAX)
