@@ -174,6 +174,9 @@ ALTER TABLE submissions ADD COLUMN receipt_code TEXT;
 CREATE UNIQUE INDEX submissions_receipt ON submissions (receipt_code);
 -- When a reviewer first opened it: under review splits into 待审核 and 审核中 in the queue.
 ALTER TABLE submissions ADD COLUMN opened_at BIGINT;
+-- The queue's counts per state read these alone.
+CREATE INDEX submissions_bureau_state_opened ON submissions (bureau, state, opened_at);
+CREATE INDEX submissions_state_opened ON submissions (state, opened_at);
 "#,
 ];
 

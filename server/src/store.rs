@@ -455,8 +455,19 @@ pub fn queue_conditions(query: &QueueQuery, with_state: bool) -> (String, Vec<Sq
     if let Some(state) = query.state.as_ref().filter(|_| with_state) {
         // Under review splits in two for the console: no reviewer has opened it yet (待审核),
         // or one has (审核中).
-        conditions.push(format!("{QUEUE_STATE} = ?"));
-        values.push(SqlValue::Text(state.clone()));
+        // Written so that the indexes on (state, opened_at) serve them.
+        match state.as_str() {
+            "pending" => {
+                conditions.push("state = 'under_review' AND opened_at IS NULL".into());
+            }
+            "under_review" => {
+                conditions.push("state = 'under_review' AND opened_at IS NOT NULL".into());
+            }
+            _ => {
+                conditions.push("state = ?".into());
+                values.push(SqlValue::Text(state.clone()));
+            }
+        }
     }
     if let Some(from) = query.from {
         conditions.push("received_at >= ?".into());

@@ -346,6 +346,7 @@ fn submissions_from_before_versions_count_in_arrival_order(backend: Backend) {
                 DROP INDEX submissions_receipt; \
                 ALTER TABLE submissions DROP COLUMN applicant_name; \
                 ALTER TABLE submissions DROP COLUMN receipt_code; \
+                DROP INDEX submissions_bureau_state_opened; DROP INDEX submissions_state_opened; \
                 ALTER TABLE submissions DROP COLUMN opened_at; \
                 CREATE INDEX submissions_bureau ON submissions (bureau, state); \
                 DROP INDEX submissions_applicant_version; DROP INDEX submissions_key; \

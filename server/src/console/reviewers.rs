@@ -58,7 +58,12 @@ fn admin_only(signed: &Signed) -> Result<(), ConsoleError> {
     }
 }
 
-fn accounts_body(accounts: &[ReviewerAccount], csrf: &str, message: Option<&str>) -> Markup {
+fn accounts_body(
+    accounts: &[ReviewerAccount],
+    me: &str,
+    csrf: &str,
+    message: Option<&str>,
+) -> Markup {
     html! {
         h1 { "审核人员账号" }
         @if let Some(message) = message {
@@ -73,6 +78,7 @@ fn accounts_body(accounts: &[ReviewerAccount], csrf: &str, message: Option<&str>
                         td { (role_label(account.role)) }
                         td { @if account.disabled { span.state.rejected { "已停用" } } @else { span.state.approved { "启用" } } }
                         td {
+                            @if account.name == me { span.muted { "当前登录" } } @else {
                             form.inline method="post" action="/console/reviewers/change" {
                                 input type="hidden" name="csrf" value=(csrf);
                                 input type="hidden" name="name" value=(account.name);
@@ -81,6 +87,7 @@ fn accounts_body(accounts: &[ReviewerAccount], csrf: &str, message: Option<&str>
                                 } @else {
                                     button.danger name="change" value="disable" type="submit" { "停用" }
                                 }
+                            }
                             }
                         }
                     }
@@ -159,7 +166,12 @@ pub async fn page(
         super::page(
             "审核人员账号",
             Some((&signed.account, &signed.session.csrf)),
-            accounts_body(&accounts, &signed.session.csrf, message),
+            accounts_body(
+                &accounts,
+                &signed.account.name,
+                &signed.session.csrf,
+                message,
+            ),
         ),
     ))
 }
