@@ -1549,7 +1549,7 @@ fn checked_grant(
 
 /// The record as the domain reads it, refused if it carries anything the domain does not
 /// know, is larger than a record can be, or claims a review state only the server may set.
-fn strict_application(application: &Value) -> Result<Application, ApiError> {
+pub fn strict_application(application: &Value) -> Result<Application, ApiError> {
     if application.to_string().len() > APPLICATION_MAX_BYTES {
         return Err(ApiError::unprocessable(
             "application_too_large",
