@@ -56,7 +56,7 @@ fn a_real_browser_fills_and_submits_a_chinese_form() {
     browser.check("#originals");
     // A second tick must not untick it: check() is "make sure", not "toggle".
     browser.check("#originals");
-    browser.click("#submit");
+    browser.click_to_next_page("#submit");
 
     let answer = browser.page_text();
     assert!(answer.contains("审核人：张三 审核"), "{answer}");
