@@ -520,6 +520,16 @@ fn latest_of(conn: &mut impl GenericClient, applicant: &str) -> StoreResult<Opti
 
 const REVIEWER_COLUMNS: &str = "id, name, role, bureau, password_hash, disabled, changed_at";
 
+fn audit_row(r: &Row) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        at: r.try_get(0).map_err(db)?,
+        actor: r.try_get(1).map_err(db)?,
+        action: r.try_get(2).map_err(db)?,
+        target: r.try_get(3).map_err(db)?,
+        outcome: r.try_get(4).map_err(db)?,
+    })
+}
+
 fn reviewer_row(r: &Row) -> StoreResult<ReviewerAccount> {
     let tag: String = r.try_get(2).map_err(db)?;
     let bureau = bureau_of(r.try_get(3).map_err(db)?)?;
@@ -1366,15 +1376,7 @@ impl Store for PgStore {
             )
             .map_err(db)?
             .iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: r.try_get(0).map_err(db)?,
-                    actor: r.try_get(1).map_err(db)?,
-                    action: r.try_get(2).map_err(db)?,
-                    target: r.try_get(3).map_err(db)?,
-                    outcome: r.try_get(4).map_err(db)?,
-                })
-            })
+            .map(audit_row)
             .collect()
     }
 
@@ -1465,15 +1467,7 @@ impl Store for PgStore {
             )
             .map_err(db)?
             .iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: r.try_get(0).map_err(db)?,
-                    actor: r.try_get(1).map_err(db)?,
-                    action: r.try_get(2).map_err(db)?,
-                    target: r.try_get(3).map_err(db)?,
-                    outcome: r.try_get(4).map_err(db)?,
-                })
-            })
+            .map(audit_row)
             .collect()
     }
 }

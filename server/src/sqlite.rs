@@ -290,6 +290,16 @@ fn session_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
     })
 }
 
+fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        at: r.get(0)?,
+        actor: r.get(1)?,
+        action: r.get(2)?,
+        target: r.get(3)?,
+        outcome: r.get(4)?,
+    })
+}
+
 fn write_audit(conn: &Connection, e: &AuditEntry) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO audit (at, actor, action, target, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1108,15 +1118,7 @@ impl Store for SqliteStore {
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map(params![target, limit], |r| {
-                Ok(AuditEntry {
-                    at: r.get(0)?,
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    target: r.get(3)?,
-                    outcome: r.get(4)?,
-                })
-            })
+            .query_map(params![target, limit], audit_row)
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
     }
@@ -1235,17 +1237,7 @@ impl Store for SqliteStore {
                  ORDER BY rowid DESC LIMIT ?1",
             )
             .map_err(db)?;
-        let rows = stmt
-            .query_map([limit], |r| {
-                Ok(AuditEntry {
-                    at: r.get(0)?,
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    target: r.get(3)?,
-                    outcome: r.get(4)?,
-                })
-            })
-            .map_err(db)?;
+        let rows = stmt.query_map([limit], audit_row).map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
     }
 }

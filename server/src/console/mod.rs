@@ -33,26 +33,6 @@ use session::{ConsoleSession, SESSION_COOKIE, cookie_value};
 pub const FORM_MAX_BYTES: usize = 8 * 1024;
 const STYLESHEET: &str = include_str!("console.css");
 
-/// Every console route (for the OpenAPI check's list of what is not the API).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/console"),
-    ("get", "/console/login"),
-    ("post", "/console/login"),
-    ("post", "/console/logout"),
-    ("get", "/console/console.css"),
-    ("get", "/console/submissions/{id}"),
-    ("post", "/console/submissions/{id}/decide"),
-    ("get", "/console/submissions/{id}/materials/{sha256}"),
-    ("get", "/console/submissions/{id}/files/{sha256}"),
-    ("get", "/console/reviewers"),
-    ("post", "/console/reviewers/add"),
-    ("post", "/console/reviewers/change"),
-    ("post", "/console/reviewers/password"),
-    ("get", "/console/stats"),
-    ("get", "/console/export.csv"),
-    ("get", "/s/{receipt_code}"),
-];
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console", get(queue::page))

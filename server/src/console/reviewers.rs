@@ -176,6 +176,32 @@ pub async fn page(
     ))
 }
 
+/// The form's new password, untrimmed (spaces may be part of one), if it is acceptable and
+/// typed the same twice.
+fn new_password(fields: &Fields) -> Result<String, ConsoleError> {
+    let typed = |name: &str| {
+        fields
+            .all(name)
+            .first()
+            .copied()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (password, confirm) = (typed("password"), typed("confirm"));
+    match password_problem(&password, &confirm) {
+        Some(problem) => Err(ConsoleError::BadRequest(problem)),
+        None => Ok(password),
+    }
+}
+
+/// An argon2id hash of `password` under the server's hashing bound.
+fn hashed(state: &AppState, password: &str) -> Result<String, ConsoleError> {
+    state
+        .hashing
+        .hash(password)?
+        .map_err(|_| ConsoleError::Internal)
+}
+
 fn form_of(signed: &Signed, body: &[u8], names: &[&str]) -> Result<Fields, ConsoleError> {
     if body.len() > FORM_MAX_BYTES {
         return Err(ConsoleError::BadRequest("提交的内容过长。"));
@@ -207,28 +233,10 @@ pub async fn add(State(state): State<AppState>, signed: Signed, body: Bytes) -> 
         },
         None => return Err(ConsoleError::BadRequest("请选择角色。")),
     };
-    // Passwords are compared as typed: spaces may be part of one.
-    let password = fields
-        .all("password")
-        .first()
-        .copied()
-        .unwrap_or_default()
-        .to_owned();
-    let confirm = fields
-        .all("confirm")
-        .first()
-        .copied()
-        .unwrap_or_default()
-        .to_owned();
-    if let Some(problem) = password_problem(&password, &confirm) {
-        return Err(ConsoleError::BadRequest(problem));
-    }
+    let password = new_password(&fields)?;
     let actor = signed.actor();
     let added = blocking(move || {
-        let hash = state
-            .hashing
-            .hash(&password)?
-            .map_err(|_| ConsoleError::Internal)?;
+        let hash = hashed(&state, &password)?;
         let audit = AuditEntry::new(&actor, "add console account", &name, "ok", now());
         Ok(state.store.insert_reviewer(&name, role, &hash, &audit)?)
     })
@@ -273,27 +281,10 @@ pub async fn password(State(state): State<AppState>, signed: Signed, body: Bytes
     admin_only(&signed)?;
     let fields = form_of(&signed, &body, &["csrf", "name", "password", "confirm"])?;
     let name = fields.get("name").unwrap_or_default().to_owned();
-    let password = fields
-        .all("password")
-        .first()
-        .copied()
-        .unwrap_or_default()
-        .to_owned();
-    let confirm = fields
-        .all("confirm")
-        .first()
-        .copied()
-        .unwrap_or_default()
-        .to_owned();
-    if let Some(problem) = password_problem(&password, &confirm) {
-        return Err(ConsoleError::BadRequest(problem));
-    }
+    let password = new_password(&fields)?;
     let actor = signed.actor();
     let changed = blocking(move || {
-        let hash = state
-            .hashing
-            .hash(&password)?
-            .map_err(|_| ConsoleError::Internal)?;
+        let hash = hashed(&state, &password)?;
         let audit = AuditEntry::new(&actor, "reset console account", &name, "ok", now());
         Ok(state
             .store
