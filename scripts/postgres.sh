@@ -6,6 +6,7 @@
 #
 # Installs PostgreSQL if missing, creates the cluster once, starts it if it is not running and
 # exports KIOSK_TEST_POSTGRES_URL. Test data only: no fsync, trust authentication on loopback.
+# The server bench's durable cluster (fsync on) is start_bench_postgres, at the end.
 set -euo pipefail
 
 KIOSK_TEST_POSTGRES_PORT=55432
@@ -92,4 +93,43 @@ ensure_test_postgres() {
     echo "a PostgreSQL answers on 127.0.0.1:$port but not to $KIOSK_TEST_POSTGRES_URL" >&2
     return 1
   fi
+}
+
+# A second, durable cluster for the server's throughput bench (issue 18, part 3): fsync,
+# synchronous_commit and full_page_writes on, as a production server runs. Started by
+# scripts/bench-server, stopped again by stop_bench_postgres; exports KIOSK_BENCH_POSTGRES_URL.
+KIOSK_BENCH_POSTGRES_PORT=55433
+
+bench_postgres_data_dir() {
+  KIOSK_TEST_PGDATA="${KIOSK_BENCH_PGDATA:-${CARGO_TARGET_DIR:-$KIOSK_REPO_ROOT/target}/pg-bench}" \
+    test_postgres_data_dir
+}
+
+start_bench_postgres() {
+  ensure_test_postgres >/dev/null
+  local bin data port="$KIOSK_BENCH_POSTGRES_PORT" user="$KIOSK_TEST_POSTGRES_USER"
+  bin="$(postgres_bin_dir)"
+  data="$(bench_postgres_data_dir)"
+  export KIOSK_BENCH_POSTGRES_URL="postgres://$user@127.0.0.1:$port/postgres"
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+    as_cluster_owner "$bin/pg_ctl" -D "$data" -w -m fast stop >/dev/null || true
+  fi
+  if [ -f "$data/PG_VERSION" ] && [ "$(cat "$data/PG_VERSION")" != "$(basename "$(dirname "$bin")")" ]; then
+    find "$data" -mindepth 1 -delete
+  fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    echo "==> creating the durable bench PostgreSQL cluster in $data"
+    as_cluster_owner "$bin/initdb" -D "$data" -U "$user" --auth=trust \
+      --encoding=UTF8 --no-locale >/dev/null
+  fi
+  echo "==> starting the durable bench PostgreSQL on 127.0.0.1:$port (fsync=on, synchronous_commit=on)"
+  as_cluster_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c fsync=on -c synchronous_commit=on -c full_page_writes=on" \
+    start >/dev/null
+}
+
+stop_bench_postgres() {
+  local bin
+  bin="$(postgres_bin_dir)"
+  as_cluster_owner "$bin/pg_ctl" -D "$(bench_postgres_data_dir)" -w -m fast stop >/dev/null || true
 }

@@ -102,6 +102,17 @@ pub struct AppState {
     pub uploading: Uploading,
     /// The reviewer console's sessions (`console/`).
     pub console: Arc<crate::console::Console>,
+    /// Faults the soak harness injects to show that its checks can fail; all off unless a
+    /// build with the `fault-injection` feature is told otherwise (`central serve`).
+    pub faults: Faults,
+}
+
+/// Deliberate defects, for the soak harness's negative controls (`soak/`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// Every submission is taken as new: a repeated idempotency key is neither looked up nor
+    /// stored, so a retry after a lost answer is stored (or refused) as a second submission.
+    pub forget_idempotency: bool,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -1339,7 +1350,13 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
     // since: the first request's grant was checked then. From another kiosk (the same one
     // enrolled anew) only with the same content for the same applicant, and the answer holds
     // nothing personal.
-    if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
+    let earlier_by_key = || -> Result<Option<SubmissionRow>, ApiError> {
+        if state.faults.forget_idempotency {
+            return Ok(None);
+        }
+        Ok(store.submission_by_key(&device.id, &key)?)
+    };
+    if let Some(earlier) = earlier_by_key()? {
         return earlier_answer(earlier);
     }
     let grant = body.grant.as_ref().ok_or_else(|| {
@@ -1368,7 +1385,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         Err(missing) => {
             // A concurrent request with the same key may have committed since the lookup above
             // and taken the staged files into the database: its answer is this one's.
-            if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
+            if let Some(earlier) = earlier_by_key()? {
                 return earlier_answer(earlier);
             }
             return Err(missing);
@@ -1403,7 +1420,7 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
     if let Some(locked) = store.applicant_lock(&applicant)? {
         // A concurrent request with the same key may have committed since the lookup above:
         // its answer is this request's answer, not a conflict.
-        if let Some(earlier) = store.submission_by_key(&device.id, &key)? {
+        if let Some(earlier) = earlier_by_key()? {
             return earlier_answer(earlier);
         }
         return Err(locked_error(&applicant, &locked));
@@ -1432,7 +1449,12 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
     let submission = NewSubmission {
         id: id.clone(),
         device_id: device.id.clone(),
-        idempotency_key: key,
+        // A server that forgets keys (a fault) stores each attempt under a key of its own.
+        idempotency_key: if state.faults.forget_idempotency {
+            format!("{key}-{}", hex(&random_bytes::<6>()))
+        } else {
+            key
+        },
         content_sha256,
         applicant: applicant.clone(),
         application_json: body.application.to_string(),

@@ -71,6 +71,7 @@ pub fn state(
         blobs,
         uploading: blobs::Uploading::default(),
         console: Arc::new(console::Console::default()),
+        faults: api::Faults::default(),
     }
 }
 

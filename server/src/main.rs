@@ -430,10 +430,32 @@ fn serve(
             blob_lifetime,
             Duration::from_secs(3600),
         ));
-        let state = limit_args.apply_workers(kiosk_server::state(store, sms, blobs));
+        let mut state = limit_args.apply_workers(kiosk_server::state(store, sms, blobs));
+        state.faults = injected_faults(listen)?;
         kiosk_server::serve_with(listener, state, tls, limits, shutdown).await?;
         Ok(())
     })
+}
+
+/// The soak harness's deliberate defects (`soak/`), read from `CENTRAL_FAULT_*` only in a
+/// build with the `fault-injection` feature, and only on loopback.
+#[cfg(feature = "fault-injection")]
+fn injected_faults(listen: SocketAddr) -> anyhow::Result<kiosk_server::api::Faults> {
+    let faults = kiosk_server::api::Faults {
+        forget_idempotency: std::env::var_os("CENTRAL_FAULT_FORGET_IDEMPOTENCY").is_some(),
+    };
+    if faults.forget_idempotency {
+        if !listen.ip().is_loopback() {
+            bail!("injected faults are for loopback test servers only");
+        }
+        tracing::warn!("FAULT INJECTED: idempotency keys are forgotten (soak negative control)");
+    }
+    Ok(faults)
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn injected_faults(_listen: SocketAddr) -> anyhow::Result<kiosk_server::api::Faults> {
+    Ok(kiosk_server::api::Faults::default())
 }
 
 fn ca_command(command: &CaCommand) -> anyhow::Result<()> {

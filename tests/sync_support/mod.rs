@@ -14,7 +14,9 @@ use kiosk_domain::samples::{self, Branch};
 use kiosk_domain::wizard::Progress;
 use kiosk_domain::{Application, Context, MaterialKind, Step, Wizard, idnumber};
 use kiosk_server::sqlite::SqliteStore;
-use kiosk_server::store::{AuditEntry, NewAccount, NewSession, Role, Store as _, SubmissionRow};
+use kiosk_server::store::{
+    AuditEntry, NewAccount, NewSession, Role, Store as ServerStore, SubmissionRow,
+};
 
 /// A running `central` on 127.0.0.1 (its own multi-thread runtime on its own thread).
 pub struct Central {
@@ -101,41 +103,12 @@ impl Central {
         let Some(device_id) = self.last_device.lock().expect("device").clone() else {
             return;
         };
-        let Some(account) = self
-            .store
-            .account_by_id_number(&who.id_number)
-            .expect("account")
-        else {
-            return;
-        };
-        let session = who.session();
-        self.store
-            .insert_session(
-                &NewSession {
-                    token_sha256: kiosk_server::util::sha256_hex(session.token.as_bytes()),
-                    session_id: session.session_id.clone(),
-                    account_id: account.id,
-                    device_id,
-                    signing_key: kiosk_wire::grant::signing_key_hex(&session.token),
-                    expires_at: kiosk_server::util::now() + 1800,
-                },
-                &audit("login"),
-            )
-            .expect("session");
+        insert_session_of(&*self.store, &device_id, who, 1800);
     }
 
     /// An account with a bound phone, as registration leaves it.
     pub fn register(&self, who: &Applicant) {
-        let account = NewAccount {
-            id_type: "resident_id_card".into(),
-            id_number: who.id_number.clone(),
-            name: who.name.clone(),
-            mobile: Some(who.mobile.clone()),
-            password_hash: "$argon2id$not-used".into(),
-        };
-        self.store
-            .insert_account(&account, &audit("register"))
-            .expect("insert account");
+        insert_account_of(&*self.store, who);
         self.open_session(who);
     }
 
@@ -166,6 +139,47 @@ impl Drop for Central {
             rt.shutdown_background();
         }
     }
+}
+
+/// `who`'s account with a bound phone, as registration leaves it, on any server store.
+pub fn insert_account_of(store: &dyn ServerStore, who: &Applicant) {
+    let account = NewAccount {
+        id_type: "resident_id_card".into(),
+        id_number: who.id_number.clone(),
+        name: who.name.clone(),
+        mobile: Some(who.mobile.clone()),
+        password_hash: "$argon2id$not-used".into(),
+    };
+    store
+        .insert_account(&account, &audit("register"))
+        .expect("insert account");
+}
+
+/// The session `Applicant::session` names, as the server issues it at log-in on the kiosk
+/// `device_id`, valid for `lifetime_secs`.
+pub fn insert_session_of(
+    store: &dyn ServerStore,
+    device_id: &str,
+    who: &Applicant,
+    lifetime_secs: i64,
+) {
+    let Some(account) = store.account_by_id_number(&who.id_number).expect("account") else {
+        return;
+    };
+    let session = who.session();
+    store
+        .insert_session(
+            &NewSession {
+                token_sha256: kiosk_server::util::sha256_hex(session.token.as_bytes()),
+                session_id: session.session_id.clone(),
+                account_id: account.id,
+                device_id: device_id.to_owned(),
+                signing_key: kiosk_wire::grant::signing_key_hex(&session.token),
+                expires_at: kiosk_server::util::now() + lifetime_secs,
+            },
+            &audit("login"),
+        )
+        .expect("session");
 }
 
 /// An invented applicant: a distinct, valid ID number (the sample's birth date and gender).

@@ -109,8 +109,13 @@ pub struct PgDatabase {
 
 impl PgDatabase {
     pub fn create() -> PgDatabase {
+        PgDatabase::create_on(&postgres_admin_url())
+    }
+
+    /// A database of its own on the cluster of `admin_url` (a superuser URL).
+    pub fn create_on(admin_url: &str) -> PgDatabase {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let admin_url = postgres_admin_url();
+        let admin_url = admin_url.to_owned();
         // Unique across test binaries running at once and across reruns after a crash.
         let name = format!(
             "kiosk_test_{}_{}_{}",
@@ -119,7 +124,7 @@ impl PgDatabase {
             util::hex(&util::random_bytes::<4>())
         );
         let mut admin = ::postgres::Client::connect(&admin_url, ::postgres::NoTls)
-            .unwrap_or_else(|e| panic!("connecting to {POSTGRES_URL_VAR}: {e}"));
+            .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL: {e}"));
         // Identifiers cannot be parameters; the name is ours and only [a-z0-9_].
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -241,6 +246,17 @@ pub struct Server {
     /// Applicant sessions this test obtained, by (device token, ID number): `put` grants a
     /// submission with the applicant's session as a kiosk does.
     sessions: std::sync::Mutex<std::collections::HashMap<(String, String), Session>>,
+    /// The `central` process serving, when the server is not in this process.
+    process: Option<std::process::Child>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// An applicant session as log-in or registration answers it.
@@ -360,7 +376,64 @@ impl Server {
             dir,
             blobs,
             sessions: Default::default(),
+            process: None,
         }
+    }
+
+    /// The `central` binary at `exe` serving `db` as a process of its own (so that its memory
+    /// can be measured apart from the clients'), on a free loopback port, with `extra`
+    /// arguments to `serve`. Returns once it answers `/health`.
+    pub fn spawn_central(exe: &Path, db: TestDb, dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        let sms_file = dir.path().join("sms.txt");
+        let blob_dir = dir.path().join("blobs");
+        let store = db.open();
+        let blobs = Arc::new(kiosk_server::blobs::DiskBlobs::open(&blob_dir).unwrap());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let process = std::process::Command::new(exe)
+            .args(["serve", "--listen", &addr.to_string()])
+            .arg("--sms-file")
+            .arg(&sms_file)
+            .arg("--blob-dir")
+            .arg(&blob_dir)
+            .args(extra)
+            .env("CENTRAL_DB", db.url())
+            .env("CENTRAL_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
+        let backend = match db {
+            TestDb::Sqlite(_) => Backend::Sqlite,
+            TestDb::Postgres(_) => Backend::Postgres,
+        };
+        let server = Server {
+            addr,
+            backend,
+            store,
+            db,
+            sms_file,
+            dir,
+            blobs,
+            sessions: Default::default(),
+            process: Some(process),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "central did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// The process id of the `central` process, if the server is one.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(std::process::Child::id)
     }
 
     /// The value of `central --db` for this server's database.
