@@ -303,3 +303,92 @@ fn idle_countdown_then_wipe_leaves_no_applicant_text() {
     assert!(session.visit.app.data().basic.id_number.is_empty());
     assert!(!session.visit.signed_in);
 }
+
+/// Every page the screenshots show is the page it names: none carries an error it was not set
+/// up to show (the review scene once showed 有材料文件未能保存… over the summary, because its
+/// sample record named files no store held), and a saved collection reaches the review screen.
+#[test]
+fn screenshot_scenes_show_their_page_without_unintended_errors() {
+    use kiosk::app::session::Tone;
+    const ABOUT_AN_ERROR: [&str; 6] = [
+        "07-basic-errors",
+        "07-basic-errors-keyboard",
+        "17-materials-after-rejection",
+        // A credit code that fails its check, which hall staff confirm against the licence.
+        "21-staff-confirmation",
+        "25-capture-photo-rejected",
+        "30-staff-locked",
+    ];
+    let h = start();
+    for scene in kiosk::app::screenshots::scenes() {
+        {
+            let mut s = h.kiosk.session.borrow_mut();
+            s.wipe();
+            (scene.setup)(&mut s);
+        }
+        h.kiosk.refresh();
+        let s = h.kiosk.session.borrow();
+        if !ABOUT_AN_ERROR.contains(&scene.name) {
+            let error = s.visit.banner.as_ref().filter(|b| b.tone == Tone::Error);
+            assert!(error.is_none(), "{}: shows {error:?}", scene.name);
+        }
+        if scene.name == "19-review" {
+            assert_eq!(
+                s.visit.screen,
+                kiosk::app::session::Screen::Step(kiosk_domain::Step::Review),
+                "the review scene is the review"
+            );
+            drop(s);
+            assert_eq!(h.screen(), Screen::Review, "and the window shows it");
+        }
+    }
+}
+
+/// The summary shows the mobile number masked on the public screen and in full only while the
+/// applicant's finger is on it, with real pointer events, through the idle clock's repaints
+/// (which used to build the summary's lists anew, dropping the row under the finger).
+#[test]
+fn the_summary_masks_the_mobile_number_and_shows_it_while_held() {
+    let h = start();
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        kiosk::app::screenshots::at(
+            &mut s,
+            kiosk_domain::Step::Summary,
+            kiosk_domain::samples::Branch::Employed,
+        );
+    }
+    h.kiosk.refresh();
+    let label = "手机号码：按住显示完整号码";
+    let row = h.find(label).expect("the mobile number's row");
+    let value = || {
+        h.find(label)
+            .and_then(|e| e.accessible_value())
+            .unwrap_or_default()
+    };
+    let on_screen = || h.all_visible_text().join("\n");
+    assert_eq!(value(), "138****8000");
+    assert!(!on_screen().contains("13800138000"), "not in full at rest");
+
+    let at = Harness::centre_of(&row);
+    h.press_at(at);
+    // The summary scrolls: its Flickable hands a press to the row once it is not a flick.
+    mock_elapsed_time(Duration::from_millis(200));
+    assert_eq!(value(), "13800138000", "in full while held");
+    for step in 1..=4 {
+        // Across the idle clock's 1 s ticks, each a full refresh of the window's data, and a
+        // finger that rests unsteadily.
+        mock_elapsed_time(Duration::from_millis(600));
+        h.kiosk.refresh();
+        h.move_to(slint::LogicalPosition::new(at.x + step as f32, at.y));
+        assert_eq!(
+            value(),
+            "13800138000",
+            "still in full after {} ms",
+            step * 600
+        );
+    }
+    h.release_at(at);
+    assert_eq!(value(), "138****8000", "masked again once let go");
+    assert!(!on_screen().contains("13800138000"));
+}

@@ -92,6 +92,77 @@ fn employed(session: &mut Session, step: Step) {
     at(session, step, Branch::Employed);
 }
 
+/// A checked, compressed file of `kind` as the camera screens leave it: a sample camera frame of
+/// `docs/dev-materials` through the real pipeline, made once per process.
+fn sample_file(
+    kind: MaterialKind,
+    limits: &kiosk_domain::MaterialLimits,
+) -> Option<(Vec<u8>, u32, u32)> {
+    static PHOTO: std::sync::OnceLock<Option<(Vec<u8>, u32, u32)>> = std::sync::OnceLock::new();
+    static PAGE: std::sync::OnceLock<Option<(Vec<u8>, u32, u32)>> = std::sync::OnceLock::new();
+    let (cell, name) = if kind == MaterialKind::Photo {
+        (&PHOTO, "photo.jpg")
+    } else {
+        (&PAGE, "doccam-page.jpg")
+    };
+    cell.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs/dev-materials")
+            .join(name);
+        let still = kiosk_media::decode::decode(&std::fs::read(path).ok()?)
+            .ok()?
+            .image;
+        let as_kind = if kind == MaterialKind::Photo {
+            MaterialKind::Photo
+        } else {
+            MaterialKind::IdCardFront
+        };
+        match crate::capture::process::process(as_kind, &still, None, limits) {
+            crate::capture::process::Outcome::Accepted {
+                jpeg,
+                width,
+                height,
+                ..
+            } => Some((jpeg, width, height)),
+            _ => None,
+        }
+    })
+    .clone()
+}
+
+/// Saves the draft and a real, checked file for every material it lists: the invented sample
+/// record names files no store holds, and a submission whose files are not stored is refused
+/// (有材料文件未能保存…), which is what the review scene used to show.
+pub fn with_saved_files(session: &mut Session) {
+    let limits = session.services.limits;
+    let store = &mut session.services.store;
+    if let Err(e) = store.save_draft(&session.visit.app) {
+        tracing::warn!(error = %e, "sample draft not saved");
+        return;
+    }
+    let id_number = session.visit.app.data().basic.id_number.clone();
+    let mut materials = session.visit.app.data().materials.clone();
+    for (kind, files) in materials.iter_mut() {
+        let Some((bytes, width, height)) = sample_file(*kind, &limits) else {
+            tracing::warn!("sample material file missing");
+            return;
+        };
+        for file in files.iter_mut() {
+            match store.put_material(&id_number, &bytes) {
+                Ok(stored) => {
+                    *file = kiosk_domain::record::MaterialFile {
+                        width,
+                        height,
+                        ..stored
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "sample file not saved"),
+            }
+        }
+    }
+    let _ = session.visit.app.edit(|d| d.materials = materials);
+}
+
 /// Every page of the wizard, and the keyboards, pickers and warnings over them.
 pub fn scenes() -> Vec<Scene> {
     vec![
@@ -261,6 +332,7 @@ pub fn scenes() -> Vec<Scene> {
             name: "19-review",
             setup: |s| {
                 employed(s, Step::Summary);
+                with_saved_files(s);
                 s.submit();
             },
         },

@@ -57,7 +57,10 @@ pub struct MaterialView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryRow {
     pub label: String,
+    /// What the summary shows: the mobile number masked like the ID number, on a public screen.
     pub value: String,
+    /// The whole value, shown only while the applicant holds the row; empty if nothing is masked.
+    pub revealed: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,6 +279,21 @@ fn materials_view(session: &Session) -> Vec<MaterialView> {
         .collect()
 }
 
+/// One row of the summary. The mobile number is masked (`138****5678`) like the ID number: the
+/// summary is read on a public screen; the applicant holds the row to check it in full.
+fn summary_row(field: Field, data: &kiosk_domain::ApplicationData, lang: Lang) -> SummaryRow {
+    let value = forms::display_value(field, data, lang);
+    let (value, revealed) = match field {
+        Field::Mobile if !value.is_empty() => (kiosk_domain::privacy::mask_mobile(&value), value),
+        _ => (value, String::new()),
+    };
+    SummaryRow {
+        label: forms::label(field, lang).to_owned(),
+        value,
+        revealed,
+    }
+}
+
 fn summary_view(session: &Session) -> Vec<SummarySection> {
     let lang = session.lang;
     let data = session.visit.app.data();
@@ -291,10 +309,7 @@ fn summary_view(session: &Session) -> Vec<SummarySection> {
         step,
         rows: forms::page_fields(step, data)
             .into_iter()
-            .map(|(_, field)| SummaryRow {
-                label: forms::label(field, lang).to_owned(),
-                value: forms::display_value(field, data, lang),
-            })
+            .map(|(_, field)| summary_row(field, data, lang))
             .filter(|row| !row.value.is_empty())
             .collect(),
     })
@@ -307,6 +322,7 @@ fn summary_view(session: &Session) -> Vec<SummarySection> {
             .map(|m| SummaryRow {
                 label: m.label,
                 value: m.status,
+                revealed: String::new(),
             })
             .collect(),
     });

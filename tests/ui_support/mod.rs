@@ -214,6 +214,38 @@ impl Harness {
         self.find(label).is_some()
     }
 
+    /// The centre of `element` in window coordinates.
+    pub fn centre_of(element: &ElementHandle) -> slint::LogicalPosition {
+        let (at, size) = (element.absolute_position(), element.size());
+        slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0)
+    }
+
+    /// A finger down at `at`: the window's real pointer event, as the touchscreen sends it.
+    pub fn press_at(&self, at: slint::LogicalPosition) {
+        self.pointer(slint::platform::WindowEvent::PointerMoved { position: at });
+        self.pointer(slint::platform::WindowEvent::PointerPressed {
+            position: at,
+            button: slint::platform::PointerEventButton::Left,
+        });
+    }
+
+    /// The finger moved to `at` while down.
+    pub fn move_to(&self, at: slint::LogicalPosition) {
+        self.pointer(slint::platform::WindowEvent::PointerMoved { position: at });
+    }
+
+    /// The finger lifted at `at`.
+    pub fn release_at(&self, at: slint::LogicalPosition) {
+        self.pointer(slint::platform::WindowEvent::PointerReleased {
+            position: at,
+            button: slint::platform::PointerEventButton::Left,
+        });
+    }
+
+    fn pointer(&self, event: slint::platform::WindowEvent) {
+        self.kiosk.window.window().dispatch_event(event);
+    }
+
     /// Activates the element with this accessible label, as a tap would.
     pub fn tap(&self, label: &str) {
         let element = self

@@ -47,6 +47,60 @@ fn sync_model<T: Clone + PartialEq + 'static>(
     Some(ModelRc::from(Rc::new(VecModel::from(rows))))
 }
 
+/// The summary's sections, each section's rows updated in place: a row the applicant is holding
+/// (to see the whole mobile number) keeps its item through the refreshes of the idle tick.
+fn sync_summary(
+    current: ModelRc<ui::SummarySectionData>,
+    sections: &[view::SummarySection],
+) -> Option<ModelRc<ui::SummarySectionData>> {
+    let rows_of = |s: &view::SummarySection| -> Vec<ui::SummaryRowData> {
+        s.rows
+            .iter()
+            .map(|r| ui::SummaryRowData {
+                label: r.label.as_str().into(),
+                value: r.value.as_str().into(),
+                revealed: r.revealed.as_str().into(),
+            })
+            .collect()
+    };
+    let Some(vec) = current
+        .as_any()
+        .downcast_ref::<VecModel<ui::SummarySectionData>>()
+        .filter(|vec| vec.row_count() == sections.len())
+    else {
+        return Some(ModelRc::from(Rc::new(VecModel::from(
+            sections
+                .iter()
+                .map(|s| ui::SummarySectionData {
+                    title: s.title.as_str().into(),
+                    step: s.step.index() as i32,
+                    rows: ModelRc::from(Rc::new(VecModel::from(rows_of(s)))),
+                })
+                .collect::<Vec<_>>(),
+        ))));
+    };
+    for (i, section) in sections.iter().enumerate() {
+        let Some(mut shown) = vec.row_data(i) else {
+            continue;
+        };
+        let mut changed = false;
+        if let Some(rows) = sync_model(shown.rows.clone(), rows_of(section)) {
+            shown.rows = rows;
+            changed = true;
+        }
+        let step = section.step.index() as i32;
+        if shown.title != section.title.as_str() || shown.step != step {
+            shown.title = section.title.as_str().into();
+            shown.step = step;
+            changed = true;
+        }
+        if changed {
+            vec.set_row_data(i, shown);
+        }
+    }
+    None
+}
+
 fn strings(items: &[String]) -> ModelRc<SharedString> {
     ModelRc::from(Rc::new(VecModel::from(
         items.iter().map(SharedString::from).collect::<Vec<_>>(),
@@ -166,24 +220,9 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
         g.set_materials(model);
     }
     g.set_dev_materials(v.dev_materials);
-    let summary: Vec<ui::SummarySectionData> = v
-        .summary
-        .iter()
-        .map(|s| ui::SummarySectionData {
-            title: s.title.as_str().into(),
-            step: s.step.index() as i32,
-            rows: ModelRc::from(Rc::new(VecModel::from(
-                s.rows
-                    .iter()
-                    .map(|r| ui::SummaryRowData {
-                        label: r.label.as_str().into(),
-                        value: r.value.as_str().into(),
-                    })
-                    .collect::<Vec<_>>(),
-            ))),
-        })
-        .collect();
-    g.set_summary(ModelRc::from(Rc::new(VecModel::from(summary))));
+    if let Some(model) = sync_summary(g.get_summary(), &v.summary) {
+        g.set_summary(model);
+    }
     g.set_review_tone(match v.review.tone {
         ReviewTone::Pending => ui::ReviewTone::Pending,
         ReviewTone::Failed => ui::ReviewTone::Failed,
