@@ -232,3 +232,48 @@ fn a_wipe_closes_the_camera_and_leaves_no_picture() {
     assert!(!capture(&h).get_open());
     assert_eq!(h.screen(), Screen::Welcome);
 }
+
+/// A corner handle follows a finger dragged in steps across the idle clock's 1 s ticks, with
+/// real pointer events: the handles' list is updated in place, so the handle under the finger
+/// is not re-created by the first move it reports (which ended the drag there).
+#[test]
+fn a_corner_handle_follows_a_finger_across_ticks() {
+    use slint::Model;
+    let dir = tempfile::tempdir().unwrap();
+    let blank = dir.path().join("empty-tray.png");
+    image::RgbImage::from_pixel(1200, 900, image::Rgb([128, 128, 128]))
+        .save(&blank)
+        .unwrap();
+    let h = on_materials(files(blank));
+    h.tap(&format!("{}：拍摄", label(MaterialKind::WorkCertificate)));
+    run_until(&h, "the live picture", has_picture);
+    h.tap("拍照");
+    run_until(&h, "the corner handles", |h| {
+        capture(h).get_stage() == CaptureStage::Corners
+    });
+    let corner = || capture(&h).get_corners().row_data(0).expect("top left");
+    let before = corner();
+    let handle = h.find("左上角").expect("the top-left handle");
+    let start = ui_support::Harness::centre_of(&handle);
+    let step = |n: f32| slint::LogicalPosition::new(start.x + 12.0 * n, start.y + 8.0 * n);
+    h.press_at(start);
+    h.move_to(step(1.0));
+    let first = corner();
+    let per_step = (first.x - before.x, first.y - before.y);
+    assert!(
+        per_step.0 > 0.0 && per_step.1 > 0.0,
+        "the first move moved it"
+    );
+    for n in 2..=6 {
+        i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_millis(250));
+        h.kiosk.refresh();
+        h.move_to(step(n as f32));
+    }
+    h.release_at(step(6.0));
+    let after = corner();
+    let moved = (after.x - before.x, after.y - before.y);
+    assert!(
+        (moved.0 - 6.0 * per_step.0).abs() < 2.0 && (moved.1 - 6.0 * per_step.1).abs() < 2.0,
+        "the handle followed all six steps: moved {moved:?}, {per_step:?} a step"
+    );
+}

@@ -392,3 +392,46 @@ fn the_summary_masks_the_mobile_number_and_shows_it_while_held() {
     assert_eq!(value(), "138****8000", "masked again once let go");
     assert!(!on_screen().contains("13800138000"));
 }
+
+/// A choice in a picker, held across the idle clock's ticks and released with real pointer
+/// events, is taken: the picker's list is updated in place, so the button under the finger
+/// survives the repaints.
+#[test]
+fn a_picker_choice_held_across_ticks_is_taken() {
+    let h = start();
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        kiosk::app::screenshots::at(
+            &mut s,
+            kiosk_domain::Step::Work,
+            kiosk_domain::samples::Branch::Employed,
+        );
+    }
+    h.kiosk.refresh();
+    h.tap("单位性质");
+    let choice = h.find("国有企业").expect("the choice");
+    let at = Harness::centre_of(&choice);
+    h.press_at(at);
+    for _ in 0..3 {
+        mock_elapsed_time(Duration::from_millis(500));
+        h.kiosk.refresh();
+        h.move_to(slint::LogicalPosition::new(at.x + 1.0, at.y));
+    }
+    h.release_at(slint::LogicalPosition::new(at.x + 1.0, at.y));
+    mock_elapsed_time(Duration::from_millis(50));
+    let employer_type = h
+        .kiosk
+        .session
+        .borrow()
+        .visit
+        .app
+        .data()
+        .work
+        .employment
+        .employer_type;
+    assert_eq!(
+        employer_type.map(|t| kiosk_domain::catalog::Choice::label(t, kiosk_domain::Lang::Zh)),
+        Some("国有企业"),
+        "the held choice is taken"
+    );
+}

@@ -48,6 +48,7 @@ pub fn render(window: &KioskWindow, session: &Session) {
         if g.get_open() {
             g.set_open(false);
             g.set_advice(Default::default());
+            g.set_corners(Default::default());
             g.set_frame(Image::default());
         }
         return;
@@ -93,13 +94,14 @@ pub fn render(window: &KioskWindow, session: &Session) {
     };
     g.set_stage(stage);
     g.set_message(message.into());
-    g.set_advice(slint::ModelRc::new(slint::VecModel::from(
-        advice
-            .into_iter()
-            .map(slint::SharedString::from)
-            .collect::<Vec<_>>(),
-    )));
-    g.set_corners(slint::ModelRc::new(slint::VecModel::from(corners)));
+    let advice = advice.into_iter().map(slint::SharedString::from).collect();
+    if let Some(model) = super::render::sync_model(g.get_advice(), advice) {
+        g.set_advice(model);
+    }
+    // In place: the handle under the applicant's finger must outlive each move it reports.
+    if let Some(model) = super::render::sync_model(g.get_corners(), corners) {
+        g.set_corners(model);
+    }
 }
 
 impl Rig {

@@ -29,8 +29,10 @@ fn screen(s: Screen) -> ui::Screen {
     }
 }
 
-/// Replaces the rows of `current` with `rows`, touching only rows that changed.
-fn sync_model<T: Clone + PartialEq + 'static>(
+/// Replaces the rows of `current` with `rows`, touching only rows that changed; a new model
+/// (returned, to be set) only when the number of rows changed. A Slint `for` over a new model
+/// re-creates its items, and an item under a finger would lose the press.
+pub(super) fn sync_model<T: Clone + PartialEq + 'static>(
     current: ModelRc<T>,
     rows: Vec<T>,
 ) -> Option<ModelRc<T>> {
@@ -101,10 +103,16 @@ fn sync_summary(
     None
 }
 
-fn strings(items: &[String]) -> ModelRc<SharedString> {
-    ModelRc::from(Rc::new(VecModel::from(
-        items.iter().map(SharedString::from).collect::<Vec<_>>(),
-    )))
+/// A list of texts (candidates, picker options) updated in place, as [`sync_model`].
+fn sync_strings(
+    items: &[String],
+    current: ModelRc<SharedString>,
+    set: impl FnOnce(ModelRc<SharedString>),
+) {
+    let rows = items.iter().map(SharedString::from).collect();
+    if let Some(model) = sync_model(current, rows) {
+        set(model);
+    }
 }
 
 fn field(f: &view::FieldView) -> ui::FieldData {
@@ -163,10 +171,17 @@ fn sync_fields(g: &ui::Wizard<'_>, fields: &[view::FieldView]) {
         && vec.row_count() == rows.len()
         && vec.iter().zip(&rows).all(|(a, b)| a.key == b.key)
     {
-        for (i, row) in rows.into_iter().enumerate() {
-            if !vec.row_data(i).is_some_and(|old| fields_equal(&old, &row)) {
-                vec.set_row_data(i, row);
+        for (i, mut row) in rows.into_iter().enumerate() {
+            let Some(old) = vec.row_data(i) else { continue };
+            if fields_equal(&old, &row) {
+                continue;
             }
+            // The field changed (its value, say): its choice buttons stay the same items.
+            let options = row.options.iter().collect();
+            if sync_model(old.options.clone(), options).is_none() {
+                row.options = old.options;
+            }
+            vec.set_row_data(i, row);
         }
         return;
     }
@@ -245,7 +260,9 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     });
 
     keys.set_composing(v.composition.as_str().into());
-    keys.set_candidates(strings(&v.candidates));
+    sync_strings(&v.candidates, keys.get_candidates(), |m| {
+        keys.set_candidates(m)
+    });
     keys.set_chinese_available(v.chinese_available);
     keys.set_chinese(v.chinese);
     keys.set_handwriting_available(v.handwriting_available);
@@ -256,10 +273,10 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     picker.set_open(v.picker.is_some());
     if let Some(p) = &v.picker {
         picker.set_title(p.title.as_str().into());
-        picker.set_options(strings(&p.options));
+        sync_strings(&p.options, picker.get_options(), |m| picker.set_options(m));
         picker.set_second_level(p.second_level);
     } else {
-        picker.set_options(strings(&[]));
+        sync_strings(&[], picker.get_options(), |m| picker.set_options(m));
     }
 
     let date = window.global::<ui::DatePicker>();
