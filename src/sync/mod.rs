@@ -415,10 +415,12 @@ impl Worker {
                 return self.store.outbox_failed(id, &why);
             }
         };
-        let key = if self.config.regenerate_key_each_attempt && payload.attempts > 0 {
-            let mut raw = [0u8; 16];
-            let _ = getrandom::fill(&mut raw);
-            canonical::hex(&raw)
+        let mut fresh = [0u8; 16];
+        let key = if self.config.regenerate_key_each_attempt
+            && payload.attempts > 0
+            && getrandom::fill(&mut fresh).is_ok()
+        {
+            canonical::hex(&fresh)
         } else {
             payload.idempotency_key.clone()
         };
@@ -501,8 +503,18 @@ impl Worker {
         let cap = self.config.backoff_cap.as_millis() as u64;
         let ceiling = base.saturating_mul(1u64 << attempts.clamp(0, 30)).min(cap);
         let mut raw = [0u8; 8];
-        let _ = getrandom::fill(&mut raw);
-        (u64::from_le_bytes(raw) % (ceiling + 1)) as i64
+        let random = match getrandom::fill(&mut raw) {
+            Ok(()) => u64::from_le_bytes(raw),
+            Err(e) => {
+                // Without jitter every kiosk of a hall would retry at the same instant: the
+                // clock's nanoseconds still spread them.
+                tracing::warn!(error = %e, "no random bytes for the retry delay; using the clock");
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(ceiling / 2, |d| u64::from(d.subsec_nanos()))
+            }
+        };
+        (random % (ceiling + 1)) as i64
     }
 
     /// One request; classifies the answer. Connectivity goes into the status.
