@@ -16,26 +16,9 @@ use std::time::{Duration, Instant};
 use kiosk::store::{OutboxState, Store};
 use kiosk::sync::Worker;
 use kiosk_domain::ReviewState;
-use sync_support::{Applicant, Central, complete_draft, config, mark_submitted, open_store};
+use sync_support::{Applicant, Central, Rng, complete_draft, config, mark_submitted, open_store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-/// xorshift64*: a tiny seeded generator, so a failing run can be replayed by its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// Per-connection fault probabilities, in percent.
 #[derive(Clone, Copy)]

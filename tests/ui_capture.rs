@@ -46,6 +46,24 @@ fn on_materials(document: CameraSpec) -> Harness {
     h
 }
 
+/// The document camera pointed at an empty tray, a picture of `kind` taken: no page is found,
+/// and the applicant is asked to place the corners. The directory holds the camera's file.
+fn at_the_corners(kind: MaterialKind) -> (Harness, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let blank = dir.path().join("empty-tray.png");
+    image::RgbImage::from_pixel(1200, 900, image::Rgb([128, 128, 128]))
+        .save(&blank)
+        .unwrap();
+    let h = on_materials(files(blank));
+    h.tap(&format!("{}：拍摄", label(kind)));
+    run_until(&h, "the live picture", has_picture);
+    h.tap("拍照");
+    run_until(&h, "the corner handles", |h| {
+        capture(h).get_stage() == CaptureStage::Corners
+    });
+    (h, dir)
+}
+
 fn capture(h: &Harness) -> ui::Capture<'_> {
     h.kiosk.window.global::<ui::Capture>()
 }
@@ -173,19 +191,8 @@ fn a_certificate_page_is_found_straightened_and_pages_add_up() {
 
 #[test]
 fn when_no_page_is_found_the_applicant_places_the_corners() {
-    let dir = tempfile::tempdir().unwrap();
-    let blank = dir.path().join("empty-tray.png");
-    image::RgbImage::from_pixel(1200, 900, image::Rgb([128, 128, 128]))
-        .save(&blank)
-        .unwrap();
-    let h = on_materials(files(blank));
     let kind = MaterialKind::WorkCertificate;
-    h.tap(&format!("{}：拍摄", label(kind)));
-    run_until(&h, "the live picture", has_picture);
-    h.tap("拍照");
-    run_until(&h, "the corner handles", |h| {
-        capture(h).get_stage() == CaptureStage::Corners
-    });
+    let (h, _dir) = at_the_corners(kind);
     for corner in ["左上角", "右上角", "右下角", "左下角"] {
         assert!(h.exists(corner), "{corner} handle");
     }
@@ -239,18 +246,7 @@ fn a_wipe_closes_the_camera_and_leaves_no_picture() {
 #[test]
 fn a_corner_handle_follows_a_finger_across_ticks() {
     use slint::Model;
-    let dir = tempfile::tempdir().unwrap();
-    let blank = dir.path().join("empty-tray.png");
-    image::RgbImage::from_pixel(1200, 900, image::Rgb([128, 128, 128]))
-        .save(&blank)
-        .unwrap();
-    let h = on_materials(files(blank));
-    h.tap(&format!("{}：拍摄", label(MaterialKind::WorkCertificate)));
-    run_until(&h, "the live picture", has_picture);
-    h.tap("拍照");
-    run_until(&h, "the corner handles", |h| {
-        capture(h).get_stage() == CaptureStage::Corners
-    });
+    let (h, _dir) = at_the_corners(MaterialKind::WorkCertificate);
     let corner = || capture(&h).get_corners().row_data(0).expect("top left");
     let before = corner();
     let handle = h.find("左上角").expect("the top-left handle");

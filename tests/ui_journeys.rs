@@ -350,15 +350,10 @@ fn screenshot_scenes_show_their_page_without_unintended_errors() {
 #[test]
 fn the_summary_masks_the_mobile_number_and_shows_it_while_held() {
     let h = start();
-    {
-        let mut s = h.kiosk.session.borrow_mut();
-        kiosk::app::screenshots::at(
-            &mut s,
-            kiosk_domain::Step::Summary,
-            kiosk_domain::samples::Branch::Employed,
-        );
-    }
-    h.kiosk.refresh();
+    h.at(
+        kiosk_domain::Step::Summary,
+        kiosk_domain::samples::Branch::Employed,
+    );
     let label = "手机号码：按住显示完整号码";
     let row = h.find(label).expect("the mobile number's row");
     let value = || {
@@ -399,15 +394,10 @@ fn the_summary_masks_the_mobile_number_and_shows_it_while_held() {
 #[test]
 fn a_picker_choice_held_across_ticks_is_taken() {
     let h = start();
-    {
-        let mut s = h.kiosk.session.borrow_mut();
-        kiosk::app::screenshots::at(
-            &mut s,
-            kiosk_domain::Step::Work,
-            kiosk_domain::samples::Branch::Employed,
-        );
-    }
-    h.kiosk.refresh();
+    h.at(
+        kiosk_domain::Step::Work,
+        kiosk_domain::samples::Branch::Employed,
+    );
     h.tap("单位性质");
     let choice = h.find("国有企业").expect("the choice");
     let at = Harness::centre_of(&choice);

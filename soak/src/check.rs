@@ -54,9 +54,12 @@ pub fn judge(kiosks: &[KioskSide], server: &dyn Store, blob_dir: &Path) -> anyho
         let store = open_store(kiosk.dir);
         let rows = store.outbox_rows()?;
         committed += rows.len();
-        if rows.len() != kiosk.applicants.count as usize {
-            verdict.pending +=
-                kiosk.applicants.count as usize - rows.len().min(kiosk.applicants.count as usize);
+        let expected = kiosk.applicants.count as usize;
+        if rows.len() != expected {
+            // Too few: someone's submission never reached the outbox. Too many: an applicant
+            // was committed twice at the kiosk.
+            verdict.pending += expected.saturating_sub(rows.len());
+            verdict.duplicated += rows.len().saturating_sub(expected);
             verdict.findings.push(format!(
                 "{}: {} outbox rows for {} applicants",
                 kiosk.dir.display(),

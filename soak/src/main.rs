@@ -12,7 +12,6 @@ mod central;
 mod check;
 mod kiosk;
 mod proxy;
-mod rng;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -28,7 +27,7 @@ use central::{CentralProcess, Database};
 use check::{KioskSide, Verdict};
 use kiosk::{Applicants, KioskArgs, Phase};
 use proxy::{Proxy, RequestKind, Stats};
-use rng::Rng;
+use sync_support::Rng;
 
 #[derive(Parser)]
 #[command(

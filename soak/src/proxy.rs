@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::rng::Rng;
+use crate::sync_support::Rng;
 
 /// What a request is, for the table of where kills landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -214,6 +214,12 @@ impl Harness {
         self.find(label).is_some()
     }
 
+    /// An invented, complete, signed-in applicant of `branch` on `step`, on screen.
+    pub fn at(&self, step: kiosk_domain::Step, branch: kiosk_domain::samples::Branch) {
+        kiosk::app::screenshots::at(&mut self.kiosk.session.borrow_mut(), step, branch);
+        self.kiosk.refresh();
+    }
+
     /// The centre of `element` in window coordinates.
     pub fn centre_of(element: &ElementHandle) -> slint::LogicalPosition {
         let (at, size) = (element.absolute_position(), element.size());
