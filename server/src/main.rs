@@ -453,8 +453,15 @@ fn injected_faults(listen: SocketAddr) -> anyhow::Result<kiosk_server::api::Faul
     Ok(faults)
 }
 
+/// A build without the feature refuses to start when asked for faults, so that a soak's
+/// negative control cannot pass against a server that silently has none.
 #[cfg(not(feature = "fault-injection"))]
 fn injected_faults(_listen: SocketAddr) -> anyhow::Result<kiosk_server::api::Faults> {
+    if std::env::var_os("CENTRAL_FAULT_FORGET_IDEMPOTENCY").is_some() {
+        bail!(
+            "CENTRAL_FAULT_FORGET_IDEMPOTENCY is set, but this central was built without the              fault-injection feature (build it together with kiosk-soak)"
+        );
+    }
     Ok(kiosk_server::api::Faults::default())
 }
 

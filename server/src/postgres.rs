@@ -1472,8 +1472,37 @@ impl Store for PgStore {
     }
 }
 
+/// `url` with its database name replaced by `database` (query parameters kept): for tools
+/// that create a database of their own on a cluster (tests, the soak harness).
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_database_name_is_replaced_and_the_query_kept() {
+        assert_eq!(
+            super::with_database("postgres://u@127.0.0.1:55432/postgres", "soak_1"),
+            "postgres://u@127.0.0.1:55432/soak_1"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h/postgres?sslmode=disable", "s"),
+            "postgres://u@h/s?sslmode=disable"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -42,7 +42,9 @@ impl Database {
     pub fn url(&self) -> String {
         match self {
             Database::Sqlite(path) => format!("sqlite://{}", path.display()),
-            Database::Postgres { admin_url, name } => with_database(admin_url, name),
+            Database::Postgres { admin_url, name } => {
+                kiosk_server::postgres::with_database(admin_url, name)
+            }
         }
     }
 
@@ -67,22 +69,6 @@ impl Database {
         {
             let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
-    }
-}
-
-/// `url` with its database name replaced by `database` (query parameters kept).
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority..].find('/') {
-        Some(slash) => &base[..authority + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
     }
 }
 
@@ -217,19 +203,4 @@ pub fn default_exe() -> anyhow::Result<PathBuf> {
         );
     }
     Ok(exe)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_database_name_is_replaced_and_the_query_kept() {
-        assert_eq!(
-            super::with_database("postgres://u@127.0.0.1:55432/postgres", "soak_1"),
-            "postgres://u@127.0.0.1:55432/soak_1"
-        );
-        assert_eq!(
-            super::with_database("postgres://u@h/postgres?sslmode=disable", "s"),
-            "postgres://u@h/s?sslmode=disable"
-        );
-    }
 }

@@ -2,7 +2,9 @@
 //! control: the same harness against a server that forgets idempotency keys must fail.
 //!
 //! Both run the real `central` from the same target directory: `cargo test --workspace` builds
-//! it (with this crate's `fault-injection` feature) before any test runs.
+//! it (with this crate's `fault-injection` feature) before any test runs. A build of the server
+//! alone (`cargo test -p kiosk-server`) leaves a `central` without the feature there, which
+//! refuses to start when the negative control asks it for faults: build both together again.
 
 use std::process::Command;
 

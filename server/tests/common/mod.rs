@@ -84,22 +84,6 @@ pub fn postgres_admin_url() -> String {
     }
 }
 
-/// `url` with its database name replaced by `database` (query parameters kept).
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
-}
-
 /// A database of its own for one test on the test PostgreSQL, dropped with it.
 pub struct PgDatabase {
     admin_url: String,
@@ -129,7 +113,7 @@ impl PgDatabase {
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
-        let url = with_database(&admin_url, &name);
+        let url = kiosk_server::postgres::with_database(&admin_url, &name);
         PgDatabase {
             admin_url,
             name,
