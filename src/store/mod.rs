@@ -265,6 +265,37 @@ fn draft_key(app: &Application) -> Result<String, StoreError> {
     }
 }
 
+/// Opens the database file and hands SQLCipher the key.
+///
+/// The key pragma fails without touching the file when SQLCipher cannot set up its crypto
+/// context (its random source or allocator had a transient failure; seen once on a loaded CI
+/// machine, on a fresh database). A new connection is tried twice more before giving up: the
+/// key itself is never empty, so the failure is not ours to report as a wrong key.
+fn open_keyed(db_path: &Path, key: &key::StoreKey) -> Result<Connection, StoreError> {
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 1;
+    loop {
+        let conn = Connection::open(db_path)?;
+        // SQLite gives the WAL and shared-memory files the database file's mode.
+        restrict_to_owner(db_path).map_err(|e| StoreError::DataDir(db_path.to_owned(), e))?;
+        let key_pragma = key.pragma_value();
+        match conn.pragma_update(None, "key", key_pragma.as_str()) {
+            Ok(()) => return Ok(conn),
+            Err(e) if attempt < ATTEMPTS && is_key_setup_failure(&e) => {
+                tracing::warn!(attempt, error = %e, "SQLCipher could not take the key; retrying");
+                drop(conn);
+                std::thread::sleep(std::time::Duration::from_millis(50 * u64::from(attempt)));
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn is_key_setup_failure(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::Unknown)
+}
+
 fn is_not_a_database(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::NotADatabase)
 }
@@ -275,13 +306,7 @@ impl Store {
         prepare_dir(data_dir)?;
         let key = key::load_or_create(key_file)?;
         let db_path = data_dir.join(DB_FILE);
-        let mut conn = Connection::open(&db_path)?;
-        // SQLite gives the WAL and shared-memory files the database file's mode.
-        restrict_to_owner(&db_path).map_err(|e| StoreError::DataDir(db_path.clone(), e))?;
-        let key_pragma = key.pragma_value();
-        conn.pragma_update(None, "key", key_pragma.as_str())
-            .map_err(StoreError::from)?;
-        drop(key_pragma);
+        let mut conn = open_keyed(&db_path, &key)?;
         drop(key);
         // The first read decrypts page 1: a wrong key fails here, as "not a database".
         let check: Result<i64, _> =
@@ -1112,4 +1137,24 @@ fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = if path.is_dir() { 0o700 } else { 0o600 };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_sqlcipher_cannot_take_is_told_apart_from_other_failures() {
+        // An empty key is refused by the same path as a failed crypto set-up: same error shape.
+        let conn = Connection::open_in_memory().expect("in-memory database");
+        let refused = conn
+            .pragma_update(None, "key", "")
+            .expect_err("an empty key is refused");
+        assert!(is_key_setup_failure(&refused), "{refused:?}");
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(!is_key_setup_failure(&busy));
+    }
 }
