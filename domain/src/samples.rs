@@ -1,6 +1,7 @@
 //! Invented applicants for demonstrations, screenshots and tests. Nobody real: the ID numbers
 //! are the GB 11643 examples with valid check characters, the credit code is a public example.
 
+use time::Date;
 use time::macros::date;
 
 use crate::catalog::{
@@ -9,7 +10,7 @@ use crate::catalog::{
 };
 use crate::record::{ApplicationData, Consent, MaterialFile};
 use crate::region::{DivisionCode, Region};
-use crate::{Ethnicity, Step, materials};
+use crate::{Application, Context, Ethnicity, Progress, Step, Wizard, idnumber, materials};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Branch {
@@ -105,4 +106,82 @@ pub fn fill_step(step: Step, d: &mut ApplicationData, branch: Branch) {
         }
         Step::Account | Step::Summary | Step::Review => {}
     }
+}
+
+/// The records pinned in `wire/golden/`: every step filled and submitted under the rules in force
+/// `on`, one for each kind of identity document and both work branches. The kiosk's serialiser
+/// and the server's parser are both tested against the committed JSON of these.
+pub fn golden_records(on: Date) -> Vec<(&'static str, Application)> {
+    let resident = |branch| complete(branch);
+    let with_document = |id_type, id_number: String, gender| {
+        let mut data = complete(Branch::Employed);
+        data.basic.id_type = Some(id_type);
+        data.basic.id_number = id_number;
+        data.basic.gender = Some(gender);
+        data
+    };
+    let permit = with_document(
+        IdType::HkMoTwResidencePermit,
+        with_check_character("81000019850214002"),
+        Gender::Female,
+    );
+    let mut foreign = with_document(
+        IdType::ForeignPermanentResidentCard,
+        "USA530085061235".into(),
+        Gender::Female,
+    );
+    foreign.basic.name = "SMITH ANNA".into();
+    let records = [
+        ("resident-employed", resident(Branch::Employed)),
+        ("resident-not-employed", resident(Branch::NotEmployed)),
+        ("hk-mo-tw-permit-employed", permit),
+        ("foreign-permanent-employed", foreign),
+    ];
+    records
+        .into_iter()
+        .map(|(name, mut data)| {
+            if let Some(birth) = data
+                .basic
+                .id_number
+                .get(6..14)
+                .and_then(idnumber::birth_date)
+            {
+                data.basic.birth_date = Some(birth);
+            }
+            name_files_apart(&mut data);
+            (name, submitted(data, on))
+        })
+        .collect()
+}
+
+fn with_check_character(first17: &str) -> String {
+    let check = idnumber::check_character(first17).unwrap_or('0');
+    format!("{first17}{check}")
+}
+
+/// Each file its own blob id and a well-formed, distinct hash, as the store gives them.
+fn name_files_apart(data: &mut ApplicationData) {
+    for (n, file) in data.materials.values_mut().flatten().enumerate() {
+        file.blob_id = format!("blob-{:04}", n + 1);
+        file.sha256 = format!("{:064x}", 0x5eed_0000 + n);
+    }
+}
+
+fn submitted(data: ApplicationData, on: Date) -> Application {
+    let mut app = Application::new();
+    // A fresh record is a draft: editing it cannot fail.
+    let _ = app.edit(|d| *d = data);
+    let progress = Progress {
+        validation: Context::new(on),
+        signed_in: true,
+    };
+    let mut wizard = Wizard::resume(&app, &progress);
+    let submitted = wizard
+        .go_to(Step::Summary, &app, &progress)
+        .and_then(|_| wizard.submit(&mut app, &progress));
+    debug_assert!(
+        submitted.is_ok(),
+        "a golden record is complete: {submitted:?}"
+    );
+    app
 }

@@ -353,3 +353,28 @@ on_both_backends!(
     review_decisions_show_in_the_status_and_approval_locks,
     the_cli_enrols_devices_and_reviews_on_the_same_database,
 );
+
+/// The server's side of `domain/tests/golden_record.rs`: each pinned record of the current shape
+/// is accepted by the strict parser and read as exactly what was written.
+#[test]
+fn the_golden_records_are_read_as_written() {
+    use kiosk_domain::record::RECORD_FORMAT;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../wire/golden/record-v{RECORD_FORMAT}"));
+    let mut read = 0;
+    for entry in std::fs::read_dir(&dir).expect("golden records") {
+        let path = entry.expect("golden entry").path();
+        let pinned: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read"))
+            .expect("golden file is JSON");
+        let app = kiosk_server::api::strict_application(&pinned)
+            .unwrap_or_else(|e| panic!("{} refused: {e:?}", path.display()));
+        assert_eq!(
+            serde_json::to_value(&app).expect("serialises"),
+            pinned,
+            "{}",
+            path.display()
+        );
+        read += 1;
+    }
+    assert!(read >= 4, "{read} golden records");
+}
