@@ -425,3 +425,90 @@ fn a_picker_choice_held_across_ticks_is_taken() {
         "the held choice is taken"
     );
 }
+
+/// Keys pressed and held on the on-screen keyboard across the idle clock's ticks, each a full
+/// refresh, and released with real pointer events: every key types once.
+#[test]
+fn keys_held_across_ticks_type_once_each() {
+    let h = start();
+    h.at(
+        kiosk_domain::Step::Basic,
+        kiosk_domain::samples::Branch::Employed,
+    );
+    h.tap("电子邮箱");
+    for key in ["z", "s", "@", "1"] {
+        let at = Harness::centre_of(&h.find(key).expect("the key on the keyboard"));
+        h.press_at(at);
+        for step in 1..=3 {
+            mock_elapsed_time(Duration::from_millis(450));
+            h.kiosk.refresh();
+            h.move_to(slint::LogicalPosition::new(at.x + step as f32, at.y));
+        }
+        h.release_at(slint::LogicalPosition::new(at.x + 3.0, at.y));
+        mock_elapsed_time(Duration::from_millis(50));
+    }
+    h.tap("完成");
+    let email = h.kiosk.session.borrow().visit.app.data().basic.email.clone();
+    assert_eq!(email, "zs@1", "each held key typed once");
+}
+
+/// The summary shows the photo and every stored page as a picture; 重拍 on one page, pressed and
+/// released with real pointer events across a tick, replaces that page alone.
+#[test]
+fn the_summary_shows_each_stored_page_and_retakes_one() {
+    use slint::Model;
+    let h = start();
+    h.at(
+        kiosk_domain::Step::Summary,
+        kiosk_domain::samples::Branch::Employed,
+    );
+    kiosk::app::screenshots::with_saved_files(&mut h.kiosk.session.borrow_mut());
+    h.kiosk.refresh();
+    let files = || h.kiosk.session.borrow().visit.app.data().materials.clone();
+    let before = files();
+    let pictures = h
+        .kiosk
+        .window
+        .global::<ui::Wizard>()
+        .get_summary_pictures();
+    assert_eq!(
+        pictures.row_count(),
+        before.values().map(Vec::len).sum::<usize>(),
+        "one picture per stored file"
+    );
+    for p in pictures.iter() {
+        let size = p.picture.size();
+        assert!(p.has_picture, "{} has a preview", p.label);
+        assert_eq!(size.width.max(size.height), 240, "{}: {size:?}", p.label);
+    }
+    let photo = kiosk_domain::Choice::label(
+        kiosk_domain::MaterialKind::Photo,
+        kiosk_domain::Lang::Zh,
+    );
+    assert!(h.exists(photo), "the photo is shown: {photo}");
+
+    let (kind, _) = before
+        .iter()
+        .find(|(kind, _)| !kiosk::app::session::single_file(**kind))
+        .expect("a material of pages");
+    let label = format!(
+        "重拍{} 第 1 页",
+        kiosk_domain::Choice::label(*kind, kiosk_domain::Lang::Zh)
+    );
+    let at = Harness::centre_of(&h.find_reachable(&label).expect("its 重拍 button"));
+    h.press_at(at);
+    mock_elapsed_time(Duration::from_millis(600));
+    h.kiosk.refresh();
+    mock_elapsed_time(Duration::from_millis(600));
+    h.release_at(at);
+    mock_elapsed_time(Duration::from_millis(50));
+
+    let after = files();
+    assert_eq!(h.screen(), Screen::Summary, "still on the summary");
+    for (k, pages) in &before {
+        let now = &after[k];
+        assert_eq!(now.len(), pages.len(), "{k:?} keeps its number of pages");
+        let changed = now[0].blob_id != pages[0].blob_id;
+        assert_eq!(changed, k == kind, "{k:?}: only the retaken page is new");
+    }
+}

@@ -41,7 +41,7 @@ pub use error::{MediaError, Result};
 pub use geometry::Point;
 pub use image::RgbImage;
 pub use photo::{Check, PhotoOptions, PhotoReport, process_photo, process_photo_image};
-pub use preview::{Frame, FrameFormat, frame_to_rgba};
+pub use preview::{Frame, FrameFormat, frame_to_rgba, thumbnail};
 
 /// The outcome of [`compress_file`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

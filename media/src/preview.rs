@@ -266,3 +266,17 @@ pub fn mjpeg_to_rgba(src: &[u8], dst: &mut Vec<u8>) -> Result<(u32, u32)> {
     }
     Ok((w, h))
 }
+
+/// A small copy of a checked file, at most `max_side` pixels on its longer side, for the
+/// applicant to see what will be sent. Decoded within the usual limits: a damaged file is an
+/// error, never a panic.
+pub fn thumbnail(bytes: &[u8], max_side: u32) -> Result<image::RgbImage> {
+    let image = crate::decode::decode(bytes)?.image;
+    let (w, h) = image.dimensions();
+    let scale = f64::from(max_side.max(1)) / f64::from(w.max(h).max(1));
+    if scale >= 1.0 {
+        return Ok(image);
+    }
+    let side = |n: u32| ((f64::from(n) * scale).round() as u32).max(1);
+    Ok(image::imageops::thumbnail(&image, side(w), side(h)))
+}

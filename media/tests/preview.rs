@@ -178,3 +178,27 @@ fn mjpeg_frames_without_huffman_tables_decode_with_the_standard_ones() {
     );
     assert_eq!(with, without, "same pixels as with the tables in the file");
 }
+
+#[test]
+fn thumbnails_keep_the_shape_and_refuse_damaged_files() {
+    let page = image::RgbImage::from_fn(1240, 1754, |x, _| {
+        if x < 620 {
+            image::Rgb([250, 250, 250])
+        } else {
+            image::Rgb([20, 20, 20])
+        }
+    });
+    let jpeg = encode_jpeg(&page, 80, 0, Chroma::Sub420).expect("encodes");
+    let small = kiosk_media::thumbnail(&jpeg, 240).expect("a thumbnail");
+    assert_eq!(small.dimensions(), (170, 240), "longer side 240, shape kept");
+    assert!(small.get_pixel(20, 120)[0] > 200 && small.get_pixel(150, 120)[0] < 60);
+    let tiny = image::RgbImage::new(100, 80);
+    let tiny_jpeg = encode_jpeg(&tiny, 80, 0, Chroma::Sub420).expect("encodes");
+    assert_eq!(
+        kiosk_media::thumbnail(&tiny_jpeg, 240).expect("decodes").dimensions(),
+        (100, 80),
+        "never enlarged"
+    );
+    assert!(kiosk_media::thumbnail(&jpeg[..jpeg.len() / 3], 240).is_err());
+    assert!(kiosk_media::thumbnail(b"not an image", 240).is_err());
+}

@@ -326,7 +326,10 @@ pub fn scenes() -> Vec<Scene> {
         },
         Scene {
             name: "18-summary",
-            setup: |s| employed(s, Step::Summary),
+            setup: |s| {
+                employed(s, Step::Summary);
+                with_saved_files(s);
+            },
         },
         Scene {
             name: "19-review",

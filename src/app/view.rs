@@ -70,6 +70,16 @@ pub struct SummarySection {
     pub rows: Vec<SummaryRow>,
 }
 
+/// One stored file on the summary: its preview is loaded by the glue from `blob_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryPicture {
+    pub key: String,
+    pub page: usize,
+    /// "证件照", or "学历证书 第 2 页" for a material of several pages.
+    pub label: String,
+    pub blob_id: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReviewTone {
     Pending,
@@ -117,6 +127,8 @@ pub struct View {
     pub materials: Vec<MaterialView>,
     pub dev_materials: bool,
     pub summary: Vec<SummarySection>,
+    /// The photo and every material page, in the order of the materials step.
+    pub summary_pictures: Vec<SummaryPicture>,
     pub review: ReviewView,
     pub intro: String,
     pub can_submit: bool,
@@ -292,6 +304,34 @@ fn summary_row(field: Field, data: &kiosk_domain::ApplicationData, lang: Lang) -
         value,
         revealed,
     }
+}
+
+fn summary_pictures(session: &Session) -> Vec<SummaryPicture> {
+    let lang = session.lang;
+    let data = session.visit.app.data();
+    let mut pictures = Vec::new();
+    for kind in required_materials(data) {
+        let files = data.materials.get(&kind).map(Vec::as_slice).unwrap_or(&[]);
+        for (page, file) in files.iter().enumerate() {
+            let label = if super::session::single_file(kind) {
+                kind.label(lang).to_owned()
+            } else {
+                let n = page + 1;
+                t(
+                    lang,
+                    &format!("{} 第 {n} 页", kind.label(lang)),
+                    &format!("{}, page {n}", kind.label(lang)),
+                )
+            };
+            pictures.push(SummaryPicture {
+                key: kind.key().to_owned(),
+                page,
+                label,
+                blob_id: file.blob_id.clone(),
+            });
+        }
+    }
+    pictures
 }
 
 fn summary_view(session: &Session) -> Vec<SummarySection> {
@@ -485,6 +525,11 @@ pub fn build(session: &Session) -> View {
         dev_materials: session.services.materials.is_some(),
         summary: if step == Some(Step::Summary) {
             summary_view(session)
+        } else {
+            Vec::new()
+        },
+        summary_pictures: if step == Some(Step::Summary) {
+            summary_pictures(session)
         } else {
             Vec::new()
         },

@@ -210,6 +210,27 @@ impl Harness {
         any
     }
 
+    /// As [`Harness::find`], and the element's centre scrolled inside the page's visible area,
+    /// where a finger can reach it (not under the buttons at the foot of the screen).
+    pub fn find_reachable(&self, label: &str) -> Option<ElementHandle> {
+        let mut element = self.find(label)?;
+        let page = ElementQuery::from_root(&self.kiosk.window)
+            .match_descendants()
+            .match_inherits("Flickable")
+            .find_all()
+            .pop()?;
+        let bottom = page.absolute_position().y + page.size().height;
+        for _ in 0..20 {
+            let centre = Self::centre_of(&element);
+            if centre.y < bottom - element.size().height {
+                return Some(element);
+            }
+            page.scroll(0.0, -100.0);
+            element = self.find_visible(label).into_iter().next()?;
+        }
+        Some(element)
+    }
+
     pub fn exists(&self, label: &str) -> bool {
         self.find(label).is_some()
     }

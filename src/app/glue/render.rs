@@ -1,6 +1,8 @@
 //! Copies the session's [`View`] into the UI's globals. Models are updated row by row, so an
 //! unchanged row is not rebuilt and scrolling is kept.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use kiosk_domain::{Lang, Step};
@@ -101,6 +103,47 @@ fn sync_summary(
         }
     }
     None
+}
+
+thread_local! {
+    /// Previews of the files on the summary, by blob id, so the idle tick's refresh does not
+    /// decode them again. Only the files of the page on screen are kept: leaving the summary, or
+    /// a wiped session, empties it.
+    static PREVIEWS: RefCell<HashMap<String, Option<slint::Image>>> = RefCell::default();
+}
+
+fn summary_pictures(
+    session: &Session,
+    pictures: &[view::SummaryPicture],
+) -> Vec<ui::SummaryPictureData> {
+    PREVIEWS.with_borrow_mut(|cache| {
+        cache.retain(|blob_id, _| pictures.iter().any(|p| p.blob_id == *blob_id));
+        pictures
+            .iter()
+            .map(|p| {
+                let preview = cache
+                    .entry(p.blob_id.clone())
+                    .or_insert_with(|| session.material_thumbnail(&p.blob_id).map(to_image))
+                    .clone();
+                ui::SummaryPictureData {
+                    key: p.key.as_str().into(),
+                    page: i32::try_from(p.page).unwrap_or(i32::MAX),
+                    label: p.label.as_str().into(),
+                    has_picture: preview.is_some(),
+                    picture: preview.unwrap_or_default(),
+                }
+            })
+            .collect()
+    })
+}
+
+fn to_image(rgb: kiosk_media::RgbImage) -> slint::Image {
+    let (width, height) = rgb.dimensions();
+    slint::Image::from_rgb8(slint::SharedPixelBuffer::clone_from_slice(
+        rgb.as_raw(),
+        width,
+        height,
+    ))
 }
 
 /// A list of texts (candidates, picker options) updated in place, as [`sync_model`].
@@ -237,6 +280,10 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     g.set_dev_materials(v.dev_materials);
     if let Some(model) = sync_summary(g.get_summary(), &v.summary) {
         g.set_summary(model);
+    }
+    let pictures = summary_pictures(session, &v.summary_pictures);
+    if let Some(model) = sync_model(g.get_summary_pictures(), pictures) {
+        g.set_summary_pictures(model);
     }
     g.set_review_tone(match v.review.tone {
         ReviewTone::Pending => ui::ReviewTone::Pending,

@@ -100,10 +100,18 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
             }
         })
     });
+    let c = glue.clone();
     g.on_attach_material(move |key| {
-        glue.run(|s| {
+        c.run(|s| {
             if let Some(kind) = material_kind(&key) {
                 s.attach_material(kind);
+            }
+        })
+    });
+    g.on_retake_material(move |key, page| {
+        glue.run(|s| {
+            if let (Some(kind), Ok(page)) = (material_kind(&key), usize::try_from(page)) {
+                s.retake_material(kind, page);
             }
         })
     });

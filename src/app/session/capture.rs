@@ -38,6 +38,8 @@ pub struct Capture {
     pub stage: CaptureStage,
     /// The accepted file, until the applicant confirms it.
     pub file: Option<Vec<u8>>,
+    /// The page this capture takes the place of ("重拍" on the summary); `None` adds a page.
+    pub replaces: Option<usize>,
 }
 
 /// What the glue must do after a capture action.
@@ -58,12 +60,18 @@ impl Session {
 
     /// "拍摄" on a material: opens the camera screen.
     pub fn open_capture(&mut self, kind: MaterialKind) {
+        self.open_capture_for(kind, None);
+    }
+
+    /// The camera screen for a file that takes the place of page `replaces`, if given.
+    pub(super) fn open_capture_for(&mut self, kind: MaterialKind, replaces: Option<usize>) {
         self.activity();
         self.visit.banner = None;
         self.visit.capture = Some(Capture {
             kind,
             stage: CaptureStage::Live,
             file: None,
+            replaces,
         });
     }
 
@@ -215,6 +223,7 @@ impl Session {
                 width,
                 height,
             },
+            capture.replaces,
         );
     }
 

@@ -217,6 +217,9 @@ pub(crate) fn t(lang: Lang, zh: &str, en: &str) -> String {
     .to_owned()
 }
 
+/// The longer side, in pixels, of a file's preview on the summary.
+pub const THUMBNAIL_SIDE: u32 = 240;
+
 impl Session {
     pub fn new(services: Services) -> Self {
         let staff_lockout_secs = staff::timed_lock_left_secs(&services.store);
@@ -531,10 +534,38 @@ impl Session {
 
     /// "拍摄" on a material: the camera screen, or in development mode a file.
     pub fn attach_material(&mut self, kind: MaterialKind) {
+        self.take_material(kind, None);
+    }
+
+    /// A small picture of a stored file for the summary, or `None` (with a warning) if the file
+    /// cannot be read back: the applicant then sees that the page has no preview.
+    pub fn material_thumbnail(&self, blob_id: &str) -> Option<kiosk_media::RgbImage> {
+        let bytes = match self.services.store.material(blob_id) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                tracing::warn!("a material file of the draft is not in the store");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a material file for its preview failed");
+                return None;
+            }
+        };
+        kiosk_media::thumbnail(&bytes, THUMBNAIL_SIDE)
+            .map_err(|e| tracing::warn!(error = %e, "a material file has no preview"))
+            .ok()
+    }
+
+    /// "重拍" on one page shown on the summary: the new file takes that page's place.
+    pub fn retake_material(&mut self, kind: MaterialKind, page: usize) {
+        self.take_material(kind, Some(page));
+    }
+
+    fn take_material(&mut self, kind: MaterialKind, replaces: Option<usize>) {
         self.activity();
         let Some(source) = self.services.materials.as_mut() else {
             if self.has_cameras() {
-                self.open_capture(kind);
+                self.open_capture_for(kind, replaces);
             } else {
                 self.say(
                     Tone::Error,
@@ -556,12 +587,12 @@ impl Session {
                 return;
             }
         };
-        self.store_material(kind, captured);
+        self.store_material(kind, captured, replaces);
     }
 
     /// Saves a checked, compressed file with the draft (one file for the photo and the ID card
-    /// sides, pages add up for the others).
-    fn store_material(&mut self, kind: MaterialKind, captured: Captured) {
+    /// sides, pages add up for the others, or one page is replaced).
+    fn store_material(&mut self, kind: MaterialKind, captured: Captured, replaces: Option<usize>) {
         let id = self.visit.app.data().basic.id_number.clone();
         self.save_draft();
         match self.services.store.put_material(&id, &captured.bytes) {
@@ -572,14 +603,19 @@ impl Session {
                 let mut replaced = Vec::new();
                 self.edit(|d| {
                     let files = d.materials.entry(kind).or_default();
-                    if single {
-                        replaced = std::mem::take(files);
+                    match replaces {
+                        _ if single => {
+                            replaced = std::mem::take(files);
+                            files.push(file);
+                        }
+                        Some(page) if page < files.len() => {
+                            replaced.push(std::mem::replace(&mut files[page], file));
+                        }
+                        _ => files.push(file),
                     }
-                    files.push(file);
                 });
                 self.save_draft();
-                // A replaced photo or card side is nobody's any more: deleted now, not with the
-                // draft. (An editable draft has no submission waiting that could still need it.)
+                // A replaced file is nobody's any more: deleted now, not with the draft. (An editable draft has no submission waiting that could still need it.)
                 for old in replaced {
                     if let Err(e) = self.services.store.delete_material(&old.blob_id) {
                         tracing::warn!(error = %e, "deleting a replaced material file failed");
