@@ -190,12 +190,18 @@ fn thumbnails_keep_the_shape_and_refuse_damaged_files() {
     });
     let jpeg = encode_jpeg(&page, 80, 0, Chroma::Sub420).expect("encodes");
     let small = kiosk_media::thumbnail(&jpeg, 240).expect("a thumbnail");
-    assert_eq!(small.dimensions(), (170, 240), "longer side 240, shape kept");
+    assert_eq!(
+        small.dimensions(),
+        (170, 240),
+        "longer side 240, shape kept"
+    );
     assert!(small.get_pixel(20, 120)[0] > 200 && small.get_pixel(150, 120)[0] < 60);
     let tiny = image::RgbImage::new(100, 80);
     let tiny_jpeg = encode_jpeg(&tiny, 80, 0, Chroma::Sub420).expect("encodes");
     assert_eq!(
-        kiosk_media::thumbnail(&tiny_jpeg, 240).expect("decodes").dimensions(),
+        kiosk_media::thumbnail(&tiny_jpeg, 240)
+            .expect("decodes")
+            .dimensions(),
         (100, 80),
         "never enlarged"
     );

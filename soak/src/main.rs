@@ -5,7 +5,7 @@
 //! applicant must be on the server exactly once with the same hash, nothing pending, no staged
 //! file left, nothing personal left on a kiosk. Prints a table; exits 1 if the promise broke.
 
-#[path = "../../tests/sync_support/mod.rs"]
+#[path = "../../tests/it/sync_support/mod.rs"]
 mod sync_support;
 
 mod central;

@@ -2,7 +2,7 @@
 //! accessible label and meets the touch-target size of the mode; the theme's text and background
 //! pairs meet the contrast of the mode.
 
-mod ui_support;
+use crate::ui_support;
 
 use i_slint_backend_testing::{AccessibleRole, ElementQuery};
 use kiosk::app::screenshots::{LAYOUTS, scenes};

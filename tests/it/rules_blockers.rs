@@ -1,7 +1,7 @@
 //! Paths that stopped real applicants (issue 24), driven on the session as the account page
 //! drives it.
 
-mod ui_support;
+use crate::ui_support;
 
 use kiosk::app::ui::{self, Screen};
 use kiosk_domain::{Step, idnumber};

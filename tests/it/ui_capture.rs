@@ -3,7 +3,7 @@
 //! straightened, a page whose corners the applicant places, a missing camera, and a wipe that
 //! leaves no picture behind.
 
-mod ui_support;
+use crate::ui_support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! an answer of 10 MB is not read into memory (the submission is retried with backoff, not
 //! taken as delivered), and a `Retry-After` of centuries or more is cut to the maximum wait.
 
-mod sync_support;
+use crate::sync_support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;

@@ -3,7 +3,7 @@
 //! followed; a proxy's refusal or a refused device token leave the submission queued; the
 //! central server's own refusal reopens the applicant's draft with what happened.
 
-mod sync_support;
+use crate::sync_support;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};

@@ -5,7 +5,7 @@
 //! nothing is pending. The negative control (a new idempotency key per attempt) must fail the
 //! same check.
 
-mod sync_support;
+use crate::sync_support;
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -319,7 +319,7 @@ fn exactly_once_through_kills_cuts_and_restarts() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "child_syncs_until_killed",
+                "sync_crash::child_syncs_until_killed",
                 "--nocapture",
                 "--test-threads=1",
             ])

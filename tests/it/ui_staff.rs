@@ -3,8 +3,8 @@
 //! for a while even across visits and restarts, ten of them until the hall admin runs
 //! `kiosk staff unlock`, and an idle kiosk closes the panel.
 
-mod sync_support;
-mod ui_support;
+use crate::sync_support;
+use crate::ui_support;
 
 use kiosk::app::ui::{self, Screen};
 use kiosk::store::OutboxState;

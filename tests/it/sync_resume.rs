@@ -3,7 +3,7 @@
 //! submission arrives once and the kiosk sends at most 1.2 times its payload (starting each
 //! cut file again from its first byte would send about 1.9 times).
 
-mod sync_support;
+use crate::sync_support;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};

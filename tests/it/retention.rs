@@ -1,8 +1,8 @@
 //! What the kiosk keeps of an applicant who leaves without submitting: the draft for the stated
 //! time and then nothing, and never a photo that was replaced.
 
-mod sync_support;
-mod ui_support;
+use crate::sync_support;
+use crate::ui_support;
 
 use kiosk_domain::MaterialKind;
 use sync_support::{Applicant, complete_draft};

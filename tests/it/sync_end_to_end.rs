@@ -2,7 +2,7 @@
 //! once, review statuses back into the drafts, local data deleted after acknowledgement and the
 //! end of the session, nothing personal in the kiosk's logs.
 
-mod sync_support;
+use crate::sync_support;
 
 use std::time::Duration;
 
@@ -10,20 +10,10 @@ use kiosk::store::{OutboxState, StoreError};
 use kiosk::sync::{Worker, canonical};
 use kiosk_domain::ReviewState;
 use kiosk_server::store::Decision;
-use sync_support::{Applicant, Captured, Central, complete_draft, config, open_store, submit};
-
-/// The tests here run one at a time: tracing caches whether a log line is wanted per call site,
-/// and a worker logging on another test's thread (with no subscriber) while the first test
-/// captures its logs can leave the capture without lines.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
+use sync_support::{Applicant, Central, capture_logs, complete_draft, config, open_store, submit};
 
 #[test]
 fn submissions_reach_the_server_once_and_reviews_come_back() {
-    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("temp dir");
     let central = Central::start(&dir.path().join("central.db"));
     let token = central.device("五华区政务服务大厅-1");
@@ -34,14 +24,8 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
     let kiosk_dir = dir.path().join("kiosk");
     let mut store = open_store(&kiosk_dir);
 
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
     let started = std::time::Instant::now();
-    tracing::subscriber::with_default(subscriber, || {
+    let ((), logs) = capture_logs(tracing::Level::TRACE, || {
         let receipts: Vec<_> = people.iter().map(|who| submit(&mut store, who)).collect();
         assert_ne!(receipts[0].idempotency_key, receipts[1].idempotency_key);
         assert_eq!(
@@ -172,7 +156,7 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
     });
     eprintln!("end to end: {:?}", started.elapsed());
 
-    let text = String::from_utf8(logs.0.lock().expect("logs").clone()).expect("utf-8 logs");
+    let text = logs.text();
     assert!(
         text.contains("submission acknowledged"),
         "the capture works:\n{text}"
@@ -191,7 +175,6 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
 
 #[test]
 fn only_a_submitted_complete_draft_enters_the_outbox() {
-    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = open_store(dir.path());
     let who = Applicant::new(3);
@@ -215,7 +198,6 @@ fn only_a_submitted_complete_draft_enters_the_outbox() {
 
 #[test]
 fn a_refused_submission_is_kept_for_staff_and_not_retried() {
-    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("temp dir");
     let central = Central::start(&dir.path().join("central.db"));
     let token = central.device("hall-2");
@@ -272,7 +254,6 @@ fn a_refused_submission_is_kept_for_staff_and_not_retried() {
 /// the server's message instead of retrying. The next log-in knows B's version.
 #[test]
 fn an_old_version_queued_on_an_offline_kiosk_does_not_replace_a_newer_one() {
-    let _serial = one_at_a_time();
     use kiosk::accounts::Accounts as _;
     use kiosk::sync::accounts::RemoteAccounts;
     let dir = tempfile::tempdir().expect("temp dir");

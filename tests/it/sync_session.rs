@@ -1,8 +1,8 @@
 //! The session's side of sync: "已提交" only after the outbox commit, the indicator, and the end
 //! of the session handed to sync. Driven on the session directly, with the UI harness.
 
-mod sync_support;
-mod ui_support;
+use crate::sync_support;
+use crate::ui_support;
 
 use std::time::{Duration, Instant};
 

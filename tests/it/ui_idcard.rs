@@ -1,7 +1,7 @@
 //! A simulated reader on a real pseudo-terminal, the real polling service, and the kiosk window:
 //! a card placed on the welcome page fills and locks the card's fields.
 
-mod ui_support;
+use crate::ui_support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! `RemoteAccounts` against the real central server, a server that is down, and the worker's
 //! handling of `Retry-After`.
 
-mod sync_support;
+use crate::sync_support;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

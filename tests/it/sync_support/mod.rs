@@ -243,7 +243,7 @@ fn today() -> time::Date {
 }
 
 /// A fake JPEG of `size` bytes, distinct per applicant and kind.
-#[path = "../../server/tests/common/jpeg.rs"]
+#[path = "../../../server/tests/common/jpeg.rs"]
 mod test_jpeg;
 
 /// Saves a complete draft with its material files in `store` (not submitted).
@@ -349,11 +349,56 @@ impl Write for Captured {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
+thread_local! {
+    /// The capture of this thread's log lines, and the least severe level it takes.
+    static CAPTURE: std::cell::RefCell<Option<(tracing::Level, Captured)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Writes a log line into the calling thread's capture, or nowhere.
+struct ThreadCapture;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ThreadCapture {
+    type Writer = Box<dyn Write>;
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        match CAPTURE.with_borrow(|c| c.as_ref().map(|(_, logs)| logs.clone())) {
+            Some(logs) => Box::new(logs),
+            None => Box::new(std::io::sink()),
+        }
     }
+}
+
+/// Runs `f` with the log lines this thread writes at `level` or above collected.
+///
+/// One subscriber serves the whole test binary and asks at each event whether its thread is
+/// capturing. A subscriber per test (`with_default`) is not enough once many tests share a
+/// process: tracing caches per call site whether anyone listens, and a line first met on a
+/// thread without a subscriber could then be lost to a capture on another.
+pub fn capture_logs<R>(level: tracing::Level, f: impl FnOnce() -> R) -> (R, Captured) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::{Layer, util::SubscriberInitExt};
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let wanted = tracing_subscriber::filter::filter_fn(|meta| {
+            CAPTURE.with_borrow(|c| c.as_ref().is_some_and(|(level, _)| meta.level() <= level))
+        });
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(ThreadCapture)
+            .with_filter(wanted);
+        let _ = tracing_subscriber::registry().with(layer).try_init();
+    });
+    let logs = Captured::default();
+    CAPTURE.set(Some((level, logs.clone())));
+    // Cleared even if `f` panics, so a failed test does not leave its capture on the thread.
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            CAPTURE.set(None);
+        }
+    }
+    let _clear = Clear;
+    (f(), logs)
 }
 
 /// Nothing of `who` is left in the kiosk's store at `data`: no table holds their ID number, name

@@ -2,7 +2,7 @@
 //! page the candidates, select, partial selection, 中/英, and a fresh engine for the next visit.
 //! One test only: librime allows one session per process.
 
-mod ui_support;
+use crate::ui_support;
 
 use kiosk::app::ui::{self, Screen};
 use kiosk_ime::{PinyinEngine, RimeConfig, RimeSession};

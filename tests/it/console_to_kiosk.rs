@@ -4,10 +4,10 @@
 //! the applicant logs in on the touch screen (real taps on the Slint window) the page they resume
 //! at shows both reasons word for word.
 
-mod sync_support;
-mod ui_support;
+use crate::sync_support;
+use crate::ui_support;
 
-#[path = "../server/tests/common/browser.rs"]
+#[path = "../../server/tests/common/browser.rs"]
 mod browser;
 
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The whole employed and not-employed journeys, driven through accessible labels to submit;
 //! validation messages next to their fields; the idle countdown and wipe.
 
-mod ui_support;
+use crate::ui_support;
 
 use i_slint_backend_testing::mock_elapsed_time;
 use kiosk::app::ui::{self, Screen};
@@ -448,7 +448,16 @@ fn keys_held_across_ticks_type_once_each() {
         mock_elapsed_time(Duration::from_millis(50));
     }
     h.tap("完成");
-    let email = h.kiosk.session.borrow().visit.app.data().basic.email.clone();
+    let email = h
+        .kiosk
+        .session
+        .borrow()
+        .visit
+        .app
+        .data()
+        .basic
+        .email
+        .clone();
     assert_eq!(email, "zs@1", "each held key typed once");
 }
 
@@ -466,11 +475,7 @@ fn the_summary_shows_each_stored_page_and_retakes_one() {
     h.kiosk.refresh();
     let files = || h.kiosk.session.borrow().visit.app.data().materials.clone();
     let before = files();
-    let pictures = h
-        .kiosk
-        .window
-        .global::<ui::Wizard>()
-        .get_summary_pictures();
+    let pictures = h.kiosk.window.global::<ui::Wizard>().get_summary_pictures();
     assert_eq!(
         pictures.row_count(),
         before.values().map(Vec::len).sum::<usize>(),
@@ -481,10 +486,8 @@ fn the_summary_shows_each_stored_page_and_retakes_one() {
         assert!(p.has_picture, "{} has a preview", p.label);
         assert_eq!(size.width.max(size.height), 240, "{}: {size:?}", p.label);
     }
-    let photo = kiosk_domain::Choice::label(
-        kiosk_domain::MaterialKind::Photo,
-        kiosk_domain::Lang::Zh,
-    );
+    let photo =
+        kiosk_domain::Choice::label(kiosk_domain::MaterialKind::Photo, kiosk_domain::Lang::Zh);
     assert!(h.exists(photo), "the photo is shown: {photo}");
 
     let (kind, _) = before

@@ -265,7 +265,7 @@ fn a_sigkill_mid_save_keeps_the_last_committed_draft() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "child_saves_drafts_until_killed",
+                "store::child_saves_drafts_until_killed",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -3,7 +3,7 @@
 //! CA delivers, a certificate from another CA is refused and reported as a certificate problem,
 //! plain HTTP to the TLS port fails cleanly. Loopback only.
 
-mod sync_support;
+use crate::sync_support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use kiosk::sync::Worker;
 use kiosk::sync::accounts::RemoteAccounts;
 use kiosk::sync::http::Endpoint;
 use kiosk_server::tls;
-use sync_support::{Applicant, Captured, Central, config, open_store, submit};
+use sync_support::{Applicant, Central, capture_logs, config, open_store, submit};
 
 /// An HTTPS front on the database of a plain [`Central`] (which keeps its helpers: devices,
 /// accounts, the submissions it stored).
@@ -127,13 +127,7 @@ fn a_certificate_from_another_ca_is_refused_and_reported_as_such() {
     let kiosk_dir = dir.path().join("kiosk");
     let mut store = open_store(&kiosk_dir);
     submit(&mut store, &who);
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let ((), logs) = capture_logs(tracing::Level::INFO, || {
         let mut sync = config(&front.https(), &token);
         sync.server_ca = Some(other_ca.clone());
         let mut worker = Worker::new(open_store(&kiosk_dir), sync).expect("worker");
