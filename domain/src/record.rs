@@ -228,7 +228,7 @@ pub enum ReviewTransitionError {
 
 /// The version of the record's JSON shape, the one pinned in `wire/golden/record-v{N}/`. A change
 /// of shape fails the golden tests until this is raised and the new files are written beside the
-/// old ones (`KIOSK_BLESS_GOLDEN=1 cargo test -p kiosk-domain --test golden_record`).
+/// old ones (`KIOSK_BLESS_GOLDEN=1 cargo test -p kiosk-domain --test it golden_record`).
 pub const RECORD_FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

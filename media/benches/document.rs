@@ -18,7 +18,7 @@
 //! `process_document_image` plus that decode, end to end, separately timed. Median and best of
 //! `RUNS` runs. Prints a Markdown table.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

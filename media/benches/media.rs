@@ -11,7 +11,7 @@
 //! ImageMagick's time includes starting the process, as a caller would pay it). Then it
 //! measures the preview conversion of 1280x720 frames. Prints a Markdown table.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::path::Path;

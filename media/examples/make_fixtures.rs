@@ -7,7 +7,7 @@
 //! (`skimage/data/astronaut.png` inside the PyPI wheel); see `tests/fixtures/SOURCES.md`.
 //! Tests never run this: they read the committed outputs.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::error::Error;

@@ -354,7 +354,7 @@ on_both_backends!(
     the_cli_enrols_devices_and_reviews_on_the_same_database,
 );
 
-/// The server's side of `domain/tests/golden_record.rs`: each pinned record of the current shape
+/// The server's side of `domain/tests/it/golden_record.rs`: each pinned record of the current shape
 /// is accepted by the strict parser and read as exactly what was written.
 #[test]
 fn the_golden_records_are_read_as_written() {

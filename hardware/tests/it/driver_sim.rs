@@ -1,6 +1,6 @@
 //! The driver against the simulator over real pseudo-terminals: every card type, every fault.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};

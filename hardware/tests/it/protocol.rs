@@ -1,6 +1,6 @@
 //! Frames, commands, SW3 and the streaming decoder against the spec's bytes.
 
-mod common;
+use crate::common;
 
 use kiosk_hardware::idcard::card::{CardData, encode_text_photo};
 use kiosk_hardware::idcard::command::{BaudRate, Command, Response, format_sam_id};

@@ -1,6 +1,6 @@
 //! The `idcard-sim` binary: first stdout line is the device, stdin drives it.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};

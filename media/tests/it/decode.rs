@@ -1,6 +1,6 @@
 //! Decoding untrusted input: each bad input gets its specific error, good ones decode right.
 
-mod common;
+use crate::common;
 
 use common::{encode_png, fixture_bytes, jpeg_with_header, png_chunk, png_chunks, png_with_header};
 use image::{Rgb, RgbImage};

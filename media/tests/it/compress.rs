@@ -1,7 +1,7 @@
 //! Compression into byte ranges: limits hold over varied content, files are clean baseline
 //! JPEGs with 4:2:0 chroma and the JFIF density, and the impossible cases get clear errors.
 
-mod common;
+use crate::common;
 
 use common::{Rng, add_noise, fixture_bytes, jpeg_segments, synthetic_page};
 use image::imageops::{self, FilterType};

@@ -1,7 +1,7 @@
 //! The polling loop's events against the simulator over real pseudo-terminals: placing,
 //! removing and replacing cards, read failures, an unresponsive reader, unplug and replug.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! The simulator's protocol logic without I/O.
 
-mod common;
+use crate::common;
 
 use kiosk_hardware::idcard::command::{Command, Request, Response};
 use kiosk_hardware::idcard::frame::{DecodeError, Decoder, RawFrame};

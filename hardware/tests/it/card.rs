@@ -1,6 +1,6 @@
 //! Text block, card types, lookup tables, privacy of Debug, photo decoder.
 
-mod common;
+use crate::common;
 
 use kiosk_hardware::idcard::card::{
     CARD_TYPE_FLAG_OFFSET, CardData, CardError, CardType, ETHNICITIES, Gender, LONG_TERM,

@@ -2,7 +2,7 @@
 //! corrected to A4 / ID-card size, colour (the red seal) kept, at most 200,000 bytes; user
 //! corners when detection cannot work.
 
-mod common;
+use crate::common;
 
 use common::{Rng, SEAL_RED, draw_seal, render_skewed, synthetic_page};
 use image::{Rgb, RgbImage};

@@ -1,7 +1,7 @@
 //! ID photo checks on the astronaut fixtures: the good photo passes and is compressed into the
 //! photo range; each failure variant fails the right check with its instruction.
 
-mod common;
+use crate::common;
 
 use common::{encode_png, fixture_bytes};
 use kiosk_media::decode::decode;

@@ -1,0 +1,12 @@
+//! The device layer's integration tests, one binary: the reader over pseudo-terminals, its simulator
+//! and the poller.
+
+mod common;
+
+mod card;
+mod driver_sim;
+mod poller;
+mod proptests;
+mod protocol;
+mod sim_binary;
+mod sim_model;
