@@ -150,3 +150,42 @@ fn theme_colours_meet_the_contrast_rule_of_each_mode() {
         }
     }
 }
+
+/// Sizes come from the theme's tokens, so elder mode and the small screen scale from one place:
+/// no page or widget writes a length of its own (a `1px` that converts units, `0px` and the
+/// unbounded `100000px` of a flexible width are not sizes).
+#[test]
+fn pages_and_widgets_take_their_sizes_from_the_theme() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+    let mut literals = Vec::new();
+    for dir in ["pages", "widgets"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("ui dir") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("slint file");
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                let cleaned = code
+                    .replace("/ 1px", "")
+                    .replace("* 1px", "")
+                    .replace("100000px", "");
+                let mut rest = cleaned.as_str();
+                while let Some(at) = rest.find("px") {
+                    let digits: String = rest[..at]
+                        .chars()
+                        .rev()
+                        .take_while(|c| c.is_ascii_digit() || *c == '.')
+                        .collect();
+                    if !digits.is_empty() && digits.chars().any(|c| c != '0' && c != '.') {
+                        literals.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                    rest = &rest[at + 2..];
+                }
+            }
+        }
+    }
+    assert!(
+        literals.is_empty(),
+        "lengths outside the theme:\n{}",
+        literals.join("\n")
+    );
+}
