@@ -427,7 +427,7 @@ pub fn like_pattern(text: &str) -> String {
     pattern
 }
 
-/// How every submission id begins (`api.rs` makes them).
+/// How every submission id begins (`api/submissions.rs` makes them).
 pub const SUBMISSION_ID_PREFIX: &str = "sub_";
 
 /// A submission's state as the queue shows it: the stored tag, with `pending` for one under

@@ -13,10 +13,8 @@ use http_body_util::BodyExt as _;
 use serde_json::json;
 use tracing::info;
 
-use super::{
-    ApiError, ApiResult, AppState, Caller, Device, Grant, blocking, checked_grant, is_valid_key,
-    json_response,
-};
+use super::submissions::{Grant, checked_grant};
+use super::{ApiError, ApiResult, AppState, Caller, Device, blocking, is_valid_key, json_response};
 use crate::blobs::{BlobError, Held, QUOTA_WINDOW, max_blob_bytes};
 use crate::util::is_sha256_hex;
 
