@@ -379,9 +379,12 @@ pub fn capture_logs<R>(level: tracing::Level, f: impl FnOnce() -> R) -> (R, Capt
     use tracing_subscriber::{Layer, util::SubscriberInitExt};
     static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
-        let wanted = tracing_subscriber::filter::filter_fn(|meta| {
+        // Asked at every event: a filter that answered once per call site would cache the
+        // answer of whichever thread met the call site first.
+        let wanted = tracing_subscriber::filter::dynamic_filter_fn(|meta, _| {
             CAPTURE.with_borrow(|c| c.as_ref().is_some_and(|(level, _)| meta.level() <= level))
-        });
+        })
+        .with_callsite_filter(|_| tracing::subscriber::Interest::sometimes());
         let layer = tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .with_writer(ThreadCapture)
