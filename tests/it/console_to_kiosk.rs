@@ -10,7 +10,6 @@ use crate::ui_support;
 #[path = "../../server/tests/common/browser.rs"]
 mod browser;
 
-use std::time::Duration;
 
 use kiosk::app::ui::Screen;
 use kiosk_server::store::{AuditEntry, ReviewerRole, Store as _};
@@ -50,7 +49,7 @@ fn a_rejection_in_the_browser_reaches_the_kiosk_review_screen_word_for_word() {
         sync_support::submit(&mut s.services.store, &who);
         assert!(
             worker
-                .run_until_idle(Duration::from_secs(20))
+                .run_until_idle(sync_support::SETTLE_BOUND)
                 .expect("runs")
         );
         s.services

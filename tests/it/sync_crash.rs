@@ -348,7 +348,7 @@ fn exactly_once_through_kills_cuts_and_restarts() {
         Worker::new(open_store(&kiosk_dir), config(&proxy.url(), &token)).expect("worker");
     assert!(
         worker
-            .run_until_idle(Duration::from_secs(30))
+            .run_until_idle(sync_support::SETTLE_BOUND)
             .expect("runs"),
         "something is still pending"
     );

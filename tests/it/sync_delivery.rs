@@ -59,7 +59,7 @@ fn queued(dir: &Path, addr: SocketAddr, who: &Applicant) -> Worker {
 fn run(worker: &mut Worker, passes: usize) {
     for _ in 0..passes {
         worker.run_once().expect("pass");
-        std::thread::sleep(std::time::Duration::from_millis(350));
+        sync_support::wait_until_due(worker.store());
     }
 }
 
@@ -398,8 +398,7 @@ fn the_device_problem_clears_when_the_token_is_taken_again() {
     let mut worker = queued(dir.path(), addr, &Applicant::new(69));
     worker.run_once().expect("pass");
     assert!(worker.status().device_refused);
-    // The retry is due within the test configuration's backoff cap (300 ms).
-    std::thread::sleep(std::time::Duration::from_millis(350));
+    sync_support::wait_until_due(worker.store());
     worker.run_once().expect("pass");
     assert_eq!(only_row(worker.store()).state, OutboxState::Acked);
     assert!(!worker.status().device_refused);

@@ -4,7 +4,6 @@
 
 use crate::sync_support;
 
-use std::time::Duration;
 
 use kiosk::store::{OutboxState, StoreError};
 use kiosk::sync::{Worker, canonical};
@@ -39,7 +38,7 @@ fn submissions_reach_the_server_once_and_reviews_come_back() {
         assert_eq!(worker.status().queued, 0, "no pass yet");
         assert!(
             worker
-                .run_until_idle(Duration::from_secs(20))
+                .run_until_idle(sync_support::SETTLE_BOUND)
                 .expect("runs")
         );
         // Running again sends nothing twice.
@@ -212,7 +211,7 @@ fn a_refused_submission_is_kept_for_staff_and_not_retried() {
     .expect("worker");
     assert!(
         worker
-            .run_until_idle(Duration::from_secs(10))
+            .run_until_idle(sync_support::SETTLE_BOUND)
             .expect("runs")
     );
     let rows = store.outbox_rows().expect("rows");
@@ -292,7 +291,7 @@ fn an_old_version_queued_on_an_offline_kiosk_does_not_replace_a_newer_one() {
         Worker::new(open_store(&data_b), config(&central.url(), &token_b)).expect("worker");
     assert!(
         worker_b
-            .run_until_idle(Duration::from_secs(20))
+            .run_until_idle(sync_support::SETTLE_BOUND)
             .expect("runs")
     );
     let b = central.submissions().into_iter().next().expect("B stored");

@@ -145,7 +145,7 @@ fn cut_uploads_resume_across_a_restart_and_the_payload_travels_about_once() {
     let mut worker = Worker::new(open_store(&kiosk_dir), config(&url, &token)).expect("worker");
     assert!(
         worker
-            .run_until_idle(Duration::from_secs(30))
+            .run_until_idle(sync_support::SETTLE_BOUND)
             .expect("runs"),
         "delivered"
     );

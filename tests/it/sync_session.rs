@@ -182,7 +182,7 @@ fn log_in_after_deletion(
         sync_support::submit(&mut s.services.store, &who);
         assert!(
             worker
-                .run_until_idle(Duration::from_secs(20))
+                .run_until_idle(sync_support::SETTLE_BOUND)
                 .expect("runs")
         );
         let id = central.submissions()[0].id.clone();
@@ -336,7 +336,7 @@ fn the_visits_session_grants_its_submission_and_the_wipe_ends_it() {
     .expect("worker");
     assert!(
         worker
-            .run_until_idle(Duration::from_secs(20))
+            .run_until_idle(sync_support::SETTLE_BOUND)
             .expect("runs")
     );
     let rows = open_store(&data).outbox_rows().expect("rows");

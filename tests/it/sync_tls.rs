@@ -88,7 +88,7 @@ fn the_pinned_ca_delivers_end_to_end() {
     let mut worker = Worker::new(open_store(&kiosk_dir), sync).expect("worker");
     assert!(
         worker
-            .run_until_idle(Duration::from_secs(20))
+            .run_until_idle(sync_support::SETTLE_BOUND)
             .expect("runs"),
         "delivered over HTTPS"
     );
@@ -214,7 +214,7 @@ fn plain_http_to_the_tls_port_fails_cleanly() {
     let mut worker = Worker::new(open_store(&kiosk_dir), sync).expect("worker");
     assert!(
         worker
-            .run_until_idle(Duration::from_secs(20))
+            .run_until_idle(sync_support::SETTLE_BOUND)
             .expect("runs")
     );
     assert_eq!(central.submissions().len(), 1);

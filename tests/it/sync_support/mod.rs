@@ -317,6 +317,27 @@ pub fn open_store(dir: &Path) -> Store {
     Store::open(dir, &dir.join("kiosk.key")).expect("kiosk store")
 }
 
+/// The upper bound of a wait for the outbox to settle. Waits return as soon as nothing is
+/// pending, so the bound only decides how long a real failure takes to be reported; it is wide
+/// because a loaded two-core machine running the whole suite once took over 30 s for what takes
+/// 10 s alone.
+pub const SETTLE_BOUND: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Waits until the outbox's next retry is due (a test's backoff is capped at 300 ms).
+pub fn wait_until_due(store: &Store) {
+    let deadline = std::time::Instant::now() + SETTLE_BOUND;
+    while let Some(at) = store.outbox_next_attempt_at().expect("next attempt") {
+        if at <= kiosk::store::now_ms() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the retry never came due"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// A quick worker configuration for tests.
 pub fn config(url: &str, token: &str) -> kiosk::sync::SyncConfig {
     let mut config = kiosk::sync::SyncConfig::new(url, token);
