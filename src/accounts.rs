@@ -52,6 +52,7 @@ impl std::fmt::Debug for BindingTicket {
 }
 
 impl AccountError {
+    /// What the applicant is told: a key of the text catalogue (its Chinese text).
     pub fn message_zh(&self) -> &'static str {
         match self {
             AccountError::IdTaken => {
@@ -65,25 +66,6 @@ impl AccountError {
             AccountError::Throttled => "尝试次数过多，请稍后再试或通过“忘记密码”重置",
             AccountError::PhoneBindingRequired(_) => {
                 "首次登录：请输入本人手机号码，获取验证码后绑定"
-            }
-        }
-    }
-
-    pub fn message_en(&self) -> &'static str {
-        match self {
-            AccountError::IdTaken => {
-                "This ID number is registered already: please log in. If it is not you, contact the local finance bureau"
-            }
-            AccountError::WrongCredentials => "Wrong ID number or password",
-            AccountError::WrongSmsCode => "The SMS code is wrong or expired; request a new one",
-            AccountError::MobileMismatch => "This is not the mobile number bound to the account",
-            AccountError::Unavailable(_) => {
-                "The account service is unavailable; try again later or ask staff"
-            }
-            AccountError::Offline => "Cannot reach the server; please try again later",
-            AccountError::Throttled => "Too many attempts; try again later or reset the password",
-            AccountError::PhoneBindingRequired(_) => {
-                "First log-in: enter your mobile number and bind it with an SMS code"
             }
         }
     }

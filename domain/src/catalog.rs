@@ -1,4 +1,5 @@
-//! The fixed choice lists of the collection, each with its Chinese and English label.
+//! The fixed choice lists of the collection, each labelled by its catalogue key (its Chinese
+//! label; other languages come from `crate::i18n`).
 //!
 //! The UI shows these as large choice buttons, never as free text.
 
@@ -6,22 +7,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::issue::Lang;
 
-/// A closed list of choices with labels in both languages.
+/// A closed list of choices, each labelled.
 pub trait Choice: Sized + Copy + 'static {
     const ALL: &'static [Self];
-    fn labels(self) -> (&'static str, &'static str);
+    /// The label's catalogue key, which is the Chinese label.
+    fn text_key(self) -> &'static str;
 
     fn label(self, lang: Lang) -> &'static str {
-        let (zh, en) = self.labels();
-        match lang {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
+        crate::i18n::tr(lang, self.text_key())
     }
 }
 
 macro_rules! choice_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($zh:expr, $en:expr)),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $zh:expr),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -29,8 +27,8 @@ macro_rules! choice_enum {
 
         impl Choice for $name {
             const ALL: &'static [Self] = &[$($name::$variant),+];
-            fn labels(self) -> (&'static str, &'static str) {
-                match self { $($name::$variant => ($zh, $en)),+ }
+            fn text_key(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
             }
         }
     };
@@ -39,77 +37,77 @@ macro_rules! choice_enum {
 choice_enum!(
     /// The identity document the applicant registers with.
     IdType {
-        ResidentIdCard => ("居民身份证", "Resident ID card"),
-        HkMoTwResidencePermit => ("港澳台居民居住证", "Residence permit for Hong Kong, Macao and Taiwan residents"),
-        ForeignPermanentResidentCard => ("外国人永久居留身份证", "Foreign permanent resident ID card"),
+        ResidentIdCard => "居民身份证",
+        HkMoTwResidencePermit => "港澳台居民居住证",
+        ForeignPermanentResidentCard => "外国人永久居留身份证",
     }
 );
 
 choice_enum!(
     /// Gender as GB/T 2261.1 codes 1 and 2; the form offers only these two.
     Gender {
-        Male => ("男", "Male"),
-        Female => ("女", "Female"),
+        Male => "男",
+        Female => "女",
     }
 );
 
 choice_enum!(
     /// Political status (政治面貌), GB/T 4762.
     PoliticalStatus {
-        CpcMember => ("中共党员", "CPC member"),
-        CpcProbationaryMember => ("中共预备党员", "CPC probationary member"),
-        CylMember => ("共青团员", "Communist Youth League member"),
-        Revolutionary => ("民革党员", "RCCK member"),
-        DemocraticLeague => ("民盟盟员", "CDL member"),
-        NationalConstruction => ("民建会员", "CNDCA member"),
-        PromotingDemocracy => ("民进会员", "CAPD member"),
-        PeasantsWorkers => ("农工党党员", "CPWDP member"),
-        ZhiGong => ("致公党党员", "CZGP member"),
-        JiuSan => ("九三学社社员", "Jiusan Society member"),
-        TaiwanLeague => ("台盟盟员", "TDSGL member"),
-        NonParty => ("无党派人士", "Without party affiliation"),
-        Masses => ("群众", "Ordinary citizen"),
+        CpcMember => "中共党员",
+        CpcProbationaryMember => "中共预备党员",
+        CylMember => "共青团员",
+        Revolutionary => "民革党员",
+        DemocraticLeague => "民盟盟员",
+        NationalConstruction => "民建会员",
+        PromotingDemocracy => "民进会员",
+        PeasantsWorkers => "农工党党员",
+        ZhiGong => "致公党党员",
+        JiuSan => "九三学社社员",
+        TaiwanLeague => "台盟盟员",
+        NonParty => "无党派人士",
+        Masses => "群众",
     }
 );
 
 choice_enum!(
     /// The kind of employer.
     EmployerType {
-        GovernmentAgency => ("国家机关", "Government agency"),
-        PublicInstitution => ("事业单位", "Public institution"),
-        StateOwnedEnterprise => ("国有企业", "State-owned enterprise"),
-        PrivateEnterprise => ("民营企业", "Private enterprise"),
-        ForeignFundedEnterprise => ("外资企业", "Foreign-funded enterprise"),
-        AccountingFirm => ("会计师事务所", "Accounting firm"),
-        BookkeepingAgency => ("代理记账机构", "Bookkeeping agency"),
-        SocialOrganization => ("社会团体", "Social organisation"),
-        Other => ("其他", "Other"),
+        GovernmentAgency => "国家机关",
+        PublicInstitution => "事业单位",
+        StateOwnedEnterprise => "国有企业",
+        PrivateEnterprise => "民营企业",
+        ForeignFundedEnterprise => "外资企业",
+        AccountingFirm => "会计师事务所",
+        BookkeepingAgency => "代理记账机构",
+        SocialOrganization => "社会团体",
+        Other => "其他",
     }
 );
 
 choice_enum!(
     /// The posts of the work certificate's fixed template (appendix of the notice), in its order.
     AccountingPost {
-        HeadOfAccounting => ("会计机构负责人（会计主管）", "Head of accounting (accounting supervisor)"),
-        Cashier => ("出纳", "Cashier"),
-        Audit => ("稽核", "Internal checking"),
-        CapitalAndFunds => ("资本、基金核算", "Capital and fund accounting"),
-        IncomeExpenseClaimsDebts => ("收入、支出、债权、债务核算", "Income, expenditure, claims and debts"),
-        PayrollCostResults => ("工资核算、成本费用核算、财务成果核算", "Payroll, cost and financial result accounting"),
-        PropertyAndMaterials => ("财产物资收发、增减核算", "Property and materials accounting"),
-        GeneralLedger => ("总账", "General ledger"),
-        FinancialReports => ("财务会计报告编制", "Financial reporting"),
-        Archives => ("会计机构内会计档案管理", "Accounting archives"),
-        OtherAccountingWork => ("其它会计工作", "Other accounting work"),
-        NoAccountingPost => ("不从事会计工作岗位", "No accounting post"),
+        HeadOfAccounting => "会计机构负责人（会计主管）",
+        Cashier => "出纳",
+        Audit => "稽核",
+        CapitalAndFunds => "资本、基金核算",
+        IncomeExpenseClaimsDebts => "收入、支出、债权、债务核算",
+        PayrollCostResults => "工资核算、成本费用核算、财务成果核算",
+        PropertyAndMaterials => "财产物资收发、增减核算",
+        GeneralLedger => "总账",
+        FinancialReports => "财务会计报告编制",
+        Archives => "会计机构内会计档案管理",
+        OtherAccountingWork => "其它会计工作",
+        NoAccountingPost => "不从事会计工作岗位",
     }
 );
 
 choice_enum!(
     /// Why someone who is not employed is collected, which decides where (属地化原则).
     NotEmployedCategory {
-        StudentWithQualification => ("在校生（已取得会计专业技术资格）", "Student holding a qualification"),
-        OtherWithQualification => ("其他人员（已取得会计专业技术资格）", "Other person holding a qualification"),
+        StudentWithQualification => "在校生（已取得会计专业技术资格）",
+        OtherWithQualification => "其他人员（已取得会计专业技术资格）",
     }
 );
 
@@ -117,57 +115,57 @@ choice_enum!(
     /// Level of education, after GB/T 4658-2006 (学历代码): its graduate, undergraduate and
     /// secondary vocational levels by name, the general ones below them as one.
     EducationLevel {
-        Doctorate => ("博士研究生", "Doctorate"),
-        Master => ("硕士研究生", "Master's"),
-        Bachelor => ("大学本科", "Bachelor's"),
-        JuniorCollege => ("大学专科", "Junior college"),
-        SecondaryVocational => ("中等专科", "Secondary specialised school"),
-        VocationalHighSchool => ("职业高中", "Vocational high school"),
-        TechnicalSchool => ("技工学校", "Technical school"),
-        HighSchoolOrBelow => ("高中及以下", "High school or below"),
+        Doctorate => "博士研究生",
+        Master => "硕士研究生",
+        Bachelor => "大学本科",
+        JuniorCollege => "大学专科",
+        SecondaryVocational => "中等专科",
+        VocationalHighSchool => "职业高中",
+        TechnicalSchool => "技工学校",
+        HighSchoolOrBelow => "高中及以下",
     }
 );
 
 choice_enum!(
     /// Academic degree.
     Degree {
-        Doctor => ("博士", "Doctor"),
-        Master => ("硕士", "Master"),
-        Bachelor => ("学士", "Bachelor"),
-        Associate => ("副学士", "Associate"),
-        NoDegree => ("无学位", "No degree"),
+        Doctor => "博士",
+        Master => "硕士",
+        Bachelor => "学士",
+        Associate => "副学士",
+        NoDegree => "无学位",
     }
 );
 
 choice_enum!(
     /// Full-time or part-time highest education.
     EducationKind {
-        FullTime => ("全日制", "Full-time"),
-        PartTime => ("非全日制", "Part-time"),
+        FullTime => "全日制",
+        PartTime => "非全日制",
     }
 );
 
 choice_enum!(
     /// Accounting professional qualification levels.
     QualificationLevel {
-        Junior => ("初级", "Junior"),
-        Intermediate => ("中级", "Intermediate"),
-        Senior => ("高级", "Senior"),
-        Principal => ("正高级", "Principal senior"),
+        Junior => "初级",
+        Intermediate => "中级",
+        Senior => "高级",
+        Principal => "正高级",
     }
 );
 
 choice_enum!(
     /// The materials of the upload step (上传证明材料), in the notice's order.
     MaterialKind {
-        Photo => ("近期白底1寸证件照", "Recent 1-inch ID photo, white background"),
-        IdCardFront => ("身份证正面", "ID card, front"),
-        IdCardBack => ("身份证反面", "ID card, back"),
-        WorkCertificate => ("工作证明（盖章）", "Work certificate (stamped)"),
-        ResidenceDocument => ("居住证、户口簿或学生证（本人信息页）", "Residence permit, household register or student card"),
-        FullTimeEducationCertificate => ("全日制最高学历（学位）证书", "Full-time highest education certificate"),
-        PartTimeEducationCertificate => ("非全日制最高学历（学位）证书", "Part-time highest education certificate"),
-        QualificationCertificate => ("会计专业技术资格证书", "Accounting qualification certificate"),
+        Photo => "近期白底1寸证件照",
+        IdCardFront => "身份证正面",
+        IdCardBack => "身份证反面",
+        WorkCertificate => "工作证明（盖章）",
+        ResidenceDocument => "居住证、户口簿或学生证（本人信息页）",
+        FullTimeEducationCertificate => "全日制最高学历（学位）证书",
+        PartTimeEducationCertificate => "非全日制最高学历（学位）证书",
+        QualificationCertificate => "会计专业技术资格证书",
     }
 );
 

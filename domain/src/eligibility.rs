@@ -8,7 +8,7 @@ use crate::record::EligibilityAnswers;
 
 /// The accounting work that makes someone an accountant, as the notice lists it, for the
 /// eligibility page.
-pub const ACCOUNTING_WORK_ZH: [&str; 10] = [
+pub const ACCOUNTING_WORK: [&str; 10] = [
     "出纳",
     "稽核",
     "资产、负债和所有者权益（净资产）的核算",
@@ -53,21 +53,17 @@ pub fn assess(answers: &EligibilityAnswers) -> Eligibility {
 impl Eligibility {
     /// The plain explanation shown on the eligibility page.
     pub fn explanation(self, lang: Lang) -> &'static str {
-        match (self, lang) {
-            (Eligibility::Unanswered, Lang::Zh) => "请回答以上两个问题",
-            (Eligibility::Unanswered, Lang::En) => "Please answer both questions",
-            (Eligibility::Collected(_), Lang::Zh) => "您属于会计人员信息采集对象，请继续",
-            (Eligibility::Collected(_), Lang::En) => "You are to be collected; please continue",
-            (Eligibility::NotRequired, Lang::Zh) => {
-                "您既没有取得会计专业技术资格，也不从事会计工作，因此无需进行会计人员信息采集。\
-                 如果您担任单位会计机构负责人（会计主管）或总会计师，您属于会计人员，请在第二个问题选择“是”。"
-            }
-            (Eligibility::NotRequired, Lang::En) => {
-                "You hold no accounting qualification and do no accounting work, so you do not need \
-                 to be collected. Heads of accounting and chief accountants are accountants: if that \
-                 is you, answer \"yes\" to the second question."
-            }
-        }
+        crate::i18n::tr(
+            lang,
+            match self {
+                Eligibility::Unanswered => "请回答以上两个问题",
+                Eligibility::Collected(_) => "您属于会计人员信息采集对象，请继续",
+                Eligibility::NotRequired => {
+                    "您既没有取得会计专业技术资格，也不从事会计工作，因此无需进行会计人员信息采集。\
+                     如果您担任单位会计机构负责人（会计主管）或总会计师，您属于会计人员，请在第二个问题选择“是”。"
+                }
+            },
+        )
     }
 }
 

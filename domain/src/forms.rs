@@ -52,12 +52,13 @@ pub enum Kind {
 /// The fixed part of a field: its label, kind and whether it must be filled.
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
-    pub label: (&'static str, &'static str),
+    /// The label's catalogue key (the Chinese label).
+    pub label: &'static str,
     pub kind: Kind,
     pub required: bool,
 }
 
-fn spec(label: (&'static str, &'static str), kind: Kind, required: bool) -> Spec {
+fn spec(label: &'static str, kind: Kind, required: bool) -> Spec {
     Spec {
         label,
         kind,
@@ -65,132 +66,71 @@ fn spec(label: (&'static str, &'static str), kind: Kind, required: bool) -> Spec
     }
 }
 
-const YES_NO: [(&str, &str); 2] = [("是", "Yes"), ("否", "No")];
+const YES_NO: [&str; 2] = ["是", "否"];
 
 pub fn spec_of(field: Field) -> Spec {
     use Keyboard::*;
     use Kind::*;
     let text = Text(Letters);
     match field {
-        Field::Consent => spec(("同意", "Consent"), Inline { multi: false }, true),
+        Field::Consent => spec("同意", Inline { multi: false }, true),
         Field::HoldsQualificationAnswer => spec(
-            (
-                "您是否取得会计专业技术资格（初级、中级、高级、正高级）？",
-                "Do you hold an accounting qualification (junior, intermediate, senior, principal)?",
-            ),
+            "您是否取得会计专业技术资格（初级、中级、高级、正高级）？",
             Inline { multi: false },
             true,
         ),
-        Field::AccountingWorkAnswer => spec(
-            (
-                "您是否从事下列会计工作？",
-                "Do you do any of the accounting work listed?",
-            ),
-            Inline { multi: false },
-            true,
-        ),
-        Field::Name => spec(("姓名", "Name"), text, true),
-        Field::IdType => spec(("证件类型", "ID type"), Pick(PickList::IdType), true),
-        Field::IdNumber => spec(("证件号码", "ID number"), Text(IdNumber), true),
-        Field::Mobile => spec(("手机号码", "Mobile phone"), Text(Phone), true),
-        Field::Gender => spec(("性别", "Gender"), Inline { multi: false }, true),
-        Field::Ethnicity => spec(("民族", "Ethnicity"), Pick(PickList::Ethnicity), true),
-        Field::BirthDate => spec(("出生日期", "Date of birth"), Date, true),
-        Field::PoliticalStatus => spec(
-            ("政治面貌", "Political status"),
-            Pick(PickList::PoliticalStatus),
-            false,
-        ),
-        Field::Email => spec(("电子邮箱", "E-mail"), text, false),
-        Field::PostalAddress => spec(("通讯地址", "Postal address"), text, true),
-        Field::FinanceBureau => spec(
-            ("所属会计管理部门（财政局）", "Finance bureau"),
-            Pick(PickList::Bureau),
-            true,
-        ),
-        Field::Employed => spec(
-            ("是否在岗", "Currently employed"),
-            Inline { multi: false },
-            true,
-        ),
-        Field::EmployerName => spec(("工作单位名称", "Employer name"), text, true),
-        Field::EmployerCreditCode => spec(
-            (
-                "单位统一社会信用代码",
-                "Employer's unified social credit code",
-            ),
-            text,
-            true,
-        ),
-        Field::EmployerType => spec(
-            ("单位性质", "Employer type"),
-            Pick(PickList::EmployerType),
-            true,
-        ),
-        Field::EmployerRegion => spec(
-            ("单位所在地区", "Employer's region"),
-            Pick(PickList::Region),
-            true,
-        ),
-        Field::WorkStart => spec(("参加会计工作日期", "Started accounting work"), Date, true),
-        Field::Posts => spec(
-            (
-                "会计工作岗位（可多选）",
-                "Accounting posts (choose all that apply)",
-            ),
-            Inline { multi: true },
-            true,
-        ),
+        Field::AccountingWorkAnswer => {
+            spec("您是否从事下列会计工作？", Inline { multi: false }, true)
+        }
+        Field::Name => spec("姓名", text, true),
+        Field::IdType => spec("证件类型", Pick(PickList::IdType), true),
+        Field::IdNumber => spec("证件号码", Text(IdNumber), true),
+        Field::Mobile => spec("手机号码", Text(Phone), true),
+        Field::Gender => spec("性别", Inline { multi: false }, true),
+        Field::Ethnicity => spec("民族", Pick(PickList::Ethnicity), true),
+        Field::BirthDate => spec("出生日期", Date, true),
+        Field::PoliticalStatus => spec("政治面貌", Pick(PickList::PoliticalStatus), false),
+        Field::Email => spec("电子邮箱", text, false),
+        Field::PostalAddress => spec("通讯地址", text, true),
+        Field::FinanceBureau => spec("所属会计管理部门（财政局）", Pick(PickList::Bureau), true),
+        Field::Employed => spec("是否在岗", Inline { multi: false }, true),
+        Field::EmployerName => spec("工作单位名称", text, true),
+        Field::EmployerCreditCode => spec("单位统一社会信用代码", text, true),
+        Field::EmployerType => spec("单位性质", Pick(PickList::EmployerType), true),
+        Field::EmployerRegion => spec("单位所在地区", Pick(PickList::Region), true),
+        Field::WorkStart => spec("参加会计工作日期", Date, true),
+        Field::Posts => spec("会计工作岗位（可多选）", Inline { multi: true }, true),
         Field::HeadOfAccounting => spec(
-            (
-                "是否为会计机构负责人或总会计师",
-                "Head of accounting or chief accountant",
-            ),
+            "是否为会计机构负责人或总会计师",
             Inline { multi: false },
             true,
         ),
-        Field::EmployerPhone => spec(("单位电话", "Employer phone"), Text(Phone), false),
-        Field::NotEmployedCategory => spec(("人员类别", "Category"), Inline { multi: false }, true),
-        Field::NotEmployedRegion => spec(
-            (
-                "学籍、户籍或居住地所在地区",
-                "Region of school, household registration or residence",
-            ),
-            Pick(PickList::Region),
-            true,
-        ),
+        Field::EmployerPhone => spec("单位电话", Text(Phone), false),
+        Field::NotEmployedCategory => spec("人员类别", Inline { multi: false }, true),
+        Field::NotEmployedRegion => {
+            spec("学籍、户籍或居住地所在地区", Pick(PickList::Region), true)
+        }
         Field::Education(_, f) => match f {
-            EducationField::Level => spec(("学历", "Level"), Pick(PickList::EducationLevel), false),
-            EducationField::Degree => spec(("学位", "Degree"), Pick(PickList::Degree), false),
-            EducationField::School => spec(("毕业院校", "School"), text, false),
-            EducationField::Major => spec(("所学专业", "Major"), text, false),
-            EducationField::Graduation => spec(("毕业日期", "Graduation date"), Date, false),
+            EducationField::Level => spec("学历", Pick(PickList::EducationLevel), false),
+            EducationField::Degree => spec("学位", Pick(PickList::Degree), false),
+            EducationField::School => spec("毕业院校", text, false),
+            EducationField::Major => spec("所学专业", text, false),
+            EducationField::Graduation => spec("毕业日期", Date, false),
             EducationField::CertificateNumber => {
                 // Older diplomas and foreign-degree recognition certificates carry letters
                 // and characters: the full keyboard, with Chinese a tap away.
-                spec(("学历证书编号", "Certificate number"), text, false)
+                spec("学历证书编号", text, false)
             }
         },
-        Field::QualificationHeld => spec(
-            (
-                "是否取得会计专业技术资格",
-                "Holds an accounting qualification",
-            ),
-            Inline { multi: false },
-            true,
-        ),
-        Field::QualificationLevel => spec(("资格级别", "Level"), Inline { multi: false }, true),
-        Field::QualificationCertificate => spec(
-            ("资格证书编号或管理号", "Certificate or management number"),
-            text,
-            true,
-        ),
-        Field::QualificationObtained => spec(("取得资格日期", "Date obtained"), Date, true),
-        Field::QualificationSpecialty => spec(("专业", "Specialty"), text, false),
-        Field::Material(kind) => spec(kind.labels(), Inline { multi: false }, true),
-        Field::Password => spec(("密码", "Password"), Secret(Letters), true),
-        Field::PasswordConfirm => spec(("再次输入密码", "Password again"), Secret(Letters), true),
-        Field::SmsCode => spec(("短信验证码", "SMS code"), Text(Digits), true),
+        Field::QualificationHeld => spec("是否取得会计专业技术资格", Inline { multi: false }, true),
+        Field::QualificationLevel => spec("资格级别", Inline { multi: false }, true),
+        Field::QualificationCertificate => spec("资格证书编号或管理号", text, true),
+        Field::QualificationObtained => spec("取得资格日期", Date, true),
+        Field::QualificationSpecialty => spec("专业", text, false),
+        Field::Material(kind) => spec(kind.text_key(), Inline { multi: false }, true),
+        Field::Password => spec("密码", Secret(Letters), true),
+        Field::PasswordConfirm => spec("再次输入密码", Secret(Letters), true),
+        Field::SmsCode => spec("短信验证码", Text(Digits), true),
     }
 }
 
@@ -234,11 +174,7 @@ pub fn keyboard_of(field: Field, data: &ApplicationData) -> Option<Keyboard> {
 }
 
 pub fn label(field: Field, lang: Lang) -> &'static str {
-    let (zh, en) = spec_of(field).label;
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
+    crate::i18n::tr(lang, spec_of(field).label)
 }
 
 fn pick<T: Choice>(lang: Lang) -> Vec<String> {
@@ -248,7 +184,7 @@ fn pick<T: Choice>(lang: Lang) -> Vec<String> {
 fn yes_no(lang: Lang) -> Vec<String> {
     YES_NO
         .iter()
-        .map(|(zh, en)| if lang == Lang::Zh { *zh } else { *en }.to_owned())
+        .map(|key| crate::i18n::tr(lang, key).to_owned())
         .collect()
 }
 
@@ -449,10 +385,7 @@ fn place_name(place: Option<Region>, lang: Lang) -> String {
 }
 
 pub fn outside_yunnan(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => "云南省外",
-        Lang::En => "Outside Yunnan",
-    }
+    crate::i18n::tr(lang, "云南省外")
 }
 
 fn bureau_name(code: Option<DivisionCode>) -> String {
@@ -506,7 +439,7 @@ pub fn display_value(field: Field, data: &ApplicationData, lang: Lang) -> String
                 .filter(|(selected, _)| **selected)
                 .map(|(_, label)| label)
                 .collect::<Vec<_>>()
-                .join("、")
+                .join(crate::i18n::tr(lang, "、"))
         }
         _ => text_value(field, data),
     }
@@ -523,10 +456,7 @@ pub fn format_date(date: Date) -> String {
 
 /// The fields of a wizard page, in order, with the section heading that precedes each (if any).
 /// Which fields appear depends on the answers (the employed branch, say).
-pub fn page_fields(
-    step: Step,
-    data: &ApplicationData,
-) -> Vec<(Option<(&'static str, &'static str)>, Field)> {
+pub fn page_fields(step: Step, data: &ApplicationData) -> Vec<(Option<&'static str>, Field)> {
     let plain = |fields: &[Field]| fields.iter().map(|f| (None, *f)).collect::<Vec<_>>();
     match step {
         Step::Eligibility => plain(&[Field::HoldsQualificationAnswer, Field::AccountingWorkAnswer]),
@@ -569,17 +499,11 @@ pub fn page_fields(
             for (kind, heading) in [
                 (
                     EducationKind::FullTime,
-                    (
-                        "全日制最高学历（选填，填写则需完整）",
-                        "Highest full-time education (optional; complete it if you start)",
-                    ),
+                    "全日制最高学历（选填，填写则需完整）",
                 ),
                 (
                     EducationKind::PartTime,
-                    (
-                        "非全日制最高学历（选填，填写则需完整）",
-                        "Highest part-time education (optional; complete it if you start)",
-                    ),
+                    "非全日制最高学历（选填，填写则需完整）",
                 ),
             ] {
                 for (i, f) in [

@@ -1,7 +1,7 @@
 //! Field-level validation findings and their plain-language messages.
 //!
 //! A finding names the field it belongs to, so the UI can put the message right next to it, and
-//! carries a code whose text exists in Chinese (the kiosk's language) and English.
+//! carries a code; the code's message is a key of the text catalogue (`crate::i18n`).
 
 use serde::{Deserialize, Serialize};
 
@@ -235,171 +235,61 @@ impl IssueCode {
 
     /// The message shown next to the field.
     pub fn message(self, lang: Lang) -> &'static str {
-        let (zh, en) = self.texts();
-        match lang {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
+        crate::i18n::tr(lang, self.text_key())
     }
 
-    fn texts(self) -> (&'static str, &'static str) {
+    /// The message's catalogue key (its Chinese text).
+    pub fn text_key(self) -> &'static str {
         use IssueCode::*;
         match self {
-            Required => ("此项为必填项", "This field is required"),
-            RequiredOnceStarted => (
-                "已填写部分信息，此项也需填写完整",
-                "You have started this section; please complete this field too",
-            ),
-            ConsentRequired => (
-                "请阅读并同意个人信息处理规则后再继续",
-                "Please read and accept the personal information rules to continue",
-            ),
-            NotRequiredToCollect => (
-                "根据您的回答，您不属于会计人员信息采集对象，无需采集",
-                "From your answers, you are not among the people who need to be collected",
-            ),
-            TooLong => ("内容过长，请精简", "Too long; please shorten it"),
-            NameCharacters => (
-                "姓名只能包含汉字、字母、间隔号“·”和空格",
-                "A name may contain only Chinese characters, letters, the dot · and spaces",
-            ),
-            IdLength => ("证件号码应为18位", "The ID number must have 18 characters"),
-            IdCharacters => (
-                "证件号码前17位应为数字，最后一位为数字或X",
-                "The first 17 characters must be digits and the last a digit or X",
-            ),
-            IdBirthDate => (
-                "证件号码中的出生日期不存在，请核对",
-                "The birth date inside the ID number does not exist; please check",
-            ),
-            IdBirthInFuture => (
-                "证件号码中的出生日期晚于今天，请核对",
-                "The birth date inside the ID number is in the future; please check",
-            ),
-            IdChecksum => (
-                "证件号码校验位不正确，请逐位核对",
-                "The check character of the ID number is wrong; please check each digit",
-            ),
-            IdNotResident => (
-                "这不是居民身份证号码，请核对证件类型",
-                "This is not a resident ID number; please check the ID type",
-            ),
-            IdNotPermit => (
-                "港澳台居民居住证号码应以810000、820000或830000开头",
-                "A Hong Kong, Macao or Taiwan residence permit number starts with 810000, 820000 or 830000",
-            ),
-            IdNotForeign => (
-                "新版外国人永久居留身份证号码应以9开头",
-                "A 2023 foreign permanent resident ID number starts with 9",
-            ),
-            ForeignIdFormat => (
-                "外国人永久居留身份证号码应为3位字母加12位数字，或以9开头的18位号码",
-                "A foreign permanent resident number is 3 letters and 12 digits, or 18 characters starting with 9",
-            ),
-            GenderDiffersFromId => (
-                "性别与证件号码不一致，请核对",
-                "The gender does not match the ID number",
-            ),
-            BirthDiffersFromId => (
-                "出生日期与证件号码不一致，请核对",
-                "The birth date does not match the ID number",
-            ),
-            UsccLength => (
-                "统一社会信用代码应为18位",
-                "The unified social credit code must have 18 characters",
-            ),
-            UsccCharacters => (
-                "统一社会信用代码只含数字和大写字母（不含I、O、S、V、Z）",
-                "The credit code has only digits and capital letters (no I, O, S, V, Z)",
-            ),
-            UsccChecksum => (
-                "统一社会信用代码校验未通过，请与营业执照逐位核对；确认无误请工作人员确认",
-                "The credit code fails its check; compare it with the business licence. If it is right, ask staff to confirm",
-            ),
-            MobileFormat => (
-                "手机号码应为以1开头的11位数字",
-                "A mobile number has 11 digits and starts with 1",
-            ),
-            PhoneFormat => (
-                "电话号码格式不正确，例如 0871-61234567",
-                "The phone number is not valid, e.g. 0871-61234567",
-            ),
-            EmailFormat => (
-                "电子邮箱格式不正确，例如 name@example.com",
-                "The e-mail address is not valid, e.g. name@example.com",
-            ),
-            DateInFuture => ("日期不能晚于今天", "The date cannot be in the future"),
-            TooYoung => (
-                "出生日期有误：采集对象应年满16周岁",
-                "Birth date error: applicants must be at least 16",
-            ),
-            WorkStartTooEarly => (
-                "参加会计工作日期应在年满16周岁之后",
-                "Accounting work can only start after the 16th birthday",
-            ),
-            GraduationBeforeBirth => (
-                "毕业日期应晚于出生日期",
-                "The graduation date must be after the birth date",
-            ),
-            QualificationBeforeBirth => (
-                "取得资格日期应晚于出生日期",
-                "The date the qualification was obtained must be after the birth date",
-            ),
-            PostsNoneWithOthers => (
-                "“不从事会计工作岗位”不能与其他岗位同时选择",
-                "\"No accounting post\" cannot be chosen together with other posts",
-            ),
-            PostsEmpty => (
-                "请至少选择一个会计工作岗位",
-                "Choose at least one accounting post",
-            ),
-            UnknownRegion => (
-                "请从列表中选择地区",
-                "Please choose the region from the list",
-            ),
-            NotAFinanceBureau => (
-                "请从列表中选择所属会计管理部门（财政局）",
-                "Please choose the finance bureau from the list",
-            ),
-            OutsideYunnan => (
-                "信息采集实行属地化原则：所在地不在云南省，请在所在地的财政部门采集",
-                "Collection is local: this place is outside Yunnan, so collect with the finance bureau there",
-            ),
-            BureauNotEmployerRegion => (
-                "在岗人员应在工作单位所在地采集：请选择单位所在地的财政局",
-                "Employed accountants are collected where their employer is: choose that finance bureau",
-            ),
-            BureauNotSchoolRegion => (
-                "在校生应在学籍所在地采集：请选择学校所在地的财政局",
-                "Students are collected where their school is: choose that finance bureau",
-            ),
-            BureauNotResidenceRegion => (
-                "请选择户籍所在地或居住地的财政局",
-                "Choose the finance bureau of your household registration or residence",
-            ),
-            QualificationContradictsAnswer => (
-                "与前面“是否取得会计专业技术资格”的回答不一致，请核对",
-                "This contradicts your earlier answer about holding a qualification",
-            ),
-            MaterialMissing => ("请拍摄或上传此项材料", "Please capture this material"),
-            MaterialTooLarge => (
-                "文件超过大小上限，请重新拍摄",
-                "The file is over the size limit; please capture it again",
-            ),
-            MaterialTooSmall => (
-                "文件过小，清晰度不足，请重新拍摄",
-                "The file is too small to be legible; please capture it again",
-            ),
-            PhotoTooFewPixels => (
-                "照片尺寸不足295×413像素，请重新拍摄",
-                "The photo is smaller than 295×413 pixels; please take it again",
-            ),
-            PasswordRule => (
-                "密码应为8至20位，且同时包含字母和数字",
-                "The password needs 8 to 20 characters with both letters and digits",
-            ),
-            PasswordMismatch => ("两次输入的密码不一致", "The two passwords are not the same"),
-            SmsCodeFormat => ("短信验证码为6位数字", "The SMS code has 6 digits"),
+            Required => "此项为必填项",
+            RequiredOnceStarted => "已填写部分信息，此项也需填写完整",
+            ConsentRequired => "请阅读并同意个人信息处理规则后再继续",
+            NotRequiredToCollect => "根据您的回答，您不属于会计人员信息采集对象，无需采集",
+            TooLong => "内容过长，请精简",
+            NameCharacters => "姓名只能包含汉字、字母、间隔号“·”和空格",
+            IdLength => "证件号码应为18位",
+            IdCharacters => "证件号码前17位应为数字，最后一位为数字或X",
+            IdBirthDate => "证件号码中的出生日期不存在，请核对",
+            IdBirthInFuture => "证件号码中的出生日期晚于今天，请核对",
+            IdChecksum => "证件号码校验位不正确，请逐位核对",
+            IdNotResident => "这不是居民身份证号码，请核对证件类型",
+            IdNotPermit => "港澳台居民居住证号码应以810000、820000或830000开头",
+            IdNotForeign => "新版外国人永久居留身份证号码应以9开头",
+            ForeignIdFormat => "外国人永久居留身份证号码应为3位字母加12位数字，或以9开头的18位号码",
+            GenderDiffersFromId => "性别与证件号码不一致，请核对",
+            BirthDiffersFromId => "出生日期与证件号码不一致，请核对",
+            UsccLength => "统一社会信用代码应为18位",
+            UsccCharacters => "统一社会信用代码只含数字和大写字母（不含I、O、S、V、Z）",
+            UsccChecksum => {
+                "统一社会信用代码校验未通过，请与营业执照逐位核对；确认无误请工作人员确认"
+            }
+            MobileFormat => "手机号码应为以1开头的11位数字",
+            PhoneFormat => "电话号码格式不正确，例如 0871-61234567",
+            EmailFormat => "电子邮箱格式不正确，例如 name@example.com",
+            DateInFuture => "日期不能晚于今天",
+            TooYoung => "出生日期有误：采集对象应年满16周岁",
+            WorkStartTooEarly => "参加会计工作日期应在年满16周岁之后",
+            GraduationBeforeBirth => "毕业日期应晚于出生日期",
+            QualificationBeforeBirth => "取得资格日期应晚于出生日期",
+            PostsNoneWithOthers => "“不从事会计工作岗位”不能与其他岗位同时选择",
+            PostsEmpty => "请至少选择一个会计工作岗位",
+            UnknownRegion => "请从列表中选择地区",
+            NotAFinanceBureau => "请从列表中选择所属会计管理部门（财政局）",
+            OutsideYunnan => "信息采集实行属地化原则：所在地不在云南省，请在所在地的财政部门采集",
+            BureauNotEmployerRegion => "在岗人员应在工作单位所在地采集：请选择单位所在地的财政局",
+            BureauNotSchoolRegion => "在校生应在学籍所在地采集：请选择学校所在地的财政局",
+            BureauNotResidenceRegion => "请选择户籍所在地或居住地的财政局",
+            QualificationContradictsAnswer => {
+                "与前面“是否取得会计专业技术资格”的回答不一致，请核对"
+            }
+            MaterialMissing => "请拍摄或上传此项材料",
+            MaterialTooLarge => "文件超过大小上限，请重新拍摄",
+            MaterialTooSmall => "文件过小，清晰度不足，请重新拍摄",
+            PhotoTooFewPixels => "照片尺寸不足295×413像素，请重新拍摄",
+            PasswordRule => "密码应为8至20位，且同时包含字母和数字",
+            PasswordMismatch => "两次输入的密码不一致",
+            SmsCodeFormat => "短信验证码为6位数字",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod contact;
 pub mod eligibility;
 pub mod forms;
+pub mod i18n;
 pub mod idnumber;
 pub mod issue;
 pub mod jurisdiction;
@@ -22,6 +23,7 @@ pub mod validate;
 pub mod wizard;
 
 pub use catalog::{Choice, Ethnicity, MaterialKind};
+pub use i18n::{Message, tr, tr_args};
 pub use issue::{Field, Issue, IssueCode, Lang, Severity};
 pub use materials::MaterialLimits;
 pub use record::{Application, ApplicationData, ReviewState};

@@ -205,15 +205,14 @@ pub enum EditError {
 
 impl EditError {
     pub fn message(self, lang: crate::Lang) -> &'static str {
-        match (self, lang) {
-            (EditError::Approved, crate::Lang::Zh) => "审核已通过，信息采集不能再修改",
-            (EditError::Approved, crate::Lang::En) => {
-                "The collection was approved and can no longer be changed"
-            }
-            (EditError::UnderReview, crate::Lang::Zh) => "信息正在审核中，暂时不能修改",
-            (EditError::UnderReview, crate::Lang::En) => {
-                "The collection is under review and cannot be changed now"
-            }
+        crate::i18n::tr(lang, self.text_key())
+    }
+
+    /// The message's catalogue key.
+    pub fn text_key(self) -> &'static str {
+        match self {
+            EditError::Approved => "审核已通过，信息采集不能再修改",
+            EditError::UnderReview => "信息正在审核中，暂时不能修改",
         }
     }
 }

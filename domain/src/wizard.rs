@@ -59,21 +59,22 @@ impl Step {
     }
 
     pub fn title(self, lang: Lang) -> &'static str {
-        let (zh, en) = match self {
-            Step::Notice => ("采集须知", "Notice and consent"),
-            Step::Eligibility => ("采集对象确认", "Who is collected"),
-            Step::Account => ("注册 / 登录", "Register / log in"),
-            Step::Basic => ("基本信息", "Basic information"),
-            Step::Work => ("工作信息", "Work information"),
-            Step::Education => ("学历信息", "Education"),
-            Step::Qualification => ("专业技术资格信息", "Professional qualification"),
-            Step::Materials => ("上传证明材料", "Materials"),
-            Step::Summary => ("个人信息汇总", "Summary"),
-            Step::Review => ("审核状态", "Review status"),
-        };
-        match lang {
-            Lang::Zh => zh,
-            Lang::En => en,
+        crate::i18n::tr(lang, self.title_key())
+    }
+
+    /// The title's catalogue key (the Chinese title).
+    pub fn title_key(self) -> &'static str {
+        match self {
+            Step::Notice => "采集须知",
+            Step::Eligibility => "采集对象确认",
+            Step::Account => "注册 / 登录",
+            Step::Basic => "基本信息",
+            Step::Work => "工作信息",
+            Step::Education => "学历信息",
+            Step::Qualification => "专业技术资格信息",
+            Step::Materials => "上传证明材料",
+            Step::Summary => "个人信息汇总",
+            Step::Review => "审核状态",
         }
     }
 }
@@ -132,6 +133,18 @@ pub enum MoveError {
     Locked(#[from] EditError),
     #[error("there is no step after this one")]
     NoNextStep,
+}
+
+impl MoveError {
+    /// What the applicant is told, as a catalogue key.
+    pub fn text_key(&self) -> &'static str {
+        match self {
+            MoveError::Incomplete(_) => "请按提示修改标红的项目后继续",
+            MoveError::EarlierStepIncomplete(_) => "请先完成前面的步骤",
+            MoveError::Locked(e) => e.text_key(),
+            MoveError::NoNextStep => "已经是最后一步",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

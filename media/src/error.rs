@@ -4,6 +4,7 @@
 //! for the applicant that says what to do ([`MediaError::zh`]) and a stable machine code
 //! ([`MediaError::code`]) for the UI and the CLI. None of them carries personal data.
 
+use kiosk_domain::Message;
 use thiserror::Error;
 
 /// Result alias used throughout the crate.
@@ -117,71 +118,77 @@ impl MediaError {
 
     /// Plain Chinese message for the applicant, saying what to do next.
     pub fn zh(&self) -> String {
+        self.message().text(kiosk_domain::Lang::Zh)
+    }
+
+    /// What the applicant is told, as a key of the kiosk's text catalogue with its arguments.
+    pub fn message(&self) -> Message {
         match self {
-            MediaError::Empty => "文件是空的，请重新拍摄或重新选择文件。".to_owned(),
-            MediaError::InputTooLarge { bytes, limit } => format!(
-                "文件太大（{:.1} MB），最大 {:.1} MB，请换一个文件或重新拍摄。",
-                mb(*bytes),
-                mb(*limit)
+            MediaError::Empty => Message::new("文件是空的，请重新拍摄或重新选择文件。"),
+            MediaError::InputTooLarge { bytes, limit } => Message::with(
+                "文件太大（{0} MB），最大 {1} MB，请换一个文件或重新拍摄。",
+                &[&format!("{:.1}", mb(*bytes)), &format!("{:.1}", mb(*limit))],
             ),
-            MediaError::UnsupportedFormat { found } => {
-                format!("不支持这种文件格式（{found}），请上传 JPG 或 PNG 图片。")
-            }
+            MediaError::UnsupportedFormat { found } => Message::with(
+                "不支持这种文件格式（{0}），请上传 JPG 或 PNG 图片。",
+                &[found],
+            ),
             MediaError::DimensionsTooLarge {
                 width,
                 height,
                 max_width,
                 max_height,
                 ..
-            } => format!(
-                "图片尺寸过大（{width}×{height} 像素，最大 {max_width}×{max_height}），请缩小后重新上传或直接用本机拍摄。"
+            } => Message::with(
+                "图片尺寸过大（{0}×{1} 像素，最大 {2}×{3}），请缩小后重新上传或直接用本机拍摄。",
+                &[width, height, max_width, max_height],
             ),
             MediaError::TooSmall {
                 width,
                 height,
                 min_width,
                 min_height,
-            } => format!(
-                "图片尺寸太小（{width}×{height} 像素，至少 {min_width}×{min_height}），请重新拍摄或上传更清晰的图片。"
+            } => Message::with(
+                "图片尺寸太小（{0}×{1} 像素，至少 {2}×{3}），请重新拍摄或上传更清晰的图片。",
+                &[width, height, min_width, min_height],
             ),
             MediaError::Truncated => {
-                "图片文件不完整（可能拷贝或下载时中断了），请重新拍摄或重新上传。".to_owned()
+                Message::new("图片文件不完整（可能拷贝或下载时中断了），请重新拍摄或重新上传。")
             }
             MediaError::Corrupt { .. } => {
-                "图片文件已损坏，无法打开，请重新拍摄或重新上传。".to_owned()
+                Message::new("图片文件已损坏，无法打开，请重新拍摄或重新上传。")
             }
             MediaError::AnimatedPng => {
-                "不支持动态图片（APNG），请上传静态的 JPG 或 PNG 图片。".to_owned()
+                Message::new("不支持动态图片（APNG），请上传静态的 JPG 或 PNG 图片。")
             }
             MediaError::UnsupportedColor { .. } => {
-                "图片的颜色格式不受支持，请另存为普通的 JPG（RGB 彩色）后重新上传。".to_owned()
+                Message::new("图片的颜色格式不受支持，请另存为普通的 JPG（RGB 彩色）后重新上传。")
             }
             MediaError::MemoryLimit => {
-                "图片太大，本机无法处理，请缩小后重新上传或直接用本机拍摄。".to_owned()
+                Message::new("图片太大，本机无法处理，请缩小后重新上传或直接用本机拍摄。")
             }
-            MediaError::BelowMinimumSize { min_bytes, .. } => format!(
-                "照片画面过于单一，压缩后达不到 {:.1} KB 以上的要求，请重新拍摄（确认人像清晰完整）。",
-                kb(*min_bytes)
+            MediaError::BelowMinimumSize { min_bytes, .. } => Message::with(
+                "照片画面过于单一，压缩后达不到 {0} KB 以上的要求，请重新拍摄（确认人像清晰完整）。",
+                &[&format!("{:.1}", kb(*min_bytes))],
             ),
-            MediaError::CannotFit { max_bytes, .. } => format!(
-                "图片内容过于复杂，无法压缩到 {:.0} KB 以内，请重新拍摄（避免杂乱背景）。",
-                kb(*max_bytes)
+            MediaError::CannotFit { max_bytes, .. } => Message::with(
+                "图片内容过于复杂，无法压缩到 {0} KB 以内，请重新拍摄（避免杂乱背景）。",
+                &[&format!("{:.0}", kb(*max_bytes))],
             ),
-            MediaError::Encode(_) => "图片压缩失败，请重试；多次失败请联系工作人员。".to_owned(),
-            MediaError::PageNotFound => {
-                "没有找到材料的四个角。请把材料平放在深色台面中央、四角都露出来，或在屏幕上手动拖动四个角。"
-                    .to_owned()
-            }
+            MediaError::Encode(_) => Message::new("图片压缩失败，请重试；多次失败请联系工作人员。"),
+            MediaError::PageNotFound => Message::new(
+                "没有找到材料的四个角。请把材料平放在深色台面中央、四角都露出来，或在屏幕上手动拖动四个角。",
+            ),
             MediaError::InvalidCorners { .. } => {
-                "所选的四个角不正确，请拖动四个角对准材料的边缘后重试。".to_owned()
+                Message::new("所选的四个角不正确，请拖动四个角对准材料的边缘后重试。")
             }
             MediaError::InvalidFrame { .. } => {
-                "摄像头画面异常，请稍候重试；多次出现请联系工作人员。".to_owned()
+                Message::new("摄像头画面异常，请稍候重试；多次出现请联系工作人员。")
             }
             MediaError::FaceDetector(_) => {
-                "人脸检测出现故障，请重试；多次出现请联系工作人员。".to_owned()
+                Message::new("人脸检测出现故障，请重试；多次出现请联系工作人员。")
             }
-            MediaError::InvalidOptions(_) => "参数设置有误，请联系工作人员。".to_owned(),
+            MediaError::InvalidOptions(_) => Message::new("参数设置有误，请联系工作人员。"),
         }
     }
 

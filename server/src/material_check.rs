@@ -201,7 +201,7 @@ impl MaterialRefusal {
 
     /// The Chinese message preceded by the material's name, e.g. "身份证正面：图片文件已损坏…".
     pub fn message_zh_for(&self, kind: MaterialKind) -> String {
-        format!("{}：{}", kind.labels().0, self.message_zh())
+        format!("{}：{}", kind.text_key(), self.message_zh())
     }
 }
 

@@ -404,16 +404,8 @@ pub fn scenes() -> Vec<Scene> {
                     s,
                     MaterialKind::Photo,
                     CaptureStage::Rejected(vec![
-                        (
-                            "离镜头太远，头部太小，请靠近镜头一点".into(),
-                            "Move so that your head fills the guide: not too close, not too far."
-                                .into(),
-                        ),
-                        (
-                            "背景不是白色，请在白色背景布前拍摄".into(),
-                            "The background must be white: sit in front of the white backdrop."
-                                .into(),
-                        ),
+                        "离镜头太远，头部太小，请靠近镜头一点".into(),
+                        "背景不是白色，请在白色背景布前拍摄".into(),
                     ]),
                 );
             },

@@ -7,7 +7,8 @@ use kiosk_domain::record::ReviewState;
 use kiosk_domain::{Field, Issue, Lang, Step};
 
 use super::forms::{self, Keyboard, Kind};
-use super::session::{AccountMode, Banner, Overlay, PickerStage, Screen, Session, t};
+use super::session::{AccountMode, Overlay, PickerStage, Screen, Session, Tone};
+use kiosk_domain::{tr, tr_args};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldKindView {
@@ -110,6 +111,13 @@ pub struct DateView {
     pub day: u8,
 }
 
+/// The banner as shown: its message in the session's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BannerView {
+    pub text: String,
+    pub tone: Tone,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
     pub screen: Screen,
@@ -117,7 +125,7 @@ pub struct View {
     pub step_count: usize,
     pub step_title: String,
     pub fields: Vec<FieldView>,
-    pub banner: Option<Banner>,
+    pub banner: Option<BannerView>,
     pub keyboard: Option<Keyboard>,
     pub picker: Option<PickerView>,
     pub date: Option<DateView>,
@@ -158,7 +166,7 @@ fn field_view(
     session: &Session,
     issues: &[Issue],
     field: Field,
-    heading: Option<(&str, &str)>,
+    heading: Option<&str>,
 ) -> FieldView {
     let lang = session.lang;
     let visit = &session.visit;
@@ -203,7 +211,7 @@ fn field_view(
         .iter()
         .any(|i| i.field == field && i.severity == kiosk_domain::Severity::NeedsStaffConfirmation);
     let action = if needs_staff {
-        t(lang, "请工作人员确认", "Staff confirmation")
+        tr(lang, "请工作人员确认").to_owned()
     } else {
         String::new()
     };
@@ -216,19 +224,19 @@ fn field_view(
     let type_detected =
         field == Field::IdType && session.on_account_page() && data.basic.id_type.is_none();
     let note = match (read_only, from_card) {
-        (false, _) if staff_confirmed => t(lang, "已由工作人员确认", "Confirmed by staff"),
-        (false, _) if type_detected => t(
-            lang,
-            "不选则按证件号码识别；外国人永久居留身份证请选择",
-            "Recognised from the number if not chosen; choose it for a foreign permanent resident card",
-        ),
+        (false, _) if staff_confirmed => tr(lang, "已由工作人员确认").to_owned(),
+        (false, _) if type_detected => {
+            tr(lang, "不选则按证件号码识别；外国人永久居留身份证请选择").to_owned()
+        }
         (false, _) => String::new(),
-        (true, true) => t(lang, "来自身份证", "From the ID card"),
-        (true, false) => t(lang, "来自注册信息", "From registration"),
+        (true, true) => tr(lang, "来自身份证").to_owned(),
+        (true, false) => tr(lang, "来自注册信息").to_owned(),
     };
     FieldView {
         key: field.key(),
-        heading: heading.map(|(zh, en)| t(lang, zh, en)).unwrap_or_default(),
+        heading: heading
+            .map(|key| tr(lang, key).to_owned())
+            .unwrap_or_default(),
         label: forms::label(field, lang).to_owned(),
         kind,
         value,
@@ -263,20 +271,12 @@ fn materials_view(session: &Session) -> Vec<MaterialView> {
                 .map(|i| i.message(lang).to_owned())
                 .unwrap_or_default();
             let status = match files {
-                [] => t(lang, "未提供", "Not provided"),
+                [] => tr(lang, "未提供").to_owned(),
                 [one] => {
                     let kb = one.bytes.div_ceil(1000);
-                    t(
-                        lang,
-                        &format!("已提供（{kb} KB）"),
-                        &format!("Provided ({kb} KB)"),
-                    )
+                    tr_args(lang, "已提供（{0} KB）", &[&kb])
                 }
-                many => t(
-                    lang,
-                    &format!("已提供 {} 份", many.len()),
-                    &format!("{} files provided", many.len()),
-                ),
+                many => tr_args(lang, "已提供 {0} 份", &[&many.len()]),
             };
             MaterialView {
                 key: kind.key().to_owned(),
@@ -317,11 +317,7 @@ fn summary_pictures(session: &Session) -> Vec<SummaryPicture> {
                 kind.label(lang).to_owned()
             } else {
                 let n = page + 1;
-                t(
-                    lang,
-                    &format!("{} 第 {n} 页", kind.label(lang)),
-                    &format!("{}, page {n}", kind.label(lang)),
-                )
+                tr_args(lang, "{0} 第 {1} 页", &[&kind.label(lang), &n])
             };
             pictures.push(SummaryPicture {
                 key: kind.key().to_owned(),
@@ -375,35 +371,27 @@ fn review_view(session: &Session) -> ReviewView {
     let (tone, title, detail) = match review {
         ReviewState::Draft => (
             ReviewTone::Pending,
-            t(lang, "尚未提交", "Not submitted yet"),
+            tr(lang, "尚未提交").to_owned(),
             String::new(),
         ),
         ReviewState::Submitted | ReviewState::UnderReview => (
             ReviewTone::Pending,
-            t(lang, "审核中", "Under review"),
-            t(
+            tr(lang, "审核中").to_owned(),
+            tr(
                 lang,
                 "您的信息已提交，财政部门审核后结果将显示在这里。您可以随时回到本机登录查看。",
-                "Your information was submitted. The result of the review will show here; log in again at any kiosk to see it.",
-            ),
+            )
+            .to_owned(),
         ),
         ReviewState::Rejected { reason } => (
             ReviewTone::Failed,
-            t(lang, "审核失败", "Review failed"),
-            t(
-                lang,
-                &format!("审核意见：{reason}。请修改后重新提交。"),
-                &format!("Reviewer's reason: {reason}. Please correct and resubmit."),
-            ),
+            tr(lang, "审核失败").to_owned(),
+            tr_args(lang, "审核意见：{0}。请修改后重新提交。", &[&reason]),
         ),
         ReviewState::Approved => (
             ReviewTone::Passed,
-            t(lang, "审核成功", "Approved"),
-            t(
-                lang,
-                "信息采集已完成，不能再修改。",
-                "The collection is complete and can no longer be changed.",
-            ),
+            tr(lang, "审核成功").to_owned(),
+            tr(lang, "信息采集已完成，不能再修改。").to_owned(),
         ),
     };
     ReviewView {
@@ -429,45 +417,26 @@ fn intro(session: &Session, step: Step) -> String {
     let lang = session.lang;
     match step {
         Step::Eligibility => {
-            let list = kiosk_domain::eligibility::ACCOUNTING_WORK_ZH.join("；");
-            t(
-                lang,
-                &format!("会计工作包括：{list}。"),
-                "Accounting work: cashier; internal checking; accounting for assets, liabilities and equity; for income and expenses; for financial results; preparing financial reports; accounting supervision; managing accounting archives; other accounting work; heads of accounting bodies and chief accountants.",
-            )
+            let list: Vec<&str> = kiosk_domain::eligibility::ACCOUNTING_WORK
+                .iter()
+                .map(|key| tr(lang, key))
+                .collect();
+            tr_args(lang, "会计工作包括：{0}。", &[&list.join(tr(lang, "；"))])
         }
         Step::Account => match session.visit.account_mode {
-            AccountMode::LogIn => t(
-                lang,
-                "已注册的人员请用证件号码和密码登录。",
-                "Registered? Log in with your ID number and password.",
-            ),
-            AccountMode::Register => t(
-                lang,
-                "首次采集请注册，并绑定本人手机号码。",
-                "First time? Register and bind your own mobile number.",
-            ),
-            AccountMode::ForgotPassword => t(
-                lang,
-                "通过绑定的手机号码重设密码。",
-                "Reset the password through the bound mobile number.",
-            ),
-            AccountMode::BindPhone => t(
-                lang,
-                "您的信息已在系统中，首次登录请绑定本人手机号码。",
-                "You are on file already: bind your own mobile number at this first log-in.",
-            ),
+            AccountMode::LogIn => tr(lang, "已注册的人员请用证件号码和密码登录。").to_owned(),
+            AccountMode::Register => tr(lang, "首次采集请注册，并绑定本人手机号码。").to_owned(),
+            AccountMode::ForgotPassword => tr(lang, "通过绑定的手机号码重设密码。").to_owned(),
+            AccountMode::BindPhone => {
+                tr(lang, "您的信息已在系统中，首次登录请绑定本人手机号码。").to_owned()
+            }
         },
-        Step::Education => t(
-            lang,
-            "没有学历（学位）信息可以不填；填写的一栏需完整。",
-            "Leave this empty if you have no degree; a section you start must be complete.",
-        ),
-        Step::Materials => t(
+        Step::Education => tr(lang, "没有学历（学位）信息可以不填；填写的一栏需完整。").to_owned(),
+        Step::Materials => tr(
             lang,
             "根据您的回答，需要提供以下材料。本机会自动检查并压缩到规定大小。",
-            "From your answers, these materials are needed. The kiosk checks and compresses each file itself.",
-        ),
+        )
+        .to_owned(),
         _ => String::new(),
     }
 }
@@ -510,7 +479,10 @@ pub fn build(session: &Session) -> View {
         step_count,
         step_title: step.map(|s| s.title(lang).to_owned()).unwrap_or_default(),
         fields,
-        banner: visit.banner.clone(),
+        banner: visit.banner.as_ref().map(|b| BannerView {
+            text: b.message.text(lang),
+            tone: b.tone,
+        }),
         keyboard: session.keyboard(),
         picker: picker_view(session),
         date,
@@ -538,16 +510,12 @@ pub fn build(session: &Session) -> View {
         can_submit: visit.app.review().is_editable(),
         reader_status: match session.reader_online {
             None => String::new(),
-            Some(true) => t(
-                lang,
-                "请将身份证放在读卡区，自动开始采集",
-                "Place your ID card on the reader to begin",
-            ),
-            Some(false) => t(
+            Some(true) => tr(lang, "请将身份证放在读卡区，自动开始采集").to_owned(),
+            Some(false) => tr(
                 lang,
                 "读卡器未连接：请点击“开始采集”手动填写，或联系工作人员",
-                "ID card reader not connected: tap Start to fill in by hand, or ask staff",
-            ),
+            )
+            .to_owned(),
         },
         reader_ok: session.reader_online == Some(true),
         composition,

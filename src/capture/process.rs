@@ -1,7 +1,7 @@
 //! A still from a camera → the checked, compressed file of one material, or what to do instead.
 
-use kiosk_domain::MaterialLimits;
 use kiosk_domain::catalog::MaterialKind;
+use kiosk_domain::{MaterialLimits, Message};
 use kiosk_media::{
     DocKind, Limits, MediaError, PhotoOptions, Point, RgbImage, process_document_image,
     process_photo_image,
@@ -17,8 +17,8 @@ pub enum Outcome {
         height: u32,
         shown: super::feed::RgbaFrame,
     },
-    /// The photo failed its checks: what to change, in Chinese and English, one line per check.
-    Rejected { advice: Vec<(String, String)> },
+    /// The photo failed its checks: what to change, one catalogue key per failed check.
+    Rejected { advice: Vec<String> },
     /// No page was found: the applicant places the corners on the still (its size is given).
     PlaceCorners {
         width: u32,
@@ -26,7 +26,7 @@ pub enum Outcome {
         suggested: [Point; 4],
     },
     /// Anything else, said plainly.
-    Failed { zh: String, en: String },
+    Failed(Message),
 }
 
 /// How the material is rectified.
@@ -58,18 +58,6 @@ pub fn photo_options(limits: &MaterialLimits) -> PhotoOptions {
     }
 }
 
-fn english(check: &str) -> &'static str {
-    match check {
-        "face_count" => "Exactly one face must be seen: face the camera alone.",
-        "head_size" => "Move so that your head fills the guide: not too close, not too far.",
-        "centring" => "Move to the middle of the guide and sit up straight.",
-        "background" => "The background must be white: sit in front of the white backdrop.",
-        "exposure" => "The light is wrong: ask staff to adjust the lamp.",
-        "sharpness" => "The photo is blurred: keep still and face the camera.",
-        _ => "Please retake the photo.",
-    }
-}
-
 fn shown(jpeg: &[u8]) -> Result<super::feed::RgbaFrame, MediaError> {
     let img = kiosk_media::decode::decode(jpeg)?.image;
     Ok(super::feed::RgbaFrame::from_rgb(&img))
@@ -77,10 +65,7 @@ fn shown(jpeg: &[u8]) -> Result<super::feed::RgbaFrame, MediaError> {
 
 fn failed(e: &MediaError) -> Outcome {
     tracing::warn!(error = %e.en(), "processing a capture failed");
-    Outcome::Failed {
-        zh: e.zh(),
-        en: e.en(),
-    }
+    Outcome::Failed(e.message())
 }
 
 /// A corner guess for the applicant to drag: the middle 80 % of the still.
@@ -111,7 +96,7 @@ pub fn process(
                         .checks
                         .iter()
                         .filter(|c| !c.passed)
-                        .map(|c| (c.message.clone(), english(&c.name).to_owned()))
+                        .map(|c| c.message.clone())
                         .collect(),
                 };
             }
@@ -190,8 +175,8 @@ mod tests {
         let still = fixture("media/tests/fixtures/photo_no_face.jpg");
         match process(MaterialKind::Photo, &still, None, &limits) {
             Outcome::Rejected { advice } => {
-                assert_eq!(advice[0].0, "未检测到人脸，请正对镜头");
-                assert!(advice[0].1.contains("one face"));
+                assert_eq!(advice[0], "未检测到人脸，请正对镜头");
+                assert!(kiosk_domain::tr(kiosk_domain::Lang::En, &advice[0]).contains("No face"));
             }
             other => panic!("{other:?}"),
         }

@@ -10,7 +10,6 @@ use crate::ui_support;
 #[path = "../../server/tests/common/browser.rs"]
 mod browser;
 
-
 use kiosk::app::ui::Screen;
 use kiosk_server::store::{AuditEntry, ReviewerRole, Store as _};
 use sync_support::{Applicant, open_store};

@@ -4,7 +4,6 @@
 
 use crate::sync_support;
 
-
 use kiosk::store::{OutboxState, StoreError};
 use kiosk::sync::{Worker, canonical};
 use kiosk_domain::ReviewState;

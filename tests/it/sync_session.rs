@@ -60,7 +60,11 @@ fn submit_commits_to_the_outbox_and_the_indicator_shows_the_queue() {
         let s = h.kiosk.session.borrow();
         let banner = s.visit.banner.clone().expect("banner");
         assert_eq!(banner.tone, Tone::Success);
-        assert!(banner.text.contains("已提交"), "{}", banner.text);
+        assert!(
+            banner.message.key.contains("已提交"),
+            "{:?}",
+            banner.message
+        );
         assert_eq!(s.visit.screen, Screen::Step(Step::Review));
     }
     let store = open_store(&data);
@@ -105,7 +109,11 @@ fn a_failed_commit_is_not_reported_as_saved() {
         s.submit();
         let banner = s.visit.banner.clone().expect("banner");
         assert_eq!(banner.tone, Tone::Error);
-        assert!(!banner.text.contains("已提交"), "{}", banner.text);
+        assert!(
+            !banner.message.key.contains("已提交"),
+            "{:?}",
+            banner.message
+        );
         assert_eq!(s.visit.screen, Screen::Step(Step::Summary));
         assert!(s.visit.app.review().is_editable(), "not marked submitted");
     }

@@ -162,7 +162,7 @@ fn submission_body(loaded: &Loaded, csrf: &str, just_decided: bool) -> Markup {
                     h2 { (step.title(Lang::Zh)) }
                     dl {
                         @for (heading, field) in forms::page_fields(step, app.data()) {
-                            @if let Some((zh, _)) = heading {
+                            @if let Some(zh) = heading {
                                 dt.heading { (zh) }
                             }
                             @let value = forms::display_value(field, app.data(), Lang::Zh);

@@ -14,10 +14,11 @@ use kiosk_media::Point;
 use slint::{ComponentHandle, Image, Rgba8Pixel, SharedPixelBuffer, Timer, TimerMode};
 
 use super::{Glue, render};
-use crate::app::session::{CaptureAction, CaptureStage, Session, t};
+use crate::app::session::{CaptureAction, CaptureStage, Session};
 use crate::app::ui::{self, KioskWindow};
 use crate::capture::feed::{CameraFeed, RgbaFrame};
 use crate::capture::process::{self, Outcome};
+use kiosk_domain::{Message, tr, tr_args};
 
 /// How often the newest frame is shown (the camera thread converts at its own pace).
 pub const FRAME_POLL: Duration = Duration::from_millis(33);
@@ -56,14 +57,7 @@ pub fn render(window: &KioskWindow, session: &Session) {
     let lang = session.lang;
     g.set_open(true);
     g.set_photo(capture.kind == MaterialKind::Photo);
-    g.set_title(
-        t(
-            lang,
-            &format!("拍摄：{}", capture.kind.label(lang)),
-            &format!("Take a picture: {}", capture.kind.label(lang)),
-        )
-        .into(),
-    );
+    g.set_title(tr_args(lang, "拍摄：{0}", &[&capture.kind.label(lang)]).into());
     let (stage, advice, message, corners) = match &capture.stage {
         CaptureStage::Live => (ui::CaptureStage::Live, vec![], String::new(), vec![]),
         CaptureStage::Countdown(n) => {
@@ -74,7 +68,7 @@ pub fn render(window: &KioskWindow, session: &Session) {
         CaptureStage::Review { .. } => (ui::CaptureStage::Review, vec![], String::new(), vec![]),
         CaptureStage::Rejected(advice) => (
             ui::CaptureStage::Rejected,
-            advice.iter().map(|(zh, en)| t(lang, zh, en)).collect(),
+            advice.iter().map(|key| tr(lang, key).to_owned()).collect(),
             String::new(),
             vec![],
         ),
@@ -90,7 +84,9 @@ pub fn render(window: &KioskWindow, session: &Session) {
                 })
                 .collect(),
         ),
-        CaptureStage::Failed(zh, en) => (ui::CaptureStage::Failed, vec![], t(lang, zh, en), vec![]),
+        CaptureStage::Failed(message) => {
+            (ui::CaptureStage::Failed, vec![], message.text(lang), vec![])
+        }
     };
     g.set_stage(stage);
     g.set_message(message.into());
@@ -117,10 +113,7 @@ impl Rig {
         };
         let (Some(still), Some(capture)) = (self.still.clone(), session.visit.capture.as_ref())
         else {
-            session.capture_camera_failed(
-                "没有拍到画面，请点“重拍”再试一次",
-                "No picture was taken; tap Retake to try again",
-            );
+            session.capture_camera_failed(Message::new("没有拍到画面，请点“重拍”再试一次"));
             return None;
         };
         let kind = capture.kind;
@@ -138,8 +131,7 @@ impl Rig {
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start processing the still");
-            session
-                .capture_camera_failed("处理照片失败，请重拍", "Processing failed; please retake");
+            session.capture_camera_failed(Message::new("处理照片失败，请重拍"));
         }
         Some(shown)
     }
@@ -189,10 +181,7 @@ impl Rig {
         if let Some((_, feed)) = self.feed.as_ref() {
             if let Some(error) = feed.error() {
                 if live {
-                    session.capture_camera_failed(
-                        error.zh(),
-                        "The camera is not available; please ask staff",
-                    );
+                    session.capture_camera_failed(Message::new(error.zh()));
                     self.feed = None;
                     changed = true;
                 }

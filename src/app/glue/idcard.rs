@@ -5,12 +5,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use kiosk_domain::Lang;
 use kiosk_hardware::idcard::ReaderEvent;
 use slint::{Timer, TimerMode};
 
 use super::render;
-use crate::app::session::{Banner, Session, Tone};
+use crate::app::session::Session;
 use crate::app::ui::KioskWindow;
 use slint::ComponentHandle;
 
@@ -24,17 +23,7 @@ fn apply(session: &mut Session, event: ReaderEvent) {
         ReaderEvent::CardRead(card) => session.card_read(crate::idcard::identity(&card)),
         ReaderEvent::ReadFailed(e) => {
             tracing::warn!(error = %e, "ID card read failed");
-            let text = match session.lang {
-                Lang::Zh => format!("读卡失败：{}。请将身份证取下后重新放置。", e.zh()),
-                Lang::En => {
-                    "Reading the ID card failed: take it off the reader and place it again."
-                        .to_owned()
-                }
-            };
-            session.visit.banner = Some(Banner {
-                text,
-                tone: Tone::Error,
-            });
+            session.card_read_failed(e.zh());
         }
         ReaderEvent::CardPlaced | ReaderEvent::CardRemoved => {}
     }

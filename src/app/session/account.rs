@@ -67,11 +67,7 @@ impl Session {
         let mobile = self.visit.account.data.basic.mobile.clone();
         if kiosk_domain::contact::normalize_mobile(&mobile).is_err() {
             self.visit.touched.insert(Field::Mobile);
-            self.say(
-                Tone::Error,
-                "请先输入正确的手机号码",
-                "Enter a valid mobile number first",
-            );
+            self.say(Tone::Error, Message::new("请先输入正确的手机号码"));
             return;
         }
         let purpose = match self.visit.account_mode {
@@ -87,31 +83,18 @@ impl Session {
         {
             Ok(()) => {
                 let hint = self.services.accounts.development_sms_hint();
-                let (zh, en) = match &hint {
-                    Some(code) => (
-                        format!("验证码已发送（开发模式：{code}）"),
-                        format!("Code sent (development mode: {code})"),
-                    ),
-                    None => (
-                        "验证码已发送，请查看手机短信".to_owned(),
-                        "The code was sent by SMS".to_owned(),
-                    ),
+                let message = match &hint {
+                    Some(code) => Message::with("验证码已发送（开发模式：{0}）", &[code]),
+                    None => Message::new("验证码已发送，请查看手机短信"),
                 };
-                self.say(Tone::Success, &zh, &en);
+                self.say(Tone::Success, message);
             }
             Err(e) => self.account_failed(&e),
         }
     }
 
     pub(super) fn account_failed(&mut self, e: &AccountError) {
-        self.visit.banner = Some(Banner {
-            text: match self.lang {
-                Lang::Zh => e.message_zh(),
-                Lang::En => e.message_en(),
-            }
-            .to_owned(),
-            tone: Tone::Error,
-        });
+        self.say(Tone::Error, Message::new(e.message_zh()));
     }
 
     /// "登录" / "注册" / "重置密码".
@@ -120,11 +103,7 @@ impl Session {
         self.visit.active = None;
         if !self.account_issues().is_empty() {
             self.visit.show_all_errors = true;
-            self.say(
-                Tone::Error,
-                "请按提示修改标红的项目后继续",
-                "Please correct the items marked in red",
-            );
+            self.say(Tone::Error, Message::new("请按提示修改标红的项目后继续"));
             return;
         }
         let b = self.visit.account.data.basic.clone();
@@ -150,11 +129,7 @@ impl Session {
                 ) {
                     Ok(()) => {
                         self.set_account_mode(AccountMode::LogIn);
-                        self.say(
-                            Tone::Success,
-                            "密码已重置，请用新密码登录",
-                            "Password reset: log in with the new password",
-                        );
+                        self.say(Tone::Success, Message::new("密码已重置，请用新密码登录"));
                     }
                     Err(e) => self.account_failed(&e),
                 }
@@ -181,8 +156,7 @@ impl Session {
                 self.visit.account.sms_code.clear();
                 self.say(
                     Tone::Info,
-                    "首次登录：请输入本人手机号码，获取验证码后点“绑定并登录”",
-                    "First log-in: enter your mobile number, get a code, then tap Bind and log in",
+                    Message::new("首次登录：请输入本人手机号码，获取验证码后点“绑定并登录”"),
                 );
             }
             Err(e) => {
@@ -254,12 +228,12 @@ impl Session {
         match self.visit.app.review().clone() {
             kiosk_domain::ReviewState::Rejected { reason } => self.say(
                 Tone::Error,
-                &format!("登录成功。上次提交审核未通过，审核意见：{reason}。请按意见修改后重新提交。"),
-                &format!(
-                    "Logged in. Your last submission was not approved; reviewer's reason: {reason}. Please correct it and submit again."
+                Message::with(
+                    "登录成功。上次提交审核未通过，审核意见：{0}。请按意见修改后重新提交。",
+                    &[&reason],
                 ),
             ),
-            _ => self.say(Tone::Success, "登录成功", "Logged in"),
+            _ => self.say(Tone::Success, Message::new("登录成功")),
         }
     }
 }

@@ -19,16 +19,16 @@ pub enum CaptureStage {
     Processing,
     /// The file is ready: the applicant uses it or retakes.
     Review { width: u32, height: u32 },
-    /// The photo failed its checks: what to change, one line each (Chinese, English).
-    Rejected(Vec<(String, String)>),
+    /// The photo failed its checks: what to change, one catalogue key per line.
+    Rejected(Vec<String>),
     /// No page was found on the still: the applicant drags its four corners (still pixels).
     PlaceCorners {
         width: u32,
         height: u32,
         corners: [Point; 4],
     },
-    /// The camera or the pipeline failed (Chinese, English).
-    Failed(String, String),
+    /// The camera or the pipeline failed.
+    Failed(Message),
 }
 
 /// One capture in progress. Part of the [`Visit`], so a wipe ends it.
@@ -148,14 +148,14 @@ impl Session {
                 height,
                 corners: suggested,
             },
-            Outcome::Failed { zh, en } => CaptureStage::Failed(zh, en),
+            Outcome::Failed(message) => CaptureStage::Failed(message),
         };
     }
 
     /// The camera stopped or could not be opened.
-    pub fn capture_camera_failed(&mut self, zh: &str, en: &str) {
+    pub fn capture_camera_failed(&mut self, message: Message) {
         if self.visit.capture.is_some() {
-            self.set_stage(CaptureStage::Failed(zh.to_owned(), en.to_owned()));
+            self.set_stage(CaptureStage::Failed(message));
         }
     }
 
@@ -254,10 +254,6 @@ impl Session {
                 tracing::warn!(error = %e, "deleting a removed material file failed");
             }
         }
-        self.say(
-            Tone::Info,
-            "已清空，请重新拍摄",
-            "Removed: please take it again",
-        );
+        self.say(Tone::Info, Message::new("已清空，请重新拍摄"));
     }
 }

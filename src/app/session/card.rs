@@ -23,8 +23,7 @@ impl Session {
                 self.visit.pending_card = Some(card);
                 self.say(
                     Tone::Info,
-                    "已读取身份证。请先阅读采集须知，同意后才会使用身份证信息。",
-                    "ID card read. Please read the notice first: the card is used only after you consent.",
+                    Message::new("已读取身份证。请先阅读采集须知，同意后才会使用身份证信息。"),
                 );
             }
             Screen::Step(Step::Account) if consented && !self.visit.signed_in => {
@@ -36,8 +35,7 @@ impl Session {
                 self.visit.pending_card = Some(card);
                 self.say(
                     Tone::Info,
-                    "已读取身份证，将在登录或注册时使用。",
-                    "ID card read; it will be used to log in or register.",
+                    Message::new("已读取身份证，将在登录或注册时使用。"),
                 );
             }
         }
@@ -54,24 +52,21 @@ impl Session {
                 self.visit.account_mode = AccountMode::LogIn;
                 self.say(
                     Tone::Success,
-                    "已读取身份证：请输入密码登录；首次采集请点“注册”。",
-                    "ID card read: enter your password to log in, or tap Register if this is your first time.",
+                    Message::new("已读取身份证：请输入密码登录；首次采集请点“注册”。"),
                 );
             }
             Ok(Some(true)) => {
                 self.visit.account_mode = AccountMode::LogIn;
                 self.say(
                     Tone::Success,
-                    "已读取身份证：请输入密码登录。",
-                    "ID card read: enter your password to log in.",
+                    Message::new("已读取身份证：请输入密码登录。"),
                 );
             }
             Ok(Some(false)) => {
                 self.visit.account_mode = AccountMode::Register;
                 self.say(
                     Tone::Success,
-                    "已读取身份证：首次采集请绑定本人手机号码并设置密码。",
-                    "ID card read: first time here, bind your mobile number and set a password.",
+                    Message::new("已读取身份证：首次采集请绑定本人手机号码并设置密码。"),
                 );
             }
             Err(e) => self.account_failed(&e),
@@ -84,8 +79,7 @@ impl Session {
         if !same {
             self.say(
                 Tone::Error,
-                "这张身份证与当前登录的申请人不一致，未使用。请使用本人身份证。",
-                "This ID card is not the logged-in applicant's and was not used.",
+                Message::new("这张身份证与当前登录的申请人不一致，未使用。请使用本人身份证。"),
             );
             return;
         }
@@ -94,22 +88,31 @@ impl Session {
         self.visit.pending_card = None;
         self.save_draft();
         if conflicts.is_empty() {
-            self.say(
-                Tone::Success,
-                "已从身份证读取信息",
-                "Filled from the ID card",
-            );
+            self.say(Tone::Success, Message::new("已从身份证读取信息"));
         } else {
             let names: Vec<&str> = conflicts
                 .iter()
                 .map(|f| forms::label(*f, self.lang))
                 .collect();
-            let list = names.join("、");
+            let list = names.join(tr(self.lang, "、"));
             self.say(
                 Tone::Error,
-                &format!("身份证与已保存的信息不一致：{list}。已保留原信息，请核对修改或联系工作人员。"),
-                &format!("The ID card disagrees with the saved draft: {list}. The draft was kept; please check or ask staff."),
+                Message::with(
+                    "身份证与已保存的信息不一致：{0}。已保留原信息，请核对修改或联系工作人员。",
+                    &[&list],
+                ),
             );
         }
+    }
+
+    /// The reader could not read the card; `reason` is the reader's catalogue key.
+    pub fn card_read_failed(&mut self, reason: &'static str) {
+        self.say(
+            Tone::Error,
+            Message::with(
+                "读卡失败：{0}。请将身份证取下后重新放置。",
+                &[&tr(self.lang, reason)],
+            ),
+        );
     }
 }

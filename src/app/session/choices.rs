@@ -47,11 +47,7 @@ impl Session {
                     if bureau {
                         d.bureau_name()
                     } else {
-                        t(
-                            self.lang,
-                            &format!("{}（市州本级）", d.name),
-                            &format!("{} (prefecture level)", d.name),
-                        )
+                        tr_args(self.lang, "{0}（市州本级）", &[&d.name])
                     }
                 });
                 own.into_iter()

@@ -16,8 +16,8 @@ use kiosk_domain::record::{ApplicationData, Consent};
 use kiosk_domain::region::{self, DivisionCode, Region};
 use kiosk_domain::wizard::{MoveError, step_issues};
 use kiosk_domain::{
-    Application, Context, Field, Issue, IssueCode, Lang, MaterialLimits, Progress, Step, Wizard,
-    idnumber, validate,
+    Application, Context, Field, Issue, IssueCode, Lang, MaterialLimits, Message, Progress, Step,
+    Wizard, idnumber, tr, tr_args, validate,
 };
 use time::{Date, Month};
 
@@ -110,7 +110,7 @@ pub enum Tone {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Banner {
-    pub text: String,
+    pub message: Message,
     pub tone: Tone,
 }
 
@@ -208,15 +208,6 @@ pub struct Session {
     sync: Option<crate::sync::SyncHandle>,
 }
 
-/// The text in the session's language.
-pub(crate) fn t(lang: Lang, zh: &str, en: &str) -> String {
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
-    .to_owned()
-}
-
 /// The longer side, in pixels, of a file's preview on the summary.
 pub const THUMBNAIL_SIDE: u32 = 240;
 
@@ -301,11 +292,8 @@ impl Session {
         }
     }
 
-    fn say(&mut self, tone: Tone, zh: &str, en: &str) {
-        self.visit.banner = Some(Banner {
-            text: t(self.lang, zh, en),
-            tone,
-        });
+    fn say(&mut self, tone: Tone, message: Message) {
+        self.visit.banner = Some(Banner { message, tone });
     }
 
     fn edit(&mut self, change: impl FnOnce(&mut ApplicationData)) {
@@ -314,10 +302,7 @@ impl Session {
             return;
         }
         if let Err(e) = self.visit.app.edit(change) {
-            self.visit.banner = Some(Banner {
-                text: e.message(self.lang).to_owned(),
-                tone: Tone::Error,
-            });
+            self.say(Tone::Error, Message::new(e.message(self.lang)));
         }
     }
 
@@ -410,10 +395,7 @@ impl Session {
         }
         if let Err(e) = self.services.store.save_draft(&self.visit.app) {
             tracing::error!(error = %e, "saving the draft failed");
-            self.visit.banner = Some(Banner {
-                text: e.message_zh().to_owned(),
-                tone: Tone::Error,
-            });
+            self.say(Tone::Error, Message::new(e.message_zh()));
         }
     }
 
@@ -448,12 +430,7 @@ impl Session {
                         self.moved(step);
                     }
                     Err(MoveError::Incomplete(issues)) => self.refused(&issues),
-                    Err(e) => {
-                        self.visit.banner = Some(Banner {
-                            text: e.to_string(),
-                            tone: Tone::Error,
-                        })
-                    }
+                    Err(e) => self.say(Tone::Error, Message::new(e.text_key())),
                 }
             }
         }
@@ -473,16 +450,9 @@ impl Session {
                 }
                 _ => IssueCode::NotRequiredToCollect.message(self.lang),
             };
-            self.visit.banner = Some(Banner {
-                text: text.to_owned(),
-                tone: Tone::Info,
-            });
+            self.say(Tone::Info, Message::new(text));
         } else {
-            self.say(
-                Tone::Error,
-                "请按提示修改标红的项目后继续",
-                "Please correct the items marked in red",
-            );
+            self.say(Tone::Error, Message::new("请按提示修改标红的项目后继续"));
         }
     }
 
@@ -507,17 +477,8 @@ impl Session {
         let progress = self.progress();
         match self.visit.wizard.go_to(step, &self.visit.app, &progress) {
             Ok(step) => self.moved(step),
-            Err(MoveError::Locked(e)) => {
-                self.visit.banner = Some(Banner {
-                    text: e.message(self.lang).to_owned(),
-                    tone: Tone::Error,
-                })
-            }
-            Err(_) => self.say(
-                Tone::Error,
-                "请先完成前面的步骤",
-                "Please complete the earlier steps first",
-            ),
+            Err(MoveError::Locked(e)) => self.say(Tone::Error, Message::new(e.message(self.lang))),
+            Err(_) => self.say(Tone::Error, Message::new("请先完成前面的步骤")),
         }
     }
 
@@ -569,8 +530,7 @@ impl Session {
             } else {
                 self.say(
                     Tone::Error,
-                    "本机未配置摄像头，请联系工作人员",
-                    "This kiosk has no camera configured; please ask staff",
+                    Message::new("本机未配置摄像头，请联系工作人员"),
                 );
             }
             return;
@@ -579,11 +539,7 @@ impl Session {
             Ok(c) => c,
             Err(reason) => {
                 tracing::warn!(%reason, "material capture failed");
-                self.say(
-                    Tone::Error,
-                    "材料获取失败，请重试",
-                    "Capturing the material failed; please try again",
-                );
+                self.say(Tone::Error, Message::new("材料获取失败，请重试"));
                 return;
             }
         };
@@ -623,10 +579,7 @@ impl Session {
                 }
             }
             Err(e) => {
-                self.visit.banner = Some(Banner {
-                    text: e.message_zh().to_owned(),
-                    tone: Tone::Error,
-                });
+                self.say(Tone::Error, Message::new(e.message_zh()));
             }
         }
     }
@@ -647,10 +600,7 @@ impl Session {
                 {
                     tracing::error!(error = %e, "writing the submission to the outbox failed");
                     (self.visit.app, self.visit.wizard) = before;
-                    self.visit.banner = Some(Banner {
-                        text: e.message_zh().to_owned(),
-                        tone: Tone::Error,
-                    });
+                    self.say(Tone::Error, Message::new(e.message_zh()));
                     return;
                 }
                 tracing::info!("submission committed to the outbox");
@@ -658,26 +608,13 @@ impl Session {
                     sync.wake();
                 }
                 self.moved(Step::Review);
-                self.say(
-                    Tone::Success,
-                    "已提交，信息已加密保存",
-                    "Submitted and saved, encrypted",
-                );
+                self.say(Tone::Success, Message::new("已提交，信息已加密保存"));
             }
             Err(MoveError::EarlierStepIncomplete(step)) => {
-                self.say(
-                    Tone::Error,
-                    "还有未完成的步骤，请先完成",
-                    "Some steps are incomplete",
-                );
+                self.say(Tone::Error, Message::new("还有未完成的步骤，请先完成"));
                 self.go_to(step);
             }
-            Err(e) => {
-                self.visit.banner = Some(Banner {
-                    text: e.to_string(),
-                    tone: Tone::Error,
-                })
-            }
+            Err(e) => self.say(Tone::Error, Message::new(e.text_key())),
         }
     }
 

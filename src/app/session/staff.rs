@@ -66,8 +66,7 @@ impl Session {
         {
             self.say(
                 Tone::Error,
-                "暂时无法确认，请工作人员联系技术支持",
-                "Staff confirmation is unavailable; staff, please call IT support",
+                Message::new("暂时无法确认，请工作人员联系技术支持"),
             );
             return;
         }
@@ -91,8 +90,7 @@ impl Session {
         if self.services.staff_pin_hash.is_none() {
             self.say(
                 Tone::Error,
-                "工作人员模式暂不可用，请稍后再试或联系技术支持",
-                "Staff mode is unavailable for now; try later or call IT support",
+                Message::new("工作人员模式暂不可用，请稍后再试或联系技术支持"),
             );
             return;
         }
@@ -126,30 +124,24 @@ impl Session {
     }
 
     fn say_staff_refusal(&mut self, refusal: StaffRefusal, for_mode: bool) {
-        let (what_zh, what_en) = match for_mode {
-            true => ("工作人员模式", "Staff mode"),
-            false => ("工作人员确认", "Staff confirmation"),
-        };
+        let what = tr(self.lang, staff_gate_name(for_mode));
         match refusal {
             StaffRefusal::Store(e) => {
                 tracing::error!(error = %e, "staff PIN refused: its lock cannot be read or written");
                 self.say(
                     Tone::Error,
-                    &format!("{what_zh}暂不可用（本机存储出错），请联系技术支持"),
-                    &format!("{what_en} is unavailable (local storage error); call IT support"),
+                    Message::with("{0}暂不可用（本机存储出错），请联系技术支持", &[&what]),
                 );
             }
             StaffRefusal::AdminLock => self.say(
                 Tone::Error,
-                &format!("{what_zh}已锁定，请联系管理员解锁"),
-                &format!("{what_en} is locked; ask the hall admin to unlock it"),
+                Message::with("{0}已锁定，请联系管理员解锁", &[&what]),
             ),
             StaffRefusal::Timed { secs_left } => {
                 let minutes = secs_left.div_ceil(60);
                 self.say(
                     Tone::Error,
-                    &format!("{what_zh}暂不可用，请{minutes}分钟后再试"),
-                    &format!("{what_en} is locked; try again in {minutes} min"),
+                    Message::with("{0}暂不可用，请{1}分钟后再试", &[&what, &minutes]),
                 );
             }
         }
@@ -188,25 +180,18 @@ impl Session {
 
     /// Says what a committed wrong PIN led to; `false` when the PIN is not locked.
     fn say_staff_lock_after_failure(&mut self, lock: &StaffLock, for_mode: bool) -> bool {
-        let (what_zh, what_en) = match for_mode {
-            true => ("工作人员模式", "staff mode"),
-            false => ("工作人员确认", "staff confirmation"),
-        };
+        let what = tr(self.lang, staff_gate_name(for_mode));
         if lock.admin_locked {
             self.say(
                 Tone::Error,
-                &format!("确认码错误次数过多，{what_zh}已锁定，请联系管理员解锁"),
-                &format!(
-                    "Too many wrong PINs: {what_en} is locked; ask the hall admin to unlock it"
-                ),
+                Message::with("确认码错误次数过多，{0}已锁定，请联系管理员解锁", &[&what]),
             );
             true
         } else if lock.recent_failures == 0 {
             let minutes = STAFF_MODE_LOCKOUT_SECS / 60;
             self.say(
                 Tone::Error,
-                &format!("确认码错误次数过多，{what_zh}{minutes}分钟内不可用"),
-                &format!("Too many wrong PINs: {what_en} is locked for {minutes} minutes"),
+                Message::with("确认码错误次数过多，{0}{1}分钟内不可用", &[&what, &minutes]),
             );
             true
         } else {
@@ -238,7 +223,7 @@ impl Session {
             Err(e) => self.say_staff_refusal(StaffRefusal::Store(e), true),
             Ok(lock) => {
                 if !self.say_staff_lock_after_failure(&lock, true) {
-                    self.say(Tone::Error, "确认码不正确", "Wrong PIN");
+                    self.say(Tone::Error, Message::new("确认码不正确"));
                 }
             }
         }
@@ -269,16 +254,12 @@ impl Session {
                 }
                 self.say(
                     Tone::Success,
-                    &format!("已将 {n} 份提交重新加入发送队列"),
-                    &format!("{n} submissions are queued again"),
+                    Message::with("已将 {0} 份提交重新加入发送队列", &[&n]),
                 );
             }
             Err(e) => {
                 tracing::error!(error = %e, "requeueing failed submissions failed");
-                self.visit.banner = Some(Banner {
-                    text: e.message_zh().to_owned(),
-                    tone: Tone::Error,
-                });
+                self.say(Tone::Error, Message::new(e.message_zh()));
             }
         }
     }
@@ -286,42 +267,38 @@ impl Session {
     /// Device health and the queue, for the staff panel. Counts only: no applicant data.
     pub fn staff_health(&self) -> Vec<HealthRow> {
         let lang = self.lang;
-        let row = |label: (&str, &str), value: String, ok: bool| HealthRow {
-            label: t(lang, label.0, label.1),
+        let row = |label: &str, value: String, ok: bool| HealthRow {
+            label: tr(lang, label).to_owned(),
             value,
             ok,
         };
         let mut rows = Vec::new();
         rows.push(match self.reader_online {
-            None => row(
-                ("身份证读卡器", "ID card reader"),
-                t(lang, "未配置", "not configured"),
-                false,
-            ),
+            None => row("身份证读卡器", tr(lang, "未配置").to_owned(), false),
             Some(online) => row(
-                ("身份证读卡器", "ID card reader"),
+                "身份证读卡器",
                 if online {
-                    t(lang, "在线", "online")
+                    tr(lang, "在线").to_owned()
                 } else {
-                    t(lang, "未连接", "not connected")
+                    tr(lang, "未连接").to_owned()
                 },
                 online,
             ),
         });
         for (label, kind) in [
-            (("证件照摄像头", "Photo camera"), MaterialKind::Photo),
-            (("高拍仪", "Document camera"), MaterialKind::WorkCertificate),
+            ("证件照摄像头", MaterialKind::Photo),
+            ("高拍仪", MaterialKind::WorkCertificate),
         ] {
             let (value, ok) = match self.services.cameras.as_ref().map(|c| c.for_kind(kind)) {
-                None => (t(lang, "未配置", "not configured"), false),
+                None => (tr(lang, "未配置").to_owned(), false),
                 Some(kiosk_hardware::camera::CameraSpec::Files { .. }) => {
-                    (t(lang, "模拟摄像头", "simulated"), true)
+                    (tr(lang, "模拟摄像头").to_owned(), true)
                 }
                 Some(kiosk_hardware::camera::CameraSpec::Device { path, .. }) => {
                     if path.exists() {
-                        (t(lang, "已连接", "connected"), true)
+                        (tr(lang, "已连接").to_owned(), true)
                     } else {
-                        (t(lang, "未找到设备", "device not found"), false)
+                        (tr(lang, "未找到设备").to_owned(), false)
                     }
                 }
             };
@@ -330,40 +307,32 @@ impl Session {
         let counts = self.services.store.outbox_counts().unwrap_or_default();
         match self.sync_status() {
             None => rows.push(row(
-                ("中央服务器", "Central server"),
-                t(lang, "未配置（单机模式）", "not configured (stand-alone)"),
+                "中央服务器",
+                tr(lang, "未配置（单机模式）").to_owned(),
                 false,
             )),
             Some(status) => rows.push(row(
-                ("中央服务器", "Central server"),
+                "中央服务器",
                 match status.online {
-                    Some(true) => t(lang, "已连接", "connected"),
-                    Some(false) => t(lang, "未连接", "not reachable"),
-                    None => t(lang, "尚未联系", "not contacted yet"),
+                    Some(true) => tr(lang, "已连接").to_owned(),
+                    Some(false) => tr(lang, "未连接").to_owned(),
+                    None => tr(lang, "尚未联系").to_owned(),
                 },
                 status.online == Some(true),
             )),
         }
         rows.push(row(
-            ("待发送的提交", "Submissions waiting to be sent"),
+            "待发送的提交",
             counts.pending.to_string(),
             counts.pending == 0,
         ));
         rows.push(row(
-            ("被服务器拒绝的提交", "Submissions the server refused"),
+            "被服务器拒绝的提交",
             counts.failed.to_string(),
             counts.failed == 0,
         ));
-        rows.push(row(
-            ("已送达、等待审核结果", "Delivered, awaiting review"),
-            counts.acked.to_string(),
-            true,
-        ));
-        rows.push(row(
-            ("软件版本", "Software version"),
-            env!("CARGO_PKG_VERSION").to_owned(),
-            true,
-        ));
+        rows.push(row("已送达、等待审核结果", counts.acked.to_string(), true));
+        rows.push(row("软件版本", env!("CARGO_PKG_VERSION").to_owned(), true));
         rows
     }
 
@@ -390,7 +359,7 @@ impl Session {
                 what = "credit code checksum",
                 "staff confirmed a value"
             );
-            self.say(Tone::Success, "工作人员已确认", "Confirmed by staff");
+            self.say(Tone::Success, Message::new("工作人员已确认"));
         } else {
             self.visit.staff_pin_failures += 1;
             let lock = match self.record_wrong_staff_pin("staff-confirmation") {
@@ -407,16 +376,24 @@ impl Session {
                 self.visit.overlay = None;
                 self.say(
                     Tone::Error,
-                    "确认码错误次数过多，本次无法确认",
-                    "Too many wrong PINs for this visit",
+                    Message::new("确认码错误次数过多，本次无法确认"),
                 );
             } else {
                 self.visit.overlay = Some(Overlay::StaffPin {
                     field: Some(field),
                     entered: String::new(),
                 });
-                self.say(Tone::Error, "确认码不正确，请重试", "Wrong PIN; try again");
+                self.say(Tone::Error, Message::new("确认码不正确，请重试"));
             }
         }
+    }
+}
+
+/// What a staff PIN opens, as a catalogue key: staff mode or a staff confirmation.
+fn staff_gate_name(for_mode: bool) -> &'static str {
+    if for_mode {
+        "工作人员模式"
+    } else {
+        "工作人员确认"
     }
 }

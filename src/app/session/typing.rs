@@ -9,8 +9,7 @@ impl Session {
         if self.is_read_only(field) {
             self.say(
                 Tone::Info,
-                "此项来自注册信息或身份证，不能在此修改",
-                "This comes from your registration or ID card and cannot be changed here",
+                Message::new("此项来自注册信息或身份证，不能在此修改"),
             );
             return;
         }
