@@ -282,11 +282,13 @@ impl Ethnicity {
             .unwrap_or("其他")
     }
 
-    /// The name as a form shows it: 汉族, 彝族; the two catch-all codes keep their own wording.
-    pub fn display_name(self) -> String {
+    /// The name as a form shows it: 汉族, 彝族 (Han, Yi); the two catch-all codes keep their own
+    /// wording.
+    pub fn display_name(self, lang: Lang) -> String {
+        let name = crate::i18n::tr(lang, self.card_name());
         match self.0 {
-            97 | 98 => self.card_name().to_owned(),
-            _ => format!("{}族", self.card_name()),
+            97 | 98 => name.to_owned(),
+            _ => crate::i18n::tr_args(lang, "{0}族", &[&name]),
         }
     }
 
@@ -319,7 +321,7 @@ mod tests {
         assert_eq!(Ethnicity::from_name("彝族").map(Ethnicity::code), Some(7));
         assert_eq!(Ethnicity::from_code(57), None);
         assert_eq!(
-            Ethnicity::from_code(1).map(Ethnicity::display_name),
+            Ethnicity::from_code(1).map(|e| e.display_name(Lang::Zh)),
             Some("汉族".into())
         );
     }

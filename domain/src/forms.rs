@@ -203,7 +203,7 @@ pub fn inline_options(field: Field, lang: Lang) -> Vec<String> {
 pub fn pick_options(list: PickList, lang: Lang) -> Vec<String> {
     match list {
         PickList::IdType => pick::<IdType>(lang),
-        PickList::Ethnicity => Ethnicity::all().map(Ethnicity::display_name).collect(),
+        PickList::Ethnicity => Ethnicity::all().map(|e| e.display_name(lang)).collect(),
         PickList::PoliticalStatus => pick::<PoliticalStatus>(lang),
         PickList::EmployerType => pick::<EmployerType>(lang),
         PickList::EducationLevel => pick::<EducationLevel>(lang),
@@ -403,7 +403,10 @@ pub fn display_value(field: Field, data: &ApplicationData, lang: Lang) -> String
             .id_type
             .map(|t| t.label(lang).to_owned())
             .unwrap_or_default(),
-        Field::Ethnicity => b.ethnicity.map(Ethnicity::display_name).unwrap_or_default(),
+        Field::Ethnicity => b
+            .ethnicity
+            .map(|e| e.display_name(lang))
+            .unwrap_or_default(),
         Field::BirthDate
         | Field::WorkStart
         | Field::QualificationObtained

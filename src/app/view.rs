@@ -549,15 +549,20 @@ pub fn material_kind(key: &str) -> Option<MaterialKind> {
     MaterialKind::ALL.iter().copied().find(|k| k.key() == key)
 }
 
-/// "12月8日 14:30" in China Standard Time, for the applicant.
-pub fn china_month_day_time(at: time::OffsetDateTime) -> String {
+/// "12月8日 14:30" (Dec 8, 14:30) in China Standard Time, for the applicant.
+pub fn china_month_day_time(at: time::OffsetDateTime, lang: Lang) -> String {
     let cst = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let at = at.to_offset(cst);
-    format!(
-        "{}月{}日 {:02}:{:02}",
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
+    // The English month's abbreviation is the fourth argument, which the Chinese text leaves out.
+    let month_abbreviation = &at.month().to_string()[..3];
+    tr_args(
+        lang,
+        "{0}月{1}日 {2}",
+        &[
+            &u8::from(at.month()),
+            &at.day(),
+            &format!("{:02}:{:02}", at.hour(), at.minute()),
+            &month_abbreviation,
+        ],
     )
 }

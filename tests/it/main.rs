@@ -21,6 +21,7 @@ mod sync_tls;
 mod translations;
 mod ui_accessibility;
 mod ui_capture;
+mod ui_english;
 mod ui_idcard;
 mod ui_ime;
 mod ui_journeys;

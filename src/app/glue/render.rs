@@ -31,24 +31,29 @@ fn screen(s: Screen) -> ui::Screen {
     }
 }
 
-/// Replaces the rows of `current` with `rows`, touching only rows that changed; a new model
-/// (returned, to be set) only when the number of rows changed. A Slint `for` over a new model
-/// re-creates its items, and an item under a finger would lose the press.
+/// Replaces the rows of `current` with `rows`, touching only rows that changed and adding or
+/// removing rows at the end; a new model (returned, to be set) only the first time, when the
+/// property still holds Slint's empty default. A Slint `for` over a new model re-creates its
+/// items, and an item under a finger would lose the press, so each list keeps its one model for
+/// the window's life.
 pub(super) fn sync_model<T: Clone + PartialEq + 'static>(
     current: ModelRc<T>,
     rows: Vec<T>,
 ) -> Option<ModelRc<T>> {
-    if let Some(vec) = current.as_any().downcast_ref::<VecModel<T>>()
-        && vec.row_count() == rows.len()
-    {
-        for (i, row) in rows.into_iter().enumerate() {
-            if vec.row_data(i).as_ref() != Some(&row) {
-                vec.set_row_data(i, row);
-            }
-        }
-        return None;
+    let Some(vec) = current.as_any().downcast_ref::<VecModel<T>>() else {
+        return Some(ModelRc::from(Rc::new(VecModel::from(rows))));
+    };
+    while vec.row_count() > rows.len() {
+        vec.remove(vec.row_count() - 1);
     }
-    Some(ModelRc::from(Rc::new(VecModel::from(rows))))
+    for (i, row) in rows.into_iter().enumerate() {
+        if i >= vec.row_count() {
+            vec.push(row);
+        } else if vec.row_data(i).as_ref() != Some(&row) {
+            vec.set_row_data(i, row);
+        }
+    }
+    None
 }
 
 /// The summary's sections, each section's rows updated in place: a row the applicant is holding
@@ -67,24 +72,25 @@ fn sync_summary(
             })
             .collect()
     };
+    let new_section = |s: &view::SummarySection| ui::SummarySectionData {
+        title: s.title.as_str().into(),
+        step: s.step.index() as i32,
+        rows: ModelRc::from(Rc::new(VecModel::from(rows_of(s)))),
+    };
     let Some(vec) = current
         .as_any()
         .downcast_ref::<VecModel<ui::SummarySectionData>>()
-        .filter(|vec| vec.row_count() == sections.len())
     else {
         return Some(ModelRc::from(Rc::new(VecModel::from(
-            sections
-                .iter()
-                .map(|s| ui::SummarySectionData {
-                    title: s.title.as_str().into(),
-                    step: s.step.index() as i32,
-                    rows: ModelRc::from(Rc::new(VecModel::from(rows_of(s)))),
-                })
-                .collect::<Vec<_>>(),
+            sections.iter().map(new_section).collect::<Vec<_>>(),
         ))));
     };
+    while vec.row_count() > sections.len() {
+        vec.remove(vec.row_count() - 1);
+    }
     for (i, section) in sections.iter().enumerate() {
         let Some(mut shown) = vec.row_data(i) else {
+            vec.push(new_section(section));
             continue;
         };
         let mut changed = false;
@@ -228,7 +234,11 @@ fn sync_fields(g: &ui::Wizard<'_>, fields: &[view::FieldView]) {
         }
         return;
     }
-    g.set_fields(ModelRc::from(Rc::new(VecModel::from(rows))));
+    // Another page: its fields are new items, but in the same model.
+    match current.as_any().downcast_ref::<VecModel<ui::FieldData>>() {
+        Some(vec) => vec.set_vec(rows),
+        None => g.set_fields(ModelRc::from(Rc::new(VecModel::from(rows)))),
+    }
 }
 
 pub fn refresh(window: &KioskWindow, session: &Session) {
@@ -364,7 +374,7 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     let kept_until = match v.countdown {
         Some(_) => session
             .draft_kept_until()
-            .map(crate::app::view::china_month_day_time)
+            .map(|at| crate::app::view::china_month_day_time(at, session.lang))
             .unwrap_or_default(),
         None => String::new(),
     };
