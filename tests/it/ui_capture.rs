@@ -273,3 +273,55 @@ fn a_corner_handle_follows_a_finger_across_ticks() {
         "the handle followed all six steps: moved {moved:?}, {per_step:?} a step"
     );
 }
+
+/// The camera screen's decisions are the session's, testable without a window: a camera error
+/// matters only on the live picture, a missing still is said plainly, and the still is kept
+/// only while the applicant places its corners.
+#[test]
+fn the_camera_screens_decisions_are_the_sessions() {
+    use kiosk::app::session::CaptureStage as Stage;
+    let h = on_materials(files(repo("docs/dev-materials/photo.jpg")));
+    let mut s = h.kiosk.session.borrow_mut();
+    s.open_capture(MaterialKind::IdCardFront);
+    assert!(s.capture_is_live());
+    assert!(s.capture_camera().is_some(), "the document camera is named");
+    let stage =
+        |s: &kiosk::app::session::Session| s.visit.capture.as_ref().map(|c| c.stage.clone());
+
+    // Away from the live picture, a camera error changes nothing.
+    s.visit.capture.as_mut().expect("open").stage = Stage::Review {
+        width: 10,
+        height: 10,
+    };
+    assert!(!s.capture_camera_error("未找到摄像头，请联系工作人员"));
+    assert!(matches!(stage(&s), Some(Stage::Review { .. })));
+
+    // On the live picture it ends it, in the session's language.
+    s.capture_retake();
+    s.lang = Lang::En;
+    assert!(s.capture_camera_error("未找到摄像头，请联系工作人员"));
+    let Some(Stage::Failed(message)) = stage(&s) else {
+        panic!("not failed: {:?}", stage(&s));
+    };
+    assert_eq!(message.text(Lang::En), "No camera found: please ask staff");
+
+    s.capture_retake();
+    s.capture_still_missing();
+    let Some(Stage::Failed(message)) = stage(&s) else {
+        panic!("not failed: {:?}", stage(&s));
+    };
+    assert!(message.text(Lang::Zh).contains("没有拍到画面"));
+
+    // The still is needed again only for the corners.
+    s.visit.capture.as_mut().expect("open").stage = Stage::PlaceCorners {
+        width: 100,
+        height: 100,
+        corners: [kiosk_media::Point::new(0.0, 0.0); 4],
+    };
+    assert!(s.capture_keeps_still());
+    s.capture_retake();
+    assert!(!s.capture_keeps_still());
+    assert!(!s.capture_is_counting());
+    s.capture_close();
+    assert!(!s.capture_is_live() && s.capture_camera().is_none());
+}

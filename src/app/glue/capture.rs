@@ -18,7 +18,7 @@ use crate::app::session::{CaptureAction, CaptureStage, Session};
 use crate::app::ui::{self, KioskWindow};
 use crate::capture::feed::{CameraFeed, RgbaFrame};
 use crate::capture::process::{self, Outcome};
-use kiosk_domain::{Message, tr, tr_args};
+use kiosk_domain::{tr, tr_args};
 
 /// How often the newest frame is shown (the camera thread converts at its own pace).
 pub const FRAME_POLL: Duration = Duration::from_millis(33);
@@ -113,7 +113,7 @@ impl Rig {
         };
         let (Some(still), Some(capture)) = (self.still.clone(), session.visit.capture.as_ref())
         else {
-            session.capture_camera_failed(Message::new("没有拍到画面，请点“重拍”再试一次"));
+            session.capture_still_missing();
             return None;
         };
         let kind = capture.kind;
@@ -131,7 +131,7 @@ impl Rig {
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start processing the still");
-            session.capture_camera_failed(Message::new("处理照片失败，请重拍"));
+            session.capture_processing_not_started();
         }
         Some(shown)
     }
@@ -139,7 +139,7 @@ impl Rig {
     /// Keeps the camera open exactly while the screen shows its live picture or its results.
     fn follow(&mut self, session: &mut Session, window: &KioskWindow) -> bool {
         let g = window.global::<ui::Capture>();
-        let Some(capture) = session.visit.capture.as_ref() else {
+        if session.visit.capture.is_none() {
             // The camera stops, the still is forgotten, the picture goes.
             let had_feed = self.feed.take().is_some();
             let had_still = self.still.take().is_some();
@@ -149,16 +149,8 @@ impl Rig {
             }
             return had_feed || had_still;
         };
-        let live = matches!(
-            capture.stage,
-            CaptureStage::Live | CaptureStage::Countdown(_)
-        );
         // Opens the material's camera once; compared by reference on every poll.
-        if let Some(spec) = session
-            .services
-            .cameras
-            .as_ref()
-            .map(|c| c.for_kind(capture.kind))
+        if let Some(spec) = session.capture_camera()
             && self.feed.as_ref().is_none_or(|(open, _)| open != spec)
         {
             self.feed = Some((spec.clone(), CameraFeed::start(spec.clone())));
@@ -167,25 +159,24 @@ impl Rig {
         if let Ok((generation, outcome)) = self.results.try_recv()
             && generation == self.generation
         {
-            match &outcome {
-                Outcome::Accepted { shown, .. } => {
-                    g.set_frame(image(shown));
-                    self.still = None;
-                }
-                Outcome::PlaceCorners { .. } => {}
-                _ => self.still = None,
+            if let Outcome::Accepted { shown, .. } = &outcome {
+                g.set_frame(image(shown));
             }
             session.capture_processed(outcome);
+            if !session.capture_keeps_still() {
+                self.still = None;
+            }
             changed = true;
         }
         if let Some((_, feed)) = self.feed.as_ref() {
             if let Some(error) = feed.error() {
-                if live {
-                    session.capture_camera_failed(Message::new(error.zh()));
+                if session.capture_camera_error(error.zh()) {
                     self.feed = None;
                     changed = true;
                 }
-            } else if live && let Some(frame) = feed.take_fresh() {
+            } else if session.capture_is_live()
+                && let Some(frame) = feed.take_fresh()
+            {
                 g.set_frame(image(&frame));
             }
         }
@@ -225,11 +216,7 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) -> Timer {
         let tick = act.clone();
         g.on_shoot(move || {
             act(&|s| s.capture_shoot());
-            let is_counting = matches!(
-                session.borrow().visit.capture.as_ref().map(|c| &c.stage),
-                Some(CaptureStage::Countdown(_))
-            );
-            if is_counting {
+            if session.borrow().capture_is_counting() {
                 let tick = tick.clone();
                 countdown.start(TimerMode::Repeated, Duration::from_secs(1), move || {
                     tick(&|s| s.capture_tick());
@@ -271,10 +258,7 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) -> Timer {
                 return;
             };
             let changed = rig.borrow_mut().follow(&mut s, &window);
-            let counting = matches!(
-                s.visit.capture.as_ref().map(|c| &c.stage),
-                Some(CaptureStage::Countdown(_))
-            );
+            let counting = s.capture_is_counting();
             drop(s);
             if !counting && countdown.running() {
                 countdown.stop();

@@ -3,27 +3,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use kiosk_domain::{Field, Step};
+use kiosk_domain::Step;
 use slint::ComponentHandle;
 
 use super::Glue;
 use crate::app::session::{AccountMode, Session};
 use crate::app::ui::{self, KioskWindow};
 use crate::app::view::material_kind;
-
-/// The field with this key on the visible page.
-pub fn field_by_key(session: &Session, key: &str) -> Option<Field> {
-    let step = session.current_step()?;
-    let fields: Vec<Field> = if step == Step::Account {
-        session.account_fields()
-    } else {
-        crate::app::forms::page_fields(step, session.visit.app.data())
-            .into_iter()
-            .map(|(_, f)| f)
-            .collect()
-    };
-    fields.into_iter().find(|f| f.key() == key)
-}
 
 pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
     let g = window.global::<ui::Wizard>();
@@ -49,7 +35,7 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
     let c = glue.clone();
     g.on_activate_field(move |key| {
         c.run(|s| {
-            if let Some(field) = field_by_key(s, &key) {
+            if let Some(field) = s.visible_field(&key) {
                 s.activate(field);
             }
         })
@@ -57,7 +43,7 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
     let c = glue.clone();
     g.on_choose_option(move |key, index| {
         c.run(|s| {
-            if let (Some(field), Ok(index)) = (field_by_key(s, &key), usize::try_from(index)) {
+            if let (Some(field), Ok(index)) = (s.visible_field(&key), usize::try_from(index)) {
                 s.choose_inline(field, index);
             }
         })
@@ -78,7 +64,7 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
     let c = glue.clone();
     g.on_field_action(move |key| {
         c.run(|s| {
-            if let Some(field) = field_by_key(s, &key) {
+            if let Some(field) = s.visible_field(&key) {
                 s.field_action(field);
             }
         })

@@ -159,6 +159,51 @@ impl Session {
         }
     }
 
+    /// The camera reported `reason` (a catalogue key). It matters only while the applicant
+    /// looks at the live picture; `true` when it ended that, and the camera is to be let go.
+    pub fn capture_camera_error(&mut self, reason: &'static str) -> bool {
+        if !self.capture_is_live() {
+            return false;
+        }
+        self.capture_camera_failed(Message::new(reason));
+        true
+    }
+
+    /// A still was asked for and the camera had given no frame yet.
+    pub fn capture_still_missing(&mut self) {
+        self.capture_camera_failed(Message::new("没有拍到画面，请点“重拍”再试一次"));
+    }
+
+    /// The still could not be handed to the pipeline (no thread could start).
+    pub fn capture_processing_not_started(&mut self) {
+        self.capture_camera_failed(Message::new("处理照片失败，请重拍"));
+    }
+
+    /// Whether the camera screen shows the live picture (also during the countdown).
+    pub fn capture_is_live(&self) -> bool {
+        matches!(
+            self.stage(),
+            Some(CaptureStage::Live | CaptureStage::Countdown(_))
+        )
+    }
+
+    /// Whether the photo's countdown runs (the glue ticks it every second).
+    pub fn capture_is_counting(&self) -> bool {
+        matches!(self.stage(), Some(CaptureStage::Countdown(_)))
+    }
+
+    /// Whether the still is needed again: the applicant places its corners, then it is
+    /// processed once more. Otherwise it is forgotten as soon as its outcome is in.
+    pub fn capture_keeps_still(&self) -> bool {
+        matches!(self.stage(), Some(CaptureStage::PlaceCorners { .. }))
+    }
+
+    /// The camera of the material being taken, while the camera screen is open.
+    pub fn capture_camera(&self) -> Option<&kiosk_hardware::camera::CameraSpec> {
+        let capture = self.visit.capture.as_ref()?;
+        Some(self.services.cameras.as_ref()?.for_kind(capture.kind))
+    }
+
     /// A corner handle was dragged to (`x`, `y`) in still pixels.
     pub fn capture_move_corner(&mut self, index: usize, x: f64, y: f64) {
         self.activity();

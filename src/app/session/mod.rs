@@ -283,6 +283,20 @@ impl Session {
         self.visit.screen == Screen::Step(Step::Account)
     }
 
+    /// The field with this key on the visible page, if it is there.
+    pub fn visible_field(&self, key: &str) -> Option<Field> {
+        let step = self.current_step()?;
+        let fields: Vec<Field> = if step == Step::Account {
+            self.account_fields()
+        } else {
+            forms::page_fields(step, self.visit.app.data())
+                .into_iter()
+                .map(|(_, f)| f)
+                .collect()
+        };
+        fields.into_iter().find(|f| f.key() == key)
+    }
+
     /// The record the visible form edits: the account form on the account page.
     pub fn form_data(&self) -> &ApplicationData {
         if self.on_account_page() {
