@@ -495,7 +495,7 @@ fn the_summary_shows_each_stored_page_and_retakes_one() {
         .find(|(kind, _)| !kiosk::app::session::single_file(**kind))
         .expect("a material of pages");
     let label = format!(
-        "重拍{} 第 1 页",
+        "重拍：{} 第 1 页",
         kiosk_domain::Choice::label(*kind, kiosk_domain::Lang::Zh)
     );
     let at = Harness::centre_of(&h.find_reachable(&label).expect("its 重拍 button"));
