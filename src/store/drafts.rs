@@ -12,6 +12,11 @@ pub struct DraftInfo {
     pub updated_at: i64,
 }
 
+/// A draft record as stored; one that does not parse is corruption.
+pub(super) fn parse_draft(record: &str) -> Result<Application, StoreError> {
+    serde_json::from_str(record).map_err(|e| StoreError::corrupt_draft(&e))
+}
+
 pub(super) fn draft_key(app: &Application) -> Result<String, StoreError> {
     let key = idnumber::normalize(&app.data().basic.id_number);
     if key.is_empty() {
@@ -25,7 +30,7 @@ impl Store {
     /// Saves the draft (insert or replace) in one transaction; returns its new revision.
     pub fn save_draft(&mut self, app: &Application) -> Result<DraftInfo, StoreError> {
         let id = draft_key(app)?;
-        let record = serde_json::to_string(app).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let record = serde_json::to_string(app).map_err(StoreError::encode("a draft"))?;
         let now = now_unix();
         let tx = self.conn.transaction()?;
         let revision: i64 = tx.query_row(
@@ -57,8 +62,7 @@ impl Store {
             )
             .optional()?;
         row.map(|(record, revision, updated_at)| {
-            let app =
-                serde_json::from_str(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let app = parse_draft(&record)?;
             Ok((
                 app,
                 DraftInfo {
@@ -108,5 +112,69 @@ impl Store {
             self.checkpoint()?;
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kiosk_domain::samples::{self, Branch};
+
+    use super::*;
+
+    const ID: &str = "110101199003070011";
+    const NAME: &str = "张三";
+
+    fn store_with_a_draft(dir: &std::path::Path) -> Store {
+        let mut app = Application::new();
+        app.edit(|d| *d = samples::complete(Branch::Employed))
+            .expect("a new application is editable");
+        assert_eq!(app.data().basic.id_number, ID, "the sample's ID number");
+        let mut store = Store::open(dir, &dir.join("kiosk.key")).expect("opens");
+        store.save_draft(&app).expect("saves");
+        store
+    }
+
+    fn overwrite_record(store: &Store, record: &str) {
+        store
+            .conn
+            .execute(
+                "UPDATE drafts SET record = ?2 WHERE id_number = ?1",
+                params![ID, record],
+            )
+            .expect("overwrites the record");
+    }
+
+    #[test]
+    fn a_draft_whose_record_is_garbage_is_corrupt() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store_with_a_draft(dir.path());
+        overwrite_record(&store, "{\"data\": {\"basic\": ");
+        let failed = store.load_draft(ID).expect_err("garbage is no draft");
+        assert!(
+            matches!(failed, StoreError::Corrupt { line: 1, .. }),
+            "{failed:?}"
+        );
+        assert!(
+            !failed.message_zh().contains("未丢失"),
+            "a damaged draft is not promised intact: {}",
+            failed.message_zh()
+        );
+    }
+
+    #[test]
+    fn a_corrupt_draft_does_not_quote_the_record_in_its_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store_with_a_draft(dir.path());
+        // Valid JSON of the wrong shape: serde's message quotes the string it found.
+        let record = serde_json::to_string(&format!("{NAME} {ID}")).expect("a JSON string");
+        let serde_says = serde_json::from_str::<Application>(&record)
+            .expect_err("a string is no draft")
+            .to_string();
+        assert!(serde_says.contains(NAME), "the premise: {serde_says}");
+        overwrite_record(&store, &record);
+        let failed = store.load_draft(ID).expect_err("a string is no draft");
+        assert!(matches!(failed, StoreError::Corrupt { .. }), "{failed:?}");
+        let text = format!("{failed} {failed:?}");
+        assert!(!text.contains(NAME) && !text.contains(ID), "{text}");
     }
 }

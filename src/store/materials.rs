@@ -5,7 +5,7 @@ use kiosk_domain::record::MaterialFile;
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::{Store, StoreError, key, now_unix};
+use super::{Store, StoreError, key, now_unix, random_id};
 
 impl Store {
     /// Stores a material file for the draft of `id_number`; returns its reference (without the
@@ -16,9 +16,7 @@ impl Store {
         content: &[u8],
     ) -> Result<MaterialFile, StoreError> {
         let sha256 = key::hex(&Sha256::digest(content));
-        let mut raw = [0u8; 16];
-        getrandom::fill(&mut raw).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let blob_id = key::hex(&raw);
+        let blob_id = random_id("a material file's id")?;
         let owner = idnumber::normalize(id_number);
         let exists: bool = self.conn.query_row(
             "SELECT EXISTS(SELECT 1 FROM drafts WHERE id_number = ?1)",

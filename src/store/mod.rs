@@ -49,8 +49,29 @@ pub enum StoreError {
     NoIdNumber,
     #[error("no draft exists for this ID number")]
     NoSuchDraft,
-    #[error("a saved draft cannot be read: {0}")]
-    Corrupt(String),
+    /// A saved draft's record does not parse: the database holds something this build cannot
+    /// read as a draft. Only where and how it fails is kept, never serde's message.
+    #[error(
+        "a saved draft cannot be read: {problem} at line {line}, column {column} of its record"
+    )]
+    Corrupt {
+        problem: &'static str,
+        line: usize,
+        column: usize,
+    },
+    /// A record could not be turned into JSON: a bug of this build, nothing was written.
+    #[error("cannot encode {what} for the local database: {source}")]
+    Encode {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    /// The operating system had no random bytes for an identifier: nothing was written, and a
+    /// later try may succeed.
+    #[error("no random bytes from the operating system for {what}: {source}")]
+    Randomness {
+        what: &'static str,
+        source: getrandom::Error,
+    },
     #[error("only a submitted collection goes to the outbox")]
     NotSubmitted,
     #[error("a material file of the submission is missing from the store")]
@@ -83,11 +104,51 @@ impl StoreError {
             StoreError::Sqlite(e) if sqlite_code(e) == Some(rusqlite::ErrorCode::ReadOnly) => {
                 "本机存储暂时无法写入，未能保存最新的修改；此前已保存的内容未丢失，请联系工作人员"
             }
-            StoreError::Corrupt(_) | StoreError::Sqlite(_) => {
+            StoreError::Corrupt { .. } => "本机保存的草稿已损坏，无法读取，请联系工作人员",
+            StoreError::Randomness { .. } => {
+                "本机暂时无法完成这一步，已填写的内容未丢失，请稍后再试；如仍不行，请联系工作人员"
+            }
+            StoreError::Encode { .. } | StoreError::Sqlite(_) => {
                 "本机存储出错，已填写的内容未丢失，请联系工作人员"
             }
         }
     }
+
+    /// The error for a stored draft record that does not parse. serde's own message is left
+    /// out: it can quote the record's values (a name, an ID number), and error texts reach logs.
+    fn corrupt_draft(error: &serde_json::Error) -> StoreError {
+        use serde_json::error::Category;
+        let problem = match error.classify() {
+            Category::Syntax => "not valid JSON",
+            Category::Eof => "the record ends too early",
+            Category::Data => "JSON that is not a draft of this build",
+            Category::Io => "a read error",
+        };
+        StoreError::Corrupt {
+            problem,
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+
+    /// For `map_err` on encoding `what` to JSON.
+    fn encode(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
+        move |source| StoreError::Encode { what, source }
+    }
+}
+
+/// 16 random bytes in hex, for `what` (a material file's id, a submission's idempotency key).
+fn random_id(what: &'static str) -> Result<String, StoreError> {
+    random_id_from(getrandom::fill, what)
+}
+
+fn random_id_from(
+    fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+    what: &'static str,
+) -> Result<String, StoreError> {
+    let mut raw = [0u8; 16];
+    fill(&mut raw).map_err(|source| StoreError::Randomness { what, source })?;
+    Ok(key::hex(&raw))
 }
 
 fn sqlite_code(error: &rusqlite::Error) -> Option<rusqlite::ErrorCode> {
@@ -259,5 +320,136 @@ mod tests {
             None,
         );
         assert!(!is_key_setup_failure(&busy));
+    }
+
+    #[test]
+    fn no_random_bytes_is_a_randomness_failure_not_corruption() {
+        let failed = random_id_from(|_| Err(getrandom::Error::UNSUPPORTED), "a test id")
+            .expect_err("no bytes, no id");
+        assert!(
+            matches!(
+                failed,
+                StoreError::Randomness {
+                    what: "a test id",
+                    ..
+                }
+            ),
+            "{failed:?}"
+        );
+        assert!(failed.to_string().contains("a test id"), "{failed}");
+        assert!(
+            failed.message_zh().contains("未丢失"),
+            "{}",
+            failed.message_zh()
+        );
+        let id = random_id_from(
+            |raw| {
+                raw.fill(0xab);
+                Ok(())
+            },
+            "a test id",
+        )
+        .expect("bytes, an id");
+        assert_eq!(id, "ab".repeat(16));
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_encoded_is_an_encode_failure_not_corruption() {
+        // JSON objects take only string keys: the one encoding failure serde_json has to offer.
+        let unencodable = std::collections::HashMap::from([((1u8, 2u8), 3u8)]);
+        let failed = serde_json::to_string(&unencodable)
+            .map_err(StoreError::encode("a test record"))
+            .expect_err("tuple keys do not encode");
+        assert!(
+            matches!(
+                failed,
+                StoreError::Encode {
+                    what: "a test record",
+                    ..
+                }
+            ),
+            "{failed:?}"
+        );
+        assert!(
+            failed.message_zh().contains("未丢失"),
+            "{}",
+            failed.message_zh()
+        );
+    }
+
+    /// One error of each kind (and each SQLite case `message_zh` tells apart).
+    fn one_of_each() -> Vec<StoreError> {
+        let path = || PathBuf::from("/data");
+        let io = || std::io::Error::other("test");
+        let json = || serde_json::from_str::<u8>("x").expect_err("not a number");
+        let sqlite = |code| {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        vec![
+            StoreError::WrongKey,
+            StoreError::KeyFile(path(), io()),
+            StoreError::KeyFileCorrupt(path()),
+            StoreError::DataDir(path(), io()),
+            StoreError::NewerSchema {
+                found: 2,
+                supported: 1,
+            },
+            StoreError::NoIdNumber,
+            StoreError::NoSuchDraft,
+            StoreError::corrupt_draft(&json()),
+            StoreError::Encode {
+                what: "a test record",
+                source: json(),
+            },
+            StoreError::Randomness {
+                what: "a test id",
+                source: getrandom::Error::UNSUPPORTED,
+            },
+            StoreError::NotSubmitted,
+            StoreError::MissingMaterial,
+            StoreError::InUse(path()),
+            sqlite(rusqlite::ffi::SQLITE_FULL),
+            sqlite(rusqlite::ffi::SQLITE_READONLY),
+            sqlite(rusqlite::ffi::SQLITE_IOERR),
+        ]
+    }
+
+    /// The kiosk's English texts are looked up in the catalogue by the Chinese sentence.
+    #[test]
+    fn every_message_has_an_english_entry_in_the_catalogue() {
+        let po = include_str!("../../translations/en/LC_MESSAGES/kiosk.po");
+        let missing: Vec<&str> = one_of_each()
+            .iter()
+            .map(StoreError::message_zh)
+            .filter(|zh| !po.contains(&format!("msgid \"{zh}\"\nmsgstr \"")))
+            .collect();
+        assert!(missing.is_empty(), "not in kiosk.po: {missing:#?}");
+    }
+
+    #[test]
+    fn disk_full_and_read_only_keep_their_own_messages() {
+        let sqlite = |code| {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        assert!(
+            sqlite(rusqlite::ffi::SQLITE_FULL)
+                .message_zh()
+                .contains("存储空间已满")
+        );
+        assert!(
+            sqlite(rusqlite::ffi::SQLITE_READONLY)
+                .message_zh()
+                .contains("无法写入")
+        );
+        assert_eq!(
+            sqlite(rusqlite::ffi::SQLITE_IOERR).message_zh(),
+            "本机存储出错，已填写的内容未丢失，请联系工作人员"
+        );
     }
 }

@@ -4,8 +4,8 @@
 use kiosk_domain::{Application, ReviewState, idnumber, materials};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::drafts::draft_key;
-use super::{Store, StoreError, key, now_unix};
+use super::drafts::{draft_key, parse_draft};
+use super::{Store, StoreError, now_unix, random_id};
 use crate::sync::ApplicantSession;
 
 /// Where an outbox row stands. `Pending` → `Acked` (the server answered with a submission id)
@@ -101,13 +101,10 @@ impl Store {
             return Err(StoreError::NotSubmitted);
         }
         let id = draft_key(app)?;
-        let application =
-            serde_json::to_value(app).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let application = serde_json::to_value(app).map_err(StoreError::encode("a submission"))?;
         let application_json = application.to_string();
-        let record = serde_json::to_string(app).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut raw = [0u8; 16];
-        getrandom::fill(&mut raw).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let idempotency_key = key::hex(&raw);
+        let record = serde_json::to_string(app).map_err(StoreError::encode("a submitted draft"))?;
+        let idempotency_key = random_id("a submission's idempotency key")?;
         let now = now_unix();
         let tx = self
             .conn
@@ -307,7 +304,7 @@ impl Store {
         next_poll_at_ms: i64,
     ) -> Result<(), StoreError> {
         let review_json =
-            serde_json::to_string(review).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            serde_json::to_string(review).map_err(StoreError::encode("a review status"))?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -362,7 +359,7 @@ impl Store {
         next_poll_at_ms: i64,
     ) -> Result<(), StoreError> {
         let review_json =
-            serde_json::to_string(review).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            serde_json::to_string(review).map_err(StoreError::encode("a review status"))?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -544,8 +541,7 @@ fn apply_review_to_draft(
     let Some(record) = record else {
         return Ok(());
     };
-    let mut app: Application =
-        serde_json::from_str(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut app = parse_draft(&record)?;
     if app.review() == review {
         return Ok(());
     }
@@ -553,7 +549,7 @@ fn apply_review_to_draft(
         tracing::warn!(error = %e, "review status not applied to the draft");
         return Ok(());
     }
-    let record = serde_json::to_string(&app).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let record = serde_json::to_string(&app).map_err(StoreError::encode("a draft"))?;
     tx.execute(
         "UPDATE drafts SET record = ?2, revision = revision + 1, updated_at = ?3
          WHERE id_number = ?1",
