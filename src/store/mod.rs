@@ -3,6 +3,10 @@
 //!
 //! Drafts are saved at every step and found again by ID number; material files live beside them
 //! in the same encrypted database. `Connection` is not `Sync`: one `Store` per thread.
+//!
+//! This file opens the store and holds what all of it shares; each table family has a module
+//! with an `impl Store` block of its own: `drafts`, `materials`, `accounts`, `staff_lock`, and
+//! `outbox` (the sync worker's queue).
 
 mod accounts;
 mod drafts;

@@ -376,7 +376,6 @@ impl Store {
         Ok(())
     }
 
-    /// The applicant's session at the screen is over (the UI wiped it).
     /// The keys of rows granted by `session_id` that the server has not acknowledged yet: at
     /// log-out the server is told to keep honouring these grants.
     pub fn outbox_pending_keys_of_session(
@@ -393,6 +392,7 @@ impl Store {
         Ok(keys)
     }
 
+    /// The applicant's session at the screen is over (the UI wiped it).
     pub fn outbox_end_session(&mut self, id_number: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE outbox SET session_over = 1 WHERE draft_id = ?1",
