@@ -415,14 +415,23 @@ impl Worker {
                 return self.store.outbox_failed(id, &why);
             }
         };
-        let mut fresh = [0u8; 16];
-        let key = if self.config.regenerate_key_each_attempt
-            && payload.attempts > 0
-            && getrandom::fill(&mut fresh).is_ok()
-        {
-            canonical::hex(&fresh)
-        } else {
-            payload.idempotency_key.clone()
+        let key = match attempt_key(
+            self.config.regenerate_key_each_attempt,
+            &payload,
+            getrandom::fill,
+        ) {
+            Ok(key) => key,
+            Err(e) => {
+                // Sending under the row's own key instead would pass this attempt off as the
+                // very behaviour the negative control stands against; nothing was sent, and the
+                // row stays pending for the next attempt.
+                let wait = self.backoff(payload.attempts);
+                pass.retried += 1;
+                tracing::error!(row = id, error = %e, "no random bytes for a new idempotency key; attempt postponed");
+                return self
+                    .store
+                    .outbox_retry_later(id, now_ms() + wait, NO_FRESH_KEY);
+            }
         };
         let path = format!("/v1/submissions/{key}");
         let mut answer = self.exchange(reqwest::Method::PUT, &path, Some(body.clone()));
@@ -502,19 +511,7 @@ impl Worker {
         let base = self.config.backoff_base.as_millis() as u64;
         let cap = self.config.backoff_cap.as_millis() as u64;
         let ceiling = base.saturating_mul(1u64 << attempts.clamp(0, 30)).min(cap);
-        let mut raw = [0u8; 8];
-        let random = match getrandom::fill(&mut raw) {
-            Ok(()) => u64::from_le_bytes(raw),
-            Err(e) => {
-                // Without jitter every kiosk of a hall would retry at the same instant: the
-                // clock's nanoseconds still spread them.
-                tracing::warn!(error = %e, "no random bytes for the retry delay; using the clock");
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(ceiling / 2, |d| u64::from(d.subsec_nanos()))
-            }
-        };
-        (random % (ceiling + 1)) as i64
+        full_jitter(ceiling, getrandom::fill) as i64
     }
 
     /// One request; classifies the answer. Connectivity goes into the status.
@@ -784,9 +781,101 @@ fn submission_body(payload: &OutboxPayload) -> Result<String, String> {
     Ok(body.to_string())
 }
 
+/// `last_error` of a row whose attempt found no random bytes for the fresh key it was to use.
+const NO_FRESH_KEY: &str = "本机暂时无法生成新的提交编号，本次发送已推迟";
+
+/// The idempotency key an attempt is sent under: the row's own, made once at submission. Only the
+/// negative control (`regenerate_key_each_attempt`) asks `fill` for a fresh one on each retry;
+/// without random bytes it gets the error, never the row's own key in disguise.
+fn attempt_key(
+    regenerate_each_attempt: bool,
+    payload: &OutboxPayload,
+    fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+) -> Result<String, getrandom::Error> {
+    if !regenerate_each_attempt || payload.attempts == 0 {
+        return Ok(payload.idempotency_key.clone());
+    }
+    let mut fresh = [0u8; 16];
+    fill(&mut fresh)?;
+    Ok(canonical::hex(&fresh))
+}
+
+/// A random delay in `0..=ceiling` ms, from `fill`'s bytes.
+fn full_jitter(ceiling: u64, fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>) -> u64 {
+    let mut raw = [0u8; 8];
+    let random = match fill(&mut raw) {
+        Ok(()) => u64::from_le_bytes(raw),
+        Err(e) => {
+            // The delay only spreads the retries, so a weaker source is safe here, and failing
+            // the retry for it would be worse. Without any spread every kiosk of a hall would
+            // retry at the same instant: the clock's nanoseconds still spread them.
+            tracing::warn!(error = %e, "no random bytes for the retry delay; using the clock");
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(ceiling / 2, |d| u64::from(d.subsec_nanos()))
+        }
+    };
+    random % (ceiling + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn no_random_bytes(_: &mut [u8]) -> Result<(), getrandom::Error> {
+        Err(getrandom::Error::UNSUPPORTED)
+    }
+
+    fn never_asked(_: &mut [u8]) -> Result<(), getrandom::Error> {
+        panic!("no random bytes are needed for the row's own key")
+    }
+
+    fn payload(attempts: i64) -> OutboxPayload {
+        OutboxPayload {
+            id: 1,
+            idempotency_key: "0123456789abcdef0123456789abcdef".to_owned(),
+            application_json: String::new(),
+            content_sha256: String::new(),
+            attempts,
+            grant: None,
+            version: None,
+            materials: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_attempt_goes_under_the_rows_own_key_without_asking_for_random_bytes() {
+        for attempts in [0, 1, 7] {
+            let key = attempt_key(false, &payload(attempts), never_asked).expect("own key");
+            assert_eq!(key, payload(attempts).idempotency_key);
+        }
+        // The negative control's first attempt uses the key made at submission too.
+        let key = attempt_key(true, &payload(0), never_asked).expect("own key");
+        assert_eq!(key, payload(0).idempotency_key);
+    }
+
+    #[test]
+    fn the_negative_control_without_random_bytes_does_not_fall_back_to_the_rows_key() {
+        assert!(attempt_key(true, &payload(1), no_random_bytes).is_err());
+        let fresh = attempt_key(true, &payload(1), |raw| {
+            raw.fill(0x5a);
+            Ok(())
+        })
+        .expect("a fresh key");
+        assert_eq!(fresh, "5a".repeat(16));
+    }
+
+    #[test]
+    fn the_retry_delay_without_random_bytes_stays_within_its_ceiling() {
+        for ceiling in [0, 1, 999, 300_000] {
+            assert!(full_jitter(ceiling, no_random_bytes) <= ceiling);
+        }
+        let delay = full_jitter(1_000, |raw| {
+            raw.copy_from_slice(&2_500u64.to_le_bytes());
+            Ok(())
+        });
+        assert_eq!(delay, 2_500 % 1_001);
+    }
 
     #[test]
     fn labels() {
