@@ -3,7 +3,7 @@
 //! grant, bounded in length, copied into the database with the record and collected when no
 //! record takes them up.
 
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
 //! The `central` binary: `serve` on an ephemeral port (plain HTTP only on loopback unless
 //! asked), importing accountants on file (the ID number never in argv), revoking credentials.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -2,8 +2,7 @@
 //! cookie the answer sets, and takes screenshots of the right size. The reviewer console's
 //! browser tests rely on each of these steps.
 
-#[path = "common/browser.rs"]
-mod browser;
+use crate::browser;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

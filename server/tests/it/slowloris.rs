@@ -3,7 +3,7 @@
 //! hundred clients trickle their headers. Real servers on 127.0.0.1 with short limits, so the
 //! whole file runs in a few seconds.
 
-mod common;
+use crate::common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};

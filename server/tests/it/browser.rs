@@ -2,8 +2,9 @@
 //! chromedriver on a free loopback port and drives one browser session through it.
 //!
 //! Every method blocks and panics on failure with the selector and the page's URL, so a test reads
-//! as the steps a reviewer takes. Include it only where a browser is needed:
-//! `#[path = "common/browser.rs"] mod browser;`.
+//! as the steps a reviewer takes. A module of the server's test binary of its own, not of
+//! `common`, which the benches include and which needs no browser; the kiosk's console test
+//! includes it by path.
 
 #![allow(dead_code)]
 

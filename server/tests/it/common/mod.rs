@@ -21,6 +21,7 @@ use kiosk_server::{auth, canonical, util};
 use serde_json::{Value, json};
 
 pub mod jpeg;
+pub mod logs;
 
 /// Times a test client tries a blob another upload holds before it sends the record anyway.
 const BUSY_BLOB_RETRIES: usize = 250;
@@ -70,6 +71,49 @@ macro_rules! on_both_backends {
 }
 #[allow(unused_imports)]
 pub(crate) use on_both_backends;
+
+/// Runs the ignored test `name` (its path in this binary, as `memory::hashing_rss_child`) alone
+/// in a child process of this test binary, with `env` added; returns what it printed. For a test
+/// that must not share its process with the others running at once here: one that measures the
+/// process's memory, or changes what is the process's (its umask).
+pub fn run_alone(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
+    let exe = std::env::current_exe().expect("the test executable");
+    let output = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ALONE_VAR, name)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("running {name} in a child process: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{name} failed in its child process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // `--exact` with a name that matches nothing passes, having run nothing: a test renamed or
+    // moved to another module must not pass unseen.
+    assert!(
+        stdout.contains("test result: ok. 1 passed"),
+        "{name} did not run in its child process:\n{stdout}"
+    );
+    stdout
+}
+
+/// Set, to the test's name, in the child process of [`run_alone`].
+const ALONE_VAR: &str = "KIOSK_TEST_ALONE";
+
+/// Whether this process is the child [`run_alone`] started for the test `name`, so that the test
+/// may change what is the process's. `false` when it runs among others, as under
+/// `cargo test -- --include-ignored`.
+pub fn is_alone(name: &str) -> bool {
+    std::env::var_os(ALONE_VAR).is_some_and(|alone| alone == name)
+}
 
 /// The admin URL of the test PostgreSQL. Fails the test when it is not configured: a silently
 /// skipped PostgreSQL run would hide the backend's bugs.
@@ -318,11 +362,34 @@ impl Server {
         Server::start_full(backend, limits, tls, |state| state)
     }
 
+    /// A server whose every log line, at every level, goes to `logs` (and no other server's).
+    /// The calling thread's lines go there too: the set-up before the server runs logs on it.
+    pub fn start_capturing_logs(backend: Backend, logs: &logs::Logs) -> Server {
+        logs.capture_this_thread();
+        Server::start_logging(
+            backend,
+            kiosk_server::Limits::default(),
+            None,
+            |state| state,
+            Some(logs.clone()),
+        )
+    }
+
     fn start_full(
         backend: Backend,
         limits: kiosk_server::Limits,
         tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
         adjust: impl FnOnce(kiosk_server::AppState) -> kiosk_server::AppState,
+    ) -> Server {
+        Server::start_logging(backend, limits, tls, adjust, None)
+    }
+
+    fn start_logging(
+        backend: Backend,
+        limits: kiosk_server::Limits,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+        adjust: impl FnOnce(kiosk_server::AppState) -> kiosk_server::AppState,
+        logs: Option<logs::Logs>,
     ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::create(backend, dir.path());
@@ -339,11 +406,14 @@ impl Server {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let mut runtime = tokio::runtime::Builder::new_multi_thread();
+            if let Some(logs) = logs {
+                // This thread runs the accept loop; the runtime's workers and blocking threads
+                // (every request's store and hashing work) start later.
+                logs.capture_this_thread();
+                runtime.on_thread_start(move || logs.capture_this_thread());
+            }
+            let runtime = runtime.worker_threads(2).enable_all().build().unwrap();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 kiosk_server::serve_with(listener, state, tls, limits, std::future::pending())

@@ -2,7 +2,7 @@
 //! the session cookie, CSRF on every form, scoping by bureau (also by guessing URLs), the queue's
 //! filters, counts and pages, the submission page, and decisions that reach the kiosk's status.
 
-mod common;
+use crate::common;
 
 use common::{Applicant, Backend, Resp, Server, key, on_both_backends};
 use kiosk_server::store::{AuditEntry, NewSubmission, ReviewerChange, ReviewerRole, SubmitOutcome};
