@@ -330,7 +330,7 @@ fn serve_refuses_plain_http_beyond_loopback_without_insecure_http() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = exit_within(&mut refused, Duration::from_secs(10));
+    let status = exit_within(&mut refused, common::WAIT_AT_MOST);
     let mut said = String::new();
     refused
         .stderr

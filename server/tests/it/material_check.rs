@@ -505,17 +505,13 @@ fn the_pool_answers_busy_when_its_queue_is_full() {
         }
         for _ in 0..2 {
             held_rx
-                .recv_timeout(Duration::from_secs(10))
+                .recv_timeout(common::WAIT_AT_MOST)
                 .expect("permit held");
         }
         assert_eq!(pool.in_use(), 2);
         // One caller may wait ...
         let waiter = scope.spawn(|| pool.check(PAGE, &page, &LIMITS));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while pool.waiting() < 1 {
-            assert!(Instant::now() < deadline, "the waiter never queued");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        common::wait_until("the waiter to queue", || pool.waiting() >= 1);
         // ... the next one is refused at once.
         assert_eq!(
             pool.check(PAGE, &page, &LIMITS),

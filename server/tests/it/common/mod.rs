@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use kiosk_domain::samples::{self, Branch};
@@ -23,8 +23,23 @@ use serde_json::{Value, json};
 pub mod jpeg;
 pub mod logs;
 
-/// Times a test client tries a blob another upload holds before it sends the record anyway.
-const BUSY_BLOB_RETRIES: usize = 250;
+/// The longest a test waits for what takes milliseconds when all is well (a server starting, a
+/// byte arriving, another upload finishing): far beyond that something is broken, and a machine
+/// under full load still gets there well within it.
+pub const WAIT_AT_MOST: Duration = Duration::from_secs(60);
+
+/// Checks `condition` every few milliseconds until it holds; panics, naming `what` it waited
+/// for, if it does not within [`WAIT_AT_MOST`].
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT_AT_MOST;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "waited {WAIT_AT_MOST:?} for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 /// The PostgreSQL server the tests create their databases on: a superuser URL.
 pub const POSTGRES_URL_VAR: &str = "KIOSK_TEST_POSTGRES_URL";
@@ -474,14 +489,7 @@ impl Server {
             sessions: Default::default(),
             process: Some(process),
         };
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "central did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until("central to listen", || TcpStream::connect(addr).is_ok());
         server
     }
 
@@ -656,10 +664,12 @@ impl Server {
             };
             let headers = blob_headers(key, body, grant);
             // As a kiosk does: a file another upload is writing right now is tried again a
-            // little later (bounded), not skipped, so the record never arrives before its files.
-            for _ in 0..BUSY_BLOB_RETRIES {
+            // little later, not skipped, so the record never arrives before its files. Bounded:
+            // after that the record is sent all the same, and its answer tells what is missing.
+            let deadline = Instant::now() + WAIT_AT_MOST;
+            loop {
                 let answer = self.put_blob(token, sha, 0, bytes.len() as u64, &bytes, &headers);
-                if answer.body["error"] != "blob_busy" {
+                if answer.body["error"] != "blob_busy" || Instant::now() >= deadline {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
