@@ -7,7 +7,7 @@
 //! The peak is the whole bench process's (server, its database and the 200 client threads), reset
 //! before each run through `/proc/self/clear_refs`.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::sync::{Arc, Barrier};

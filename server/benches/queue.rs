@@ -7,7 +7,7 @@
 //! --bench queue`. Prints a table of medians and 95th percentiles; figures go to
 //! `docs/benchmarks.md`.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

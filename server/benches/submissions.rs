@@ -13,7 +13,7 @@
 //! settings and sets `KIOSK_BENCH_POSTGRES_URL`; the bench refuses a cluster without them.
 //! Prints tables for `docs/benchmarks.md`.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

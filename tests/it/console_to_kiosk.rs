@@ -7,7 +7,7 @@
 use crate::sync_support;
 use crate::ui_support;
 
-#[path = "../../server/tests/common/browser.rs"]
+#[path = "../../server/tests/it/browser.rs"]
 mod browser;
 
 use kiosk::app::ui::Screen;

@@ -1,6 +1,6 @@
 //! The record's JSON as the kiosk writes it, pinned in `wire/golden/record-v{RECORD_FORMAT}/`.
 //!
-//! The server's side of the same files is `server/tests/submissions.rs`
+//! The server's side of the same files is `server/tests/it/submissions.rs`
 //! (`the_golden_records_are_read_as_written`).
 
 use std::fs;

@@ -243,7 +243,7 @@ fn today() -> time::Date {
 }
 
 /// A fake JPEG of `size` bytes, distinct per applicant and kind.
-#[path = "../../../server/tests/common/jpeg.rs"]
+#[path = "../../../server/tests/it/common/jpeg.rs"]
 mod test_jpeg;
 
 /// Saves a complete draft with its material files in `store` (not submitted).

@@ -2,7 +2,7 @@
 //! restart), refusing a schema from a newer build, and the rules that must hold when requests
 //! race (SQLite serialises writers; PostgreSQL needs its locks and constraints for that).
 
-mod common;
+use crate::common;
 
 use std::sync::Barrier;
 

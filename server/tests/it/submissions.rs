@@ -1,7 +1,7 @@
 //! Idempotent submissions, validation, review and the lock after approval; the CLI on the same
 //! database.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -108,7 +108,7 @@ fn hash_mismatches_are_422(backend: Backend) {
     assert_eq!(resp.body["error"], "content_hash_mismatch");
 
     // The declared material hash (and so the content hash) is consistent, but the bytes are
-    // not: the blob upload is refused (tests/blobs.rs), so the record finds it missing.
+    // not: the blob upload is refused (`blobs.rs`), so the record finds it missing.
     // (Variant 1's work certificate was not staged by the request above.)
     let body = who.submission(1);
     let mut uploads = body["materials"].as_array().unwrap().clone();

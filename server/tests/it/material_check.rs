@@ -1,6 +1,8 @@
 //! The server's own check of uploaded materials, on real JPEG and PNG files encoded here with the
 //! `image` crate and, for what the kiosk really sends, with the kiosk's own compressor.
 
+use crate::common;
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -358,7 +360,8 @@ fn a_png_within_the_pixel_count_but_over_the_allocation_bound_is_refused() {
     );
 }
 
-/// Runs alone in a child process (see the test below) so that its peak RSS is its own.
+/// Runs alone in a child process (see the test below) so that its peak RSS is its own, not that
+/// of the other tests of this binary running at once.
 #[test]
 #[ignore = "run by a_decompression_bomb_does_not_raise_the_peak_memory in a child process"]
 fn bomb_peak_rss_child() {
@@ -374,22 +377,7 @@ fn bomb_peak_rss_child() {
 
 #[test]
 fn a_decompression_bomb_does_not_raise_the_peak_memory() {
-    let Some(exe) = std::env::current_exe().ok() else {
-        panic!("no test executable");
-    };
-    let output = std::process::Command::new(exe)
-        .args([
-            "--exact",
-            "bomb_peak_rss_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .expect("run the child test");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
-    let peak_kib: u64 = stdout
+    let peak_kib: u64 = common::run_alone("material_check::bomb_peak_rss_child", &[])
         .lines()
         // libtest prints the test's name on the same line.
         .find_map(|l| l.split("VmHWM_KIB=").nth(1))
@@ -517,17 +505,13 @@ fn the_pool_answers_busy_when_its_queue_is_full() {
         }
         for _ in 0..2 {
             held_rx
-                .recv_timeout(Duration::from_secs(10))
+                .recv_timeout(common::WAIT_AT_MOST)
                 .expect("permit held");
         }
         assert_eq!(pool.in_use(), 2);
         // One caller may wait ...
         let waiter = scope.spawn(|| pool.check(PAGE, &page, &LIMITS));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while pool.waiting() < 1 {
-            assert!(Instant::now() < deadline, "the waiter never queued");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        common::wait_until("the waiter to queue", || pool.waiting() >= 1);
         // ... the next one is refused at once.
         assert_eq!(
             pool.check(PAGE, &page, &LIMITS),
@@ -622,7 +606,7 @@ fn what_the_kiosk_compressor_produces_passes() {
 }
 
 /// Timing and memory figures for the report: `cargo test -p kiosk-server --release --test
-/// material_check -- --ignored --nocapture measure`.
+/// it -- --ignored --nocapture material_check::measure`.
 #[test]
 #[ignore = "a measurement, not a check"]
 fn measure_check_cost() {
@@ -662,18 +646,11 @@ fn measure_check_cost() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("big.png");
     std::fs::write(&path, &big).expect("write");
-    let exe = std::env::current_exe().expect("test executable");
-    let output = std::process::Command::new(exe)
-        .args([
-            "--exact",
-            "measure_big_png_child",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(BIG_PNG_VAR, &path)
-        .output()
-        .expect("run the child");
-    println!("{}", String::from_utf8_lossy(&output.stdout));
+    let printed = common::run_alone(
+        "material_check::measure_big_png_child",
+        &[(BIG_PNG_VAR, path.as_os_str())],
+    );
+    println!("{printed}");
 }
 
 const BIG_PNG_VAR: &str = "MATERIAL_CHECK_BIG_PNG";

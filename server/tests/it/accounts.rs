@@ -1,6 +1,6 @@
 //! Registration, login, forgotten passwords, first-login phone binding and throttling.
 
-mod common;
+use crate::common;
 
 use common::{Applicant, Backend, Server, on_both_backends};
 use kiosk_server::auth;

@@ -1,6 +1,6 @@
 //! Health, the OpenAPI document, device authentication and isolation.
 
-mod common;
+use crate::common;
 
 use common::{Applicant, Backend, Server, key, on_both_backends};
 use kiosk_server::store::Role;

@@ -5,9 +5,8 @@
 //! is photographed at 1366x768 and 1920x1080 into `target/tmp/console-screenshots/` (the current
 //! ones are kept in docs/screenshots/console-*.png).
 
-#[path = "common/browser.rs"]
-mod browser;
-mod common;
+use crate::browser;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -50,7 +50,8 @@ fn get(addr: &str, config: Arc<ClientConfig>, path: &str) -> Result<String, std:
     let name = ServerName::try_from("127.0.0.1").expect("name");
     let conn = ClientConnection::new(config, name).expect("client");
     let tcp = TcpStream::connect(addr)?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    // Fails a server that never answers rather than hanging; generous for a loaded machine.
+    tcp.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut tls = StreamOwned::new(conn, tcp);
     write!(
         tls,

@@ -3,7 +3,7 @@
 //! replay is recognised by key, content and applicant, so a kiosk re-enrolled under a new
 //! device credential gets the first answer again.
 
-mod common;
+use crate::common;
 
 use common::{Applicant, Backend, Server, key, on_both_backends};
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! parsing, reviewers scoped to their bureau, and an append-only audit log written with every
 //! decision. Each test fails on the server before these controls.
 
-mod common;
+use crate::common;
 
 use common::{Applicant, Backend, Server, Session, granted, key, on_both_backends};
 use kiosk_domain::RulesEdition;

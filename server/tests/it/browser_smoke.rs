@@ -2,8 +2,7 @@
 //! cookie the answer sets, and takes screenshots of the right size. The reviewer console's
 //! browser tests rely on each of these steps.
 
-#[path = "common/browser.rs"]
-mod browser;
+use crate::browser;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -127,7 +126,9 @@ fn serve_form() -> SocketAddr {
 }
 
 fn answer(stream: TcpStream) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    // Ends the thread of a spare connection Chromium never sends on; long enough for one it
+    // sends on late, on a loaded machine.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
     let mut reader = BufReader::new(&stream);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() || request_line.is_empty() {

@@ -1,59 +1,19 @@
 //! No ID number, name or phone in the server's log output across register, login, submit and
-//! review, on both stores. The only tests in this binary, so they may install the global
-//! subscriber.
+//! review, on both stores. Each test reads its own server's lines only (`common::logs`): the other
+//! tests of this binary run their servers in this process at the same time.
 
-mod common;
+use crate::common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
+use common::logs::Logs;
 use common::{Applicant, Backend, Server, key, on_both_backends};
 use serde_json::json;
 
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The log output of the whole binary. The server logs on its own threads, so the subscriber
-/// must be the global one, installed once for both backends' tests; each test looks for its
-/// own applicant in it.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUFFER
-        .get_or_init(|| {
-            let buffer = Arc::new(Mutex::new(Vec::new()));
-            let writer = Capture(buffer.clone());
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).unwrap();
-            buffer
-        })
-        .clone()
-}
-
 fn logs_carry_no_id_number_name_or_phone(backend: Backend) {
-    let buffer = captured_logs();
-    let server = Server::start_on(backend);
+    let captured = Logs::default();
+    let server = Server::start_capturing_logs(backend, &captured);
     let device = server.device("hall-1");
     let reviewer = server.reviewer();
-    // A different applicant per backend, so that each test finds its own masked ID number.
-    let who = Applicant::new(match backend {
-        Backend::Sqlite => 20,
-        Backend::Postgres => 21,
-    });
+    let who = Applicant::new(20);
 
     assert_eq!(server.register(&device, &who).status, 201);
     let login = |password: &str| {
@@ -87,7 +47,7 @@ fn logs_carry_no_id_number_name_or_phone(backend: Backend) {
     );
     assert_eq!(rejected.status, 200);
 
-    let logs = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     // The capture works: the masked forms are there.
     let masked_id = kiosk_domain::privacy::mask_id_number(&who.id_number);
     assert!(logs.contains(&masked_id), "{logs}");

@@ -1,6 +1,8 @@
 //! Memory the server's password hashing leaves behind: once the hashes are done, their 19 MiB
 //! buffers must be back with the system, not kept in the allocator's per-thread arenas.
 
+use crate::common;
+
 use std::sync::Barrier;
 
 fn rss_kib() -> u64 {
@@ -14,7 +16,8 @@ fn rss_kib() -> u64 {
 
 const THREADS: usize = 8;
 
-/// Runs alone in a child process (see the test below), so that its memory is its own.
+/// Runs alone in a child process (see the test below), so that its memory is its own: the
+/// other tests of this binary hash passwords and decode images at the same time.
 #[test]
 #[ignore = "run by finished_hashes_give_their_memory_back in a child process"]
 fn hashing_rss_child() {
@@ -36,22 +39,12 @@ fn hashing_rss_child() {
 }
 
 fn child_rss_kib(default_malloc: bool) -> u64 {
-    let exe = std::env::current_exe().expect("the test executable");
-    let mut child = std::process::Command::new(exe);
-    child.args([
-        "--exact",
-        "hashing_rss_child",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
-    if default_malloc {
-        child.env("KIOSK_TEST_DEFAULT_MALLOC", "1");
-    }
-    let output = child.output().expect("run the child test");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
-    stdout
+    let env: &[(&str, &std::ffi::OsStr)] = if default_malloc {
+        &[("KIOSK_TEST_DEFAULT_MALLOC", "1".as_ref())]
+    } else {
+        &[]
+    };
+    common::run_alone("memory::hashing_rss_child", env)
         .lines()
         .find_map(|l| l.split("VmRSS_KIB=").nth(1))
         .and_then(|v| v.trim().parse().ok())

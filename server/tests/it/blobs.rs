@@ -3,12 +3,12 @@
 //! grant, bounded in length, copied into the database with the record and collected when no
 //! record takes them up.
 
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use common::{Applicant, Backend, Server, Session, blob_headers, granted, key, on_both_backends};
@@ -86,11 +86,9 @@ fn a_cut_upload_resumes_from_the_byte_the_server_holds(backend: Backend) {
     cut.write_all(head.as_bytes()).unwrap();
     cut.write_all(&bytes[..half]).unwrap();
     cut.flush().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while state(&server, &device, &sha, &grant)["received"] != json!(half) {
-        assert!(Instant::now() < deadline, "the first half never arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_until("the first half to arrive", || {
+        state(&server, &device, &sha, &grant)["received"] == json!(half)
+    });
     drop(cut);
     // The upload is not yet complete, so the record cannot be filed.
     let path = format!("/v1/submissions/{k}");
@@ -269,13 +267,24 @@ fn staged_files_no_record_takes_up_are_collected(backend: Backend) {
         .enable_all()
         .build()
         .unwrap();
+    // The collector runs until the old file is gone, however long its first sweeps take.
     runtime.block_on(async {
         let collector = kiosk_server::collect_blob_garbage(
             blobs,
             Duration::from_secs(24 * 3600),
             Duration::from_millis(10),
         );
-        let _ = tokio::time::timeout(Duration::from_millis(200), collector).await;
+        let swept = async {
+            while old.exists() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::select! {
+            () = collector => unreachable!("the collector runs until stopped"),
+            waited = tokio::time::timeout(common::WAIT_AT_MOST, swept) => {
+                waited.expect("the collector removes the old file");
+            }
+        }
     });
     assert_eq!(state(&server, &device, &sha, &grant)["received"], json!(0));
     assert_eq!(

@@ -2,14 +2,19 @@
 //! handshakes have deadlines, connections a cap, and a normal request gets through while a
 //! hundred clients trickle their headers. Real servers on 127.0.0.1 with short limits, so the
 //! whole file runs in a few seconds.
+//!
+//! The deadlines are the behaviour under test, so these tests do wait on the clock; their bounds
+//! are wide enough for a machine under full load. A deadline is met when the connection closes
+//! after it (never before: the client's clock starts first) and before [`LATE`]; a request is
+//! "not held up" when it is answered while the clients that would hold it are still connected.
 
-mod common;
+use crate::common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Applicant, Backend, Server, key};
@@ -21,7 +26,12 @@ use tokio_rustls::rustls::{self, ClientConfig, ClientConnection, RootCertStore, 
 
 /// Longest wait of any read in this file, so a server that never answers fails the test
 /// instead of hanging it.
-const READ_LIMIT: Duration = Duration::from_secs(6);
+const READ_LIMIT: Duration = Duration::from_secs(30);
+
+/// The latest a connection may close for a deadline of about a second to count as met: seconds
+/// of slack for a loaded machine, yet short of the defaults (10 s for a head or a handshake,
+/// 60 s for a body), so a limit that was not applied still fails.
+const LATE: Duration = Duration::from_secs(8);
 
 fn short(limits: impl FnOnce(&mut Limits)) -> Limits {
     let mut chosen = Limits::default();
@@ -51,6 +61,15 @@ fn read_until_closed(stream: &mut TcpStream) -> Result<Vec<u8>, std::io::Error> 
     }
 }
 
+/// Whether the server still holds `stream` open: nothing to read, and no end of stream.
+fn still_open(stream: &TcpStream) -> bool {
+    stream.set_nonblocking(true).expect("nonblocking");
+    let mut byte = [0u8; 1];
+    let open = matches!(stream.peek(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock);
+    stream.set_nonblocking(false).expect("blocking");
+    open
+}
+
 fn assert_closed_after(
     stream: &mut TcpStream,
     opened: Instant,
@@ -69,7 +88,14 @@ fn assert_closed_after(
 
 #[test]
 fn a_hundred_slow_clients_do_not_delay_a_normal_request() {
-    let server = Server::start_on(Backend::Sqlite);
+    // Heads that never end, held far longer than the normal requests can take: the slow clients
+    // are dropped only at this deadline, so a request that had to wait for them would be
+    // answered after it, with them gone.
+    let server = Server::start_with_limits(
+        Backend::Sqlite,
+        short(|l| l.header_read_timeout = Duration::from_secs(120)),
+        None,
+    );
     let device = server.device("hall-1");
     let applicant = Applicant::new(2);
     let registered = server.register(&device, &applicant);
@@ -77,11 +103,13 @@ fn a_hundred_slow_clients_do_not_delay_a_normal_request() {
     let submission = applicant.submission(0);
     let slow: Vec<TcpStream> = (0..100).map(|_| connect(server.addr)).collect();
     let stop = Arc::new(AtomicBool::new(false));
+    // Bytes each slow client has sent so far.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let head = b"GET /health HTTP/1.1\r\nHost: slow.example\r\nX-Slow: 1\r\n";
     let trickler = {
-        let stop = stop.clone();
+        let (stop, sent) = (stop.clone(), sent.clone());
         std::thread::spawn(move || {
             let mut slow = slow;
-            let head = b"GET /health HTTP/1.1\r\nHost: slow.example\r\nX-Slow: 1\r\n";
             for byte in head.chunks(1) {
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -89,13 +117,16 @@ fn a_hundred_slow_clients_do_not_delay_a_normal_request() {
                 for stream in &mut slow {
                     let _ = stream.write_all(byte);
                 }
+                sent.fetch_add(1, Ordering::Relaxed);
+                // The slowness under test: a byte a second.
                 std::thread::sleep(Duration::from_secs(1));
             }
             slow
         })
     };
-    // Every slow client has begun its head.
-    std::thread::sleep(Duration::from_millis(1500));
+    common::wait_until("every slow client to begin its head", || {
+        sent.load(Ordering::Relaxed) > 0
+    });
 
     let started = Instant::now();
     let health = server.get("/health", None);
@@ -111,29 +142,30 @@ fn a_hundred_slow_clients_do_not_delay_a_normal_request() {
     let started = Instant::now();
     let submitted = server.put(&format!("/v1/submissions/{}", key()), &device, &submission);
     let submit_took = started.elapsed();
+    let heads_sent = sent.load(Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     let slow = trickler.join().expect("trickler");
+    eprintln!(
+        "with 100 slow clients: GET {health_took:?}, POST {login_took:?}, PUT {submit_took:?}"
+    );
 
     assert_eq!(health.status, 200, "{health:?}");
-    assert!(
-        health_took < Duration::from_secs(2),
-        "GET took {health_took:?}"
-    );
     // An unknown applicant: the body was read and judged.
     assert!(
         (400..500).contains(&login.status) && login.status != 408,
         "{login:?}"
     );
-    assert!(
-        login_took < Duration::from_secs(2),
-        "POST took {login_took:?}"
-    );
     assert_eq!(submitted.status, 200, "{submitted:?}");
+    // Served while every slow client was still connected and its head unfinished.
     assert!(
-        submit_took < Duration::from_secs(2),
-        "the submission took {submit_took:?}"
+        heads_sent < head.len(),
+        "the slow heads were all sent first"
     );
-    drop(slow);
+    let dropped = slow.iter().filter(|s| !still_open(s)).count();
+    assert_eq!(
+        dropped, 0,
+        "slow clients were dropped before the requests were served"
+    );
 }
 
 #[test]
@@ -150,19 +182,9 @@ fn a_partial_or_missing_head_is_closed_after_the_header_timeout() {
         .expect("write");
     let mut silent = connect(server.addr);
 
-    let answer = assert_closed_after(
-        &mut partial,
-        opened,
-        Duration::from_millis(900),
-        Duration::from_secs(3),
-    );
+    let answer = assert_closed_after(&mut partial, opened, Duration::from_millis(900), LATE);
     assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
-    assert_closed_after(
-        &mut silent,
-        opened,
-        Duration::from_millis(900),
-        Duration::from_secs(3),
-    );
+    assert_closed_after(&mut silent, opened, Duration::from_millis(900), LATE);
     // The server carries on.
     assert_eq!(server.get("/health", None).status, 200);
 }
@@ -196,12 +218,7 @@ fn a_stalled_body_is_answered_408_and_cut() {
     let device = server.device("hall-1");
     let opened = Instant::now();
     let mut stalled = start_login(&server, &device, 200, br#"{"id_number":"#);
-    let answer = assert_closed_after(
-        &mut stalled,
-        opened,
-        Duration::from_millis(900),
-        Duration::from_secs(3),
-    );
+    let answer = assert_closed_after(&mut stalled, opened, Duration::from_millis(900), LATE);
     assert_timed_out(&answer);
 }
 
@@ -220,42 +237,40 @@ fn a_trickled_body_is_cut_at_its_deadline() {
     let mut writer = trickled.try_clone().expect("clone");
     let trickler = std::thread::spawn(move || {
         for _ in 0..20 {
+            // The trickle under test.
             std::thread::sleep(Duration::from_millis(200));
             if writer.write_all(b" ").is_err() {
                 break;
             }
         }
     });
-    let answer = assert_closed_after(
-        &mut trickled,
-        opened,
-        Duration::from_millis(900),
-        Duration::from_secs(3),
-    );
+    let answer = assert_closed_after(&mut trickled, opened, Duration::from_millis(900), LATE);
     trickler.join().expect("trickler");
     assert_timed_out(&answer);
 }
 
 #[test]
 fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let header_timeout = Duration::from_millis(1500);
     let server = Server::start_with_limits(
         Backend::Sqlite,
         short(|l| {
             l.max_connections = 2;
-            l.header_read_timeout = Duration::from_millis(1500);
+            l.header_read_timeout = header_timeout;
         }),
         None,
     );
+    // The kernel queues connections in order and the server accepts in that order, so the
+    // holders take both slots before the request's connection is accepted, whenever that is.
+    let connected = Instant::now();
     let _holders: Vec<TcpStream> = (0..2).map(|_| connect(server.addr)).collect();
-    std::thread::sleep(Duration::from_millis(300));
-    let started = Instant::now();
     let health = server.get("/health", None);
-    let waited = started.elapsed();
+    let waited = connected.elapsed();
     assert_eq!(health.status, 200, "{health:?}");
     // Served once the silent holders' header timeout freed their slots, not before.
     assert!(
-        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
-        "served after {waited:?}"
+        waited >= header_timeout - Duration::from_millis(100) && waited < LATE,
+        "served {waited:?} after the holders connected"
     );
 }
 
@@ -300,7 +315,8 @@ fn shutdown_stops_accepting_and_returns_with_idle_connections_open() {
     let result = server.join().expect("server thread");
     let took = asked.elapsed();
     result.expect("serve returns Ok");
-    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    // Waiting for the idle connection would take its header timeout, 10 s.
+    assert!(took < LATE, "shutdown took {took:?}");
     assert!(TcpStream::connect(addr).is_err(), "still accepting");
     assert!(
         read_until_closed(&mut idle).is_ok(),
@@ -351,26 +367,35 @@ fn tls_health(addr: SocketAddr, ca_pem: &Path) -> String {
 fn silent_tls_clients_are_dropped_at_the_handshake_timeout_and_hold_up_no_one() {
     let certs = tempfile::tempdir().expect("temp dir");
     let config = tls_files(certs.path());
+    let handshake_timeout = Duration::from_secs(3);
     let server = Server::start_with_limits(
         Backend::Sqlite,
-        short(|l| l.tls_handshake_timeout = Duration::from_secs(1)),
+        short(|l| l.tls_handshake_timeout = handshake_timeout),
         Some(config),
     );
     let opened = Instant::now();
+    // Queued before the request, so a server that handshakes one at a time meets them first.
     let mut silent: Vec<TcpStream> = (0..50).map(|_| connect(server.addr)).collect();
-    std::thread::sleep(Duration::from_millis(200));
 
     let started = Instant::now();
     let status = tls_health(server.addr, &certs.path().join(kiosk_server::tls::CA_CERT));
-    let took = started.elapsed();
+    eprintln!(
+        "TLS request with 50 silent clients: {:?}",
+        started.elapsed()
+    );
     assert_eq!(status, "HTTP/1.1 200 OK");
-    assert!(took < Duration::from_secs(2), "TLS request took {took:?}");
+    // Answered while the silent clients were all still waiting for their deadline.
+    let dropped = silent.iter().filter(|s| !still_open(s)).count();
+    assert_eq!(
+        dropped, 0,
+        "silent clients were dropped before the request was served"
+    );
     for stream in &mut silent {
         assert_closed_after(
             stream,
             opened,
-            Duration::from_millis(900),
-            Duration::from_secs(3),
+            handshake_timeout - Duration::from_millis(100),
+            LATE,
         );
     }
 }

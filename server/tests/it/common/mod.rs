@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use kiosk_domain::samples::{self, Branch};
@@ -21,9 +21,25 @@ use kiosk_server::{auth, canonical, util};
 use serde_json::{Value, json};
 
 pub mod jpeg;
+pub mod logs;
 
-/// Times a test client tries a blob another upload holds before it sends the record anyway.
-const BUSY_BLOB_RETRIES: usize = 250;
+/// The longest a test waits for what takes milliseconds when all is well (a server starting, a
+/// byte arriving, another upload finishing): far beyond that something is broken, and a machine
+/// under full load still gets there well within it.
+pub const WAIT_AT_MOST: Duration = Duration::from_secs(60);
+
+/// Checks `condition` every few milliseconds until it holds; panics, naming `what` it waited
+/// for, if it does not within [`WAIT_AT_MOST`].
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT_AT_MOST;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "waited {WAIT_AT_MOST:?} for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 /// The PostgreSQL server the tests create their databases on: a superuser URL.
 pub const POSTGRES_URL_VAR: &str = "KIOSK_TEST_POSTGRES_URL";
@@ -70,6 +86,49 @@ macro_rules! on_both_backends {
 }
 #[allow(unused_imports)]
 pub(crate) use on_both_backends;
+
+/// Runs the ignored test `name` (its path in this binary, as `memory::hashing_rss_child`) alone
+/// in a child process of this test binary, with `env` added; returns what it printed. For a test
+/// that must not share its process with the others running at once here: one that measures the
+/// process's memory, or changes what is the process's (its umask).
+pub fn run_alone(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
+    let exe = std::env::current_exe().expect("the test executable");
+    let output = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ALONE_VAR, name)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("running {name} in a child process: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{name} failed in its child process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // `--exact` with a name that matches nothing passes, having run nothing: a test renamed or
+    // moved to another module must not pass unseen.
+    assert!(
+        stdout.contains("test result: ok. 1 passed"),
+        "{name} did not run in its child process:\n{stdout}"
+    );
+    stdout
+}
+
+/// Set, to the test's name, in the child process of [`run_alone`].
+const ALONE_VAR: &str = "KIOSK_TEST_ALONE";
+
+/// Whether this process is the child [`run_alone`] started for the test `name`, so that the test
+/// may change what is the process's. `false` when it runs among others, as under
+/// `cargo test -- --include-ignored`.
+pub fn is_alone(name: &str) -> bool {
+    std::env::var_os(ALONE_VAR).is_some_and(|alone| alone == name)
+}
 
 /// The admin URL of the test PostgreSQL. Fails the test when it is not configured: a silently
 /// skipped PostgreSQL run would hide the backend's bugs.
@@ -318,11 +377,34 @@ impl Server {
         Server::start_full(backend, limits, tls, |state| state)
     }
 
+    /// A server whose every log line, at every level, goes to `logs` (and no other server's).
+    /// The calling thread's lines go there too: the set-up before the server runs logs on it.
+    pub fn start_capturing_logs(backend: Backend, logs: &logs::Logs) -> Server {
+        logs.capture_this_thread();
+        Server::start_logging(
+            backend,
+            kiosk_server::Limits::default(),
+            None,
+            |state| state,
+            Some(logs.clone()),
+        )
+    }
+
     fn start_full(
         backend: Backend,
         limits: kiosk_server::Limits,
         tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
         adjust: impl FnOnce(kiosk_server::AppState) -> kiosk_server::AppState,
+    ) -> Server {
+        Server::start_logging(backend, limits, tls, adjust, None)
+    }
+
+    fn start_logging(
+        backend: Backend,
+        limits: kiosk_server::Limits,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+        adjust: impl FnOnce(kiosk_server::AppState) -> kiosk_server::AppState,
+        logs: Option<logs::Logs>,
     ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::create(backend, dir.path());
@@ -339,11 +421,14 @@ impl Server {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let mut runtime = tokio::runtime::Builder::new_multi_thread();
+            if let Some(logs) = logs {
+                // This thread runs the accept loop; the runtime's workers and blocking threads
+                // (every request's store and hashing work) start later.
+                logs.capture_this_thread();
+                runtime.on_thread_start(move || logs.capture_this_thread());
+            }
+            let runtime = runtime.worker_threads(2).enable_all().build().unwrap();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 kiosk_server::serve_with(listener, state, tls, limits, std::future::pending())
@@ -404,14 +489,7 @@ impl Server {
             sessions: Default::default(),
             process: Some(process),
         };
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "central did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until("central to listen", || TcpStream::connect(addr).is_ok());
         server
     }
 
@@ -586,10 +664,12 @@ impl Server {
             };
             let headers = blob_headers(key, body, grant);
             // As a kiosk does: a file another upload is writing right now is tried again a
-            // little later (bounded), not skipped, so the record never arrives before its files.
-            for _ in 0..BUSY_BLOB_RETRIES {
+            // little later, not skipped, so the record never arrives before its files. Bounded:
+            // after that the record is sent all the same, and its answer tells what is missing.
+            let deadline = Instant::now() + WAIT_AT_MOST;
+            loop {
                 let answer = self.put_blob(token, sha, 0, bytes.len() as u64, &bytes, &headers);
-                if answer.body["error"] != "blob_busy" {
+                if answer.body["error"] != "blob_busy" || Instant::now() >= deadline {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(20));

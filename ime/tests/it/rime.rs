@@ -256,7 +256,7 @@ fn drop_also_wipes_the_user_directory() {
 #[test]
 fn quality_floors() {
     let _g = lock();
-    let phrases = parse_phrases(include_str!("fixtures/phrases.txt"));
+    let phrases = parse_phrases(include_str!("../fixtures/phrases.txt"));
     let pick = |keep: fn(&str) -> bool| -> Vec<_> {
         phrases
             .iter()
