@@ -12,7 +12,10 @@ use kiosk_hardware::idcard::{
     CardData, CardReaderDevice, IdCardService, ReaderError, ReaderEvent, ScriptedCardReader, Sw3,
 };
 
-const WAIT: Duration = Duration::from_secs(5);
+/// The bound of a wait for an expected event: the wait ends when it comes, so the bound only
+/// decides how long a real failure takes to be reported. 5 s was too short on the two-core
+/// machine with the whole suite and two builds running.
+const WAIT: Duration = Duration::from_secs(60);
 
 struct Rig {
     _dir: tempfile::TempDir,
@@ -259,7 +262,8 @@ fn reader_absent_at_start() {
     ));
     let t = Instant::now();
     service.stop();
-    assert!(t.elapsed() < Duration::from_secs(1), "stop joins promptly");
+    // Promptly: the poll interval is 20 ms; the bound leaves room for a loaded machine.
+    assert!(t.elapsed() < Duration::from_secs(5), "stop joins promptly");
     service.stop();
 }
 
