@@ -189,3 +189,40 @@ fn pages_and_widgets_take_their_sizes_from_the_theme() {
         literals.join("\n")
     );
 }
+
+/// A message banner is as tall as its text on every page and in both orientations: the page
+/// below it takes the rest (the review page in portrait once gave the banner half the screen).
+#[test]
+fn the_banner_is_as_tall_as_its_text() {
+    let h = ui_support::start();
+    let mut banners = 0;
+    for (layout, width, height) in LAYOUTS {
+        h.kiosk
+            .window
+            .window()
+            .set_size(slint::LogicalSize::new(width as f32, height as f32));
+        for scene in scenes() {
+            {
+                let mut s = h.kiosk.session.borrow_mut();
+                s.wipe();
+                (scene.setup)(&mut s);
+            }
+            h.kiosk.refresh();
+            for banner in ElementQuery::from_root(&h.kiosk.window)
+                .match_descendants()
+                .match_id("KioskWindow::banner")
+                .find_all()
+            {
+                banners += 1;
+                let shown = banner.size().height;
+                // Three lines of elder text with their margins stay under 250 px.
+                assert!(
+                    shown < 250.0,
+                    "{layout} {}: the banner is {shown} px tall",
+                    scene.name
+                );
+            }
+        }
+    }
+    assert!(banners > 10, "only {banners} banners seen");
+}
