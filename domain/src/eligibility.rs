@@ -53,17 +53,19 @@ pub fn assess(answers: &EligibilityAnswers) -> Eligibility {
 impl Eligibility {
     /// The plain explanation shown on the eligibility page.
     pub fn explanation(self, lang: Lang) -> &'static str {
-        crate::i18n::tr(
-            lang,
-            match self {
-                Eligibility::Unanswered => "请回答以上两个问题",
-                Eligibility::Collected(_) => "您属于会计人员信息采集对象，请继续",
-                Eligibility::NotRequired => {
-                    "您既没有取得会计专业技术资格，也不从事会计工作，因此无需进行会计人员信息采集。\
-                     如果您担任单位会计机构负责人（会计主管）或总会计师，您属于会计人员，请在第二个问题选择“是”。"
-                }
-            },
-        )
+        crate::i18n::tr(lang, self.explanation_key())
+    }
+
+    /// The explanation's catalogue key.
+    pub fn explanation_key(self) -> &'static str {
+        match self {
+            Eligibility::Unanswered => "请回答以上两个问题",
+            Eligibility::Collected(_) => "您属于会计人员信息采集对象，请继续",
+            Eligibility::NotRequired => {
+                "您既没有取得会计专业技术资格，也不从事会计工作，因此无需进行会计人员信息采集。\
+                 如果您担任单位会计机构负责人（会计主管）或总会计师，您属于会计人员，请在第二个问题选择“是”。"
+            }
+        }
     }
 }
 

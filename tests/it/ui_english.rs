@@ -101,3 +101,19 @@ fn every_screen_in_english_shows_no_chinese_but_the_applicants_own() {
         offenders.join("\n")
     );
 }
+
+/// A banner holds its message, so switching the language shows it in the new one.
+#[test]
+fn a_banner_follows_a_language_switch() {
+    let h = ui_support::start();
+    let mut s = h.kiosk.session.borrow_mut();
+    s.start();
+    s.next(); // the notice without consent: refused, with a banner
+    let zh = kiosk::app::view::build(&s).banner.expect("a banner").text;
+    assert!(has_cjk(&zh), "{zh}");
+    s.set_lang(Lang::En);
+    let en = kiosk::app::view::build(&s).banner.expect("still a banner").text;
+    assert!(!en.is_empty() && !has_cjk(&en), "{en}");
+    s.set_lang(Lang::Zh);
+    assert_eq!(kiosk::app::view::build(&s).banner.expect("a banner").text, zh);
+}

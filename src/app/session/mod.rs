@@ -316,7 +316,7 @@ impl Session {
             return;
         }
         if let Err(e) = self.visit.app.edit(change) {
-            self.say(Tone::Error, Message::new(e.message(self.lang)));
+            self.say(Tone::Error, Message::new(e.text_key()));
         }
     }
 
@@ -378,9 +378,10 @@ impl Session {
         tracing::info!("session wiped");
     }
 
+    /// The language of the screen. A banner stays: it holds its message, not its words, and is
+    /// shown in the new language.
     pub fn set_lang(&mut self, lang: Lang) {
         self.lang = lang;
-        self.visit.banner = None;
     }
 
     pub fn start(&mut self) {
@@ -460,9 +461,9 @@ impl Session {
             let eligibility = kiosk_domain::eligibility::assess(&self.visit.app.data().eligibility);
             let text = match eligibility {
                 kiosk_domain::eligibility::Eligibility::NotRequired => {
-                    eligibility.explanation(self.lang)
+                    eligibility.explanation_key()
                 }
-                _ => IssueCode::NotRequiredToCollect.message(self.lang),
+                _ => IssueCode::NotRequiredToCollect.text_key(),
             };
             self.say(Tone::Info, Message::new(text));
         } else {
@@ -491,7 +492,7 @@ impl Session {
         let progress = self.progress();
         match self.visit.wizard.go_to(step, &self.visit.app, &progress) {
             Ok(step) => self.moved(step),
-            Err(MoveError::Locked(e)) => self.say(Tone::Error, Message::new(e.message(self.lang))),
+            Err(MoveError::Locked(e)) => self.say(Tone::Error, Message::new(e.text_key())),
             Err(_) => self.say(Tone::Error, Message::new("请先完成前面的步骤")),
         }
     }
