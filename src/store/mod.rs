@@ -43,6 +43,8 @@ pub enum StoreError {
     KeyFile(PathBuf, std::io::Error),
     #[error("the key file {0} is damaged (expected 64 hexadecimal characters)")]
     KeyFileCorrupt(PathBuf),
+    #[error("the key file {0} is missing but a store exists; no new key is made over it")]
+    KeyFileMissing(PathBuf),
     #[error("cannot prepare the data directory {0}: {1}")]
     DataDir(PathBuf, std::io::Error),
     #[error(
@@ -92,6 +94,9 @@ impl StoreError {
         match self {
             StoreError::WrongKey | StoreError::KeyFileCorrupt(_) => {
                 "本机数据无法解密，请联系工作人员（密钥文件不匹配）"
+            }
+            StoreError::KeyFileMissing(_) => {
+                "本机数据的密钥文件不见了，已保存的数据无法打开，也没有被改动，请联系工作人员"
             }
             StoreError::KeyFile(..) | StoreError::DataDir(..) => "本机存储不可用，请联系工作人员",
             StoreError::NewerSchema { .. } => "本机数据版本较新，请联系工作人员升级软件",
@@ -216,8 +221,13 @@ impl Store {
     /// Opens (or creates) the store in `data_dir` with the key in `key_file` (created if missing).
     pub fn open(data_dir: &Path, key_file: &Path) -> Result<Store, StoreError> {
         prepare_dir(data_dir)?;
-        let key = key::load_or_create(key_file)?;
         let db_path = data_dir.join(DB_FILE);
+        // A store without its key cannot be opened again; a new key would only hide that, and
+        // the pending submissions in it, behind a "wrong key".
+        if db_path.exists() && !key_file.exists() {
+            return Err(StoreError::KeyFileMissing(key_file.to_owned()));
+        }
+        let key = key::load_or_create(key_file)?;
         let mut conn = open_keyed(&db_path, &key)?;
         drop(key);
         // The first read decrypts page 1: a wrong key fails here, as "not a database".
@@ -396,6 +406,7 @@ mod tests {
             StoreError::WrongKey,
             StoreError::KeyFile(path(), io()),
             StoreError::KeyFileCorrupt(path()),
+            StoreError::KeyFileMissing(path()),
             StoreError::DataDir(path(), io()),
             StoreError::NewerSchema {
                 found: 2,

@@ -142,8 +142,10 @@ fn a_wrong_key_is_a_clear_error() {
         .expect("creates")
         .save_draft(&sample())
         .expect("saves");
+    // Another store's key (a missing key file is refused before any key is tried).
     let other = tempfile::tempdir().expect("temp dir");
-    let wrong = Store::open(dir.path(), &other.path().join("another.key"));
+    drop(open(other.path()).expect("another store"));
+    let wrong = Store::open(dir.path(), &other.path().join("kiosk.key"));
     assert!(
         matches!(wrong, Err(StoreError::WrongKey)),
         "{:?}",
@@ -156,6 +158,33 @@ fn a_wrong_key_is_a_clear_error() {
         open(dir.path()),
         Err(StoreError::KeyFileCorrupt(_))
     ));
+}
+
+#[test]
+fn a_store_whose_key_file_is_gone_is_refused_untouched_and_no_new_key_is_made() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open(dir.path()).expect("creates");
+    store.save_draft(&kiosk_domain::Application::default()).ok();
+    drop(store);
+    let db = dir.path().join("kiosk.db");
+    let before = std::fs::read(&db).expect("the store's file");
+    std::fs::remove_file(dir.path().join("kiosk.key")).expect("the key goes");
+    let refused = open(dir.path());
+    assert!(
+        matches!(refused, Err(StoreError::KeyFileMissing(_))),
+        "{:?}",
+        refused.err()
+    );
+    assert!(
+        !dir.path().join("kiosk.key").exists(),
+        "no new key was made"
+    );
+    assert_eq!(std::fs::read(&db).expect("still there"), before);
+    assert!(
+        StoreError::KeyFileMissing(db)
+            .message_zh()
+            .contains("没有被改动")
+    );
 }
 
 #[test]

@@ -112,8 +112,14 @@ fn a_banner_follows_a_language_switch() {
     let zh = kiosk::app::view::build(&s).banner.expect("a banner").text;
     assert!(has_cjk(&zh), "{zh}");
     s.set_lang(Lang::En);
-    let en = kiosk::app::view::build(&s).banner.expect("still a banner").text;
+    let en = kiosk::app::view::build(&s)
+        .banner
+        .expect("still a banner")
+        .text;
     assert!(!en.is_empty() && !has_cjk(&en), "{en}");
     s.set_lang(Lang::Zh);
-    assert_eq!(kiosk::app::view::build(&s).banner.expect("a banner").text, zh);
+    assert_eq!(
+        kiosk::app::view::build(&s).banner.expect("a banner").text,
+        zh
+    );
 }
