@@ -18,50 +18,28 @@ fn slint_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The string literals following `@tr(` in a .slint source, still escaped.
+/// The string literals following `@tr(` in a .slint source, unescaped as Slint reads them.
 fn tr_strings(source: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = source;
     while let Some(start) = rest.find("@tr(\"") {
         rest = &rest[start + 5..];
         let mut literal = String::new();
-        let mut escaped = false;
-        for c in rest.chars() {
-            if escaped {
-                literal.push('\\');
-                literal.push(c);
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                break;
-            } else {
-                literal.push(c);
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => match chars.next() {
+                    Some('n') => literal.push('\n'),
+                    Some(other) => literal.push(other),
+                    None => {}
+                },
+                c => literal.push(c),
             }
         }
         found.push(literal);
     }
     found
-}
-
-fn po_entries(po: &str) -> Vec<(String, String)> {
-    let mut entries = Vec::new();
-    let mut msgid = None;
-    for line in po.lines() {
-        if let Some(id) = line
-            .strip_prefix("msgid \"")
-            .and_then(|l| l.strip_suffix('"'))
-        {
-            msgid = Some(id.to_owned());
-        } else if let Some(text) = line
-            .strip_prefix("msgstr \"")
-            .and_then(|l| l.strip_suffix('"'))
-            && let Some(id) = msgid.take()
-        {
-            entries.push((id, text.to_owned()));
-        }
-    }
-    entries
 }
 
 #[test]
@@ -75,24 +53,16 @@ fn every_ui_string_has_an_english_translation() {
         wanted.extend(tr_strings(&source));
     }
     assert!(wanted.len() > 40, "found only {} @tr strings", wanted.len());
-    let po = std::fs::read_to_string(root.join("translations/en/LC_MESSAGES/kiosk.po"))
-        .expect("read po");
-    let entries = po_entries(&po);
-    let translated: HashSet<&str> = entries
-        .iter()
-        .filter(|(id, text)| !id.is_empty() && !text.trim().is_empty())
-        .map(|(id, _)| id.as_str())
-        .collect();
     let mut missing: Vec<&String> = wanted
         .iter()
-        .filter(|s| !translated.contains(s.as_str()))
+        .filter(|s| !kiosk_domain::i18n::has_translation(Lang::En, s))
         .collect();
     missing.sort();
     assert!(missing.is_empty(), "untranslated: {missing:?}");
     // No Chinese left in an English string.
-    for (id, text) in &entries {
+    for (id, text) in kiosk_domain::i18n::english_entries() {
         assert!(
-            !text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            !kiosk_domain::i18n::has_cjk(text),
             "{id:?} is translated with Chinese: {text:?}"
         );
     }
