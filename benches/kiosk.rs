@@ -33,6 +33,11 @@ fn services(dir: &std::path::Path) -> Services {
         staff_pin_hash: None,
         pinyin: None,
         handwriting: None,
+        speaker: None,
+        voice: kiosk::store::VoiceSettings {
+            enabled: true,
+            volume: 80,
+        },
     }
 }
 

@@ -131,6 +131,8 @@ packages=(
   # Data those libraries read.
   fonts-noto-cjk xkb-data rime-prelude rime-essay rime-data-luna-pinyin rime-data-pinyin-simp
   libopencc-data tegaki-zinnia-simplified-chinese
+  # Elder mode's voice: espeak-ng (its Mandarin data) synthesises, aplay plays through ALSA.
+  espeak-ng alsa-utils
 )
 include=$(IFS=,; echo "${packages[*]}")
 

@@ -16,6 +16,7 @@ KIOSK_BUILD_PACKAGES=(
   librime-dev libzinnia-dev         # Chinese input: pinyin (librime) and handwriting (zinnia)
   librime1 libzinnia0 rime-prelude rime-essay rime-data-luna-pinyin rime-data-pinyin-simp
   libopencc-data tegaki-zinnia-simplified-chinese
+  espeak-ng alsa-utils              # elder mode's voice: offline synthesis, ALSA playback (aplay)
 )
 
 # Debian packages only the tests need: the reviewer console's pages are tested in a real browser.

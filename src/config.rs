@@ -57,6 +57,33 @@ impl Default for Devices {
     }
 }
 
+/// The voice of elder mode (`[speech]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Speech {
+    /// Elder mode speaks, until hall staff switch it off in staff mode (their choice is kept).
+    pub enabled: bool,
+    /// Loudness in percent of the synthesised level, until staff change it.
+    pub volume: u8,
+    /// The ALSA device prompts are played on (`aplay -D`).
+    pub device: String,
+    /// The programs: espeak-ng synthesises, aplay plays.
+    pub espeak: PathBuf,
+    pub aplay: PathBuf,
+}
+
+impl Default for Speech {
+    fn default() -> Self {
+        Speech {
+            enabled: true,
+            volume: 80,
+            device: "default".into(),
+            espeak: "espeak-ng".into(),
+            aplay: "aplay".into(),
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -87,6 +114,7 @@ pub struct Config {
     pub dev_materials_dir: Option<PathBuf>,
     /// Argon2 hash of the hall staff's PIN (`kiosk staff-pin-hash` makes one).
     pub staff_pin_hash: Option<String>,
+    pub speech: Speech,
 }
 
 /// Debug output names the secrets without showing them (the device token, the PIN hash).
@@ -106,6 +134,7 @@ impl std::fmt::Debug for Config {
             .field("draft_retention_hours", &self.draft_retention_hours)
             .field("dev_materials_dir", &self.dev_materials_dir)
             .field("staff_pin_hash", &secret(&self.staff_pin_hash))
+            .field("speech", &self.speech)
             .finish()
     }
 }
@@ -125,6 +154,7 @@ impl Default for Config {
             draft_retention_hours: 24,
             dev_materials_dir: None,
             staff_pin_hash: None,
+            speech: Speech::default(),
         }
     }
 }
@@ -142,6 +172,8 @@ pub enum ConfigError {
     Env { name: &'static str, message: String },
     #[error("{0}")]
     ServerCa(#[from] CaError),
+    #[error("[speech] volume 是 0–100 的百分数 / [speech] volume is a percentage, 0–100, not {0}")]
+    Volume(u8),
     #[error(
         "设置了 server_ca，但服务器地址 {url} 不是 https:// / server_ca is set but the server URL {url} is not https://"
     )]
@@ -179,6 +211,9 @@ impl Config {
     /// PEM certificate, and it is used with `https://` (with plain HTTP it would protect
     /// nothing while looking as if it did).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.speech.volume > 100 {
+            return Err(ConfigError::Volume(self.speech.volume));
+        }
         let rule = RulesEdition::CURRENT.limits();
         if !self.limits.within(&rule) {
             return Err(ConfigError::LooserLimits {
@@ -262,6 +297,9 @@ impl Config {
         }
         if let Some(v) = env("KIOSK_STAFF_PIN_HASH") {
             self.staff_pin_hash = Some(v);
+        }
+        if let Some(v) = env("KIOSK_AUDIO_DEVICE") {
+            self.speech.device = v;
         }
         if let Some(v) = env("KIOSK_DEV_MATERIALS") {
             self.dev_materials_dir = Some(v.into());
@@ -440,6 +478,8 @@ mod tests {
     #[test]
     fn mistakes_are_reported() {
         assert!(Config::from_toml("data_dri = \"/x\"").is_err());
+        let loud = Config::from_toml("[speech]\nvolume = 150").expect("parses");
+        assert!(matches!(loud.validate(), Err(ConfigError::Volume(150))));
         let bad_env = |name: &str| (name == "KIOSK_IDLE_TIMEOUT_SECS").then(|| "soon".to_owned());
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("empty.toml");

@@ -307,6 +307,8 @@ fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
                 .map(|s| Box::new(s) as Box<dyn kiosk_ime::PinyinEngine>)
                 .map_err(|e| e.to_string())
         })),
+        speaker: kiosk::speech::start(config),
+        voice: kiosk::speech::default_settings(config),
     })
 }
 

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod contact;
 pub mod eligibility;
 pub mod forms;
+pub mod guidance;
 pub mod i18n;
 pub mod idnumber;
 pub mod issue;

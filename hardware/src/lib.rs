@@ -4,6 +4,9 @@
 //!   card-data parser and a simulator that speaks the same protocol on a pseudo-terminal.
 //! * [`camera`]: the front and document cameras (V4L2 through nokhwa) and a simulated camera that
 //!   plays image files.
+//! * [`speech`]: spoken guidance: espeak-ng synthesis, a cache of each prompt's audio and ALSA
+//!   playback, on a thread of its own.
 
 pub mod camera;
 pub mod idcard;
+pub mod speech;

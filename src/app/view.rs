@@ -148,6 +148,10 @@ pub struct View {
     pub staff_pin_for_mode: bool,
     /// The staff panel's lines, when it is open.
     pub staff_panel: Option<Vec<super::session::HealthRow>>,
+    /// The voice of elder mode as staff set it, when the kiosk has one.
+    pub voice: Option<crate::store::VoiceSettings>,
+    /// Elder mode speaks now: the 重听 button is shown.
+    pub speaks: bool,
     /// Pinyin being composed and the current page of candidates.
     pub composition: String,
     pub candidates: Vec<String>,
@@ -541,6 +545,8 @@ pub fn build(session: &Session) -> View {
         },
         staff_pin_for_mode: matches!(visit.overlay, Some(Overlay::StaffPin { field: None, .. })),
         staff_panel: visit.staff_panel.then(|| session.staff_health()),
+        voice: session.services.speaker.is_some().then_some(session.voice),
+        speaks: session.speaks(),
     }
 }
 

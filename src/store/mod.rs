@@ -16,12 +16,14 @@ mod outbox;
 mod process_lock;
 mod schema;
 mod staff_lock;
+mod voice;
 
 pub use accounts::StoredAccount;
 pub use drafts::DraftInfo;
 pub use outbox::{OutboxCounts, OutboxPayload, OutboxReceipt, OutboxRow, OutboxState};
 pub use process_lock::StoreLock;
 pub use staff_lock::{StaffLock, StaffLockRules};
+pub use voice::VoiceSettings;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -82,6 +82,14 @@ const MIGRATIONS: &[&str] = &[
     // 7: the applicant's version of each submission (the session's next version), by which the
     // server orders an applicant's submissions from several kiosks.
     "ALTER TABLE outbox ADD COLUMN version INTEGER;",
+    // 8: the spoken guidance as hall staff set it (one row, absent until they change it: the
+    // configuration's values hold until then).
+    "CREATE TABLE voice_settings (
+         id         INTEGER PRIMARY KEY CHECK (id = 1),
+         enabled    INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+         volume     INTEGER NOT NULL CHECK (volume BETWEEN 0 AND 100),
+         updated_at INTEGER NOT NULL
+     ) STRICT;",
 ];
 
 /// The schema version this build writes.

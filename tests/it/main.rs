@@ -26,3 +26,4 @@ mod ui_idcard;
 mod ui_ime;
 mod ui_journeys;
 mod ui_staff;
+mod ui_voice;

@@ -1,5 +1,5 @@
 //! The device layer's integration tests, one binary: the reader over pseudo-terminals, its simulator
-//! and the poller.
+//! and the poller; speech through espeak-ng and ALSA.
 
 mod common;
 
@@ -10,3 +10,4 @@ mod proptests;
 mod protocol;
 mod sim_binary;
 mod sim_model;
+mod speech;

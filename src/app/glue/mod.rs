@@ -41,6 +41,7 @@ impl Glue {
             return;
         };
         act(&mut session);
+        session.speak_changes();
         drop(session);
         if let Some(window) = self.window.upgrade() {
             render::refresh(&window, &self.session.borrow());

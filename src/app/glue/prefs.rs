@@ -1,4 +1,4 @@
-//! The `Prefs` global: language and elder mode.
+//! The `Prefs` global: language, elder mode and its 重听.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -20,10 +20,7 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
             s.set_lang(if english { Lang::En } else { Lang::Zh });
         })
     });
-    g.on_elder_changed(move |elder| {
-        glue.run(|s| {
-            s.activity();
-            s.elder = elder;
-        })
-    });
+    let c = glue.clone();
+    g.on_elder_changed(move |elder| c.run(|s| s.set_elder(elder)));
+    g.on_repeat_prompt(move || glue.run(|s| s.repeat_prompt()));
 }

@@ -367,6 +367,9 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     if let Some(model) = sync_model(staff.get_health(), health) {
         staff.set_health(model);
     }
+    staff.set_has_voice(v.voice.is_some());
+    staff.set_voice_on(v.voice.is_some_and(|s| s.enabled));
+    staff.set_volume(v.voice.map_or(0, |s| i32::from(s.volume)));
 
     let idle = window.global::<ui::Idle>();
     idle.set_warning(v.countdown.is_some());
@@ -389,6 +392,7 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     let prefs = window.global::<ui::Prefs>();
     let size = window.window().size();
     prefs.set_portrait(size.height > size.width);
+    prefs.set_speaks(v.speaks);
     let english = session.lang == Lang::En;
     if prefs.get_english() != english {
         prefs.set_english(english);

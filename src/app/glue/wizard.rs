@@ -79,6 +79,10 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
     let c = glue.clone();
     staff.on_retry_failed(move || c.run(|s| s.staff_retry_failed()));
     let c = glue.clone();
+    staff.on_set_voice(move |on| c.run(|s| s.staff_set_voice(on)));
+    let c = glue.clone();
+    staff.on_change_volume(move |up| c.run(|s| s.staff_change_volume(up)));
+    let c = glue.clone();
     g.on_clear_material(move |key| {
         c.run(|s| {
             if let Some(kind) = material_kind(&key) {

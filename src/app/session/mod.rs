@@ -8,6 +8,7 @@ mod card;
 mod choices;
 mod staff;
 mod typing;
+mod voice;
 
 use std::collections::BTreeSet;
 
@@ -31,6 +32,7 @@ use kiosk_ime::PinyinEngine;
 
 pub use capture::{Capture, CaptureAction, CaptureStage, PHOTO_COUNTDOWN};
 pub use staff::{HealthRow, STAFF_ADMIN_LOCK_AFTER, STAFF_MODE_ATTEMPTS, STAFF_MODE_LOCKOUT_SECS};
+pub use voice::{Spoken, VOLUME_STEP};
 
 /// Development mode without cameras: materials attached from files.
 pub trait MaterialSource {
@@ -67,6 +69,10 @@ pub struct Services {
     pub pinyin: Option<PinyinFactory>,
     /// Handwriting recognition; without it the keyboard offers no writing pad.
     pub handwriting: Option<kiosk_ime::handwriting::Recognizer>,
+    /// The voice of elder mode; without it the kiosk is silent.
+    pub speaker: Option<kiosk_hardware::speech::Speaker>,
+    /// The voice's settings until hall staff change them (then the store's win).
+    pub voice: crate::store::VoiceSettings,
 }
 
 /// Starts one applicant's pinyin engine (its learning is wiped when the engine is dropped).
@@ -169,6 +175,10 @@ pub struct Visit {
     pub show_all_errors: bool,
     pub touched: BTreeSet<Field>,
     pub banner: Option<Banner>,
+    /// Counts the banners shown, so that one shown again is said again.
+    pub banner_number: u64,
+    /// What the voice last said in this visit.
+    pub spoken: Spoken,
     pub overlay: Option<Overlay>,
     pub quiet_secs: u32,
     pub countdown: Option<u32>,
@@ -204,6 +214,8 @@ pub struct Session {
     /// down by `tick`; the wrong PINs and the lock are committed in the store, which seeds this
     /// after a restart (neither an idle wipe nor a restart resets the lock).
     pub staff_lockout_secs: u32,
+    /// Whether elder mode speaks and how loud: the staff's settings, kept in the store.
+    pub voice: crate::store::VoiceSettings,
     /// The sync worker, when a central server is configured.
     sync: Option<crate::sync::SyncHandle>,
 }
@@ -214,6 +226,14 @@ pub const THUMBNAIL_SIDE: u32 = 240;
 impl Session {
     pub fn new(services: Services) -> Self {
         let staff_lockout_secs = staff::timed_lock_left_secs(&services.store);
+        let voice = services
+            .store
+            .voice_settings()
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "reading the voice settings failed");
+                None
+            })
+            .unwrap_or(services.voice);
         let mut session = Session {
             services,
             lang: Lang::Zh,
@@ -221,6 +241,7 @@ impl Session {
             reader_online: None,
             visit: Visit::default(),
             staff_lockout_secs,
+            voice,
             sync: None,
         };
         session.delete_expired_drafts();
@@ -308,6 +329,7 @@ impl Session {
 
     fn say(&mut self, tone: Tone, message: Message) {
         self.visit.banner = Some(Banner { message, tone });
+        self.visit.banner_number += 1;
     }
 
     fn edit(&mut self, change: impl FnOnce(&mut ApplicationData)) {
@@ -374,6 +396,9 @@ impl Session {
         self.visit = Visit::default();
         self.lang = Lang::Zh;
         self.elder = false;
+        if let Some(speaker) = &self.services.speaker {
+            speaker.stop();
+        }
         self.delete_expired_drafts();
         tracing::info!("session wiped");
     }
@@ -382,6 +407,8 @@ impl Session {
     /// shown in the new language.
     pub fn set_lang(&mut self, lang: Lang) {
         self.lang = lang;
+        // In elder mode the screen is said again, in the new language.
+        self.visit.spoken.screen = None;
     }
 
     pub fn start(&mut self) {

@@ -95,7 +95,28 @@ fn start_kiosk(
 ) -> Harness {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().expect("temp dir");
-    start_kiosk_in(dir, card_reader, pinyin, cameras)
+    start_kiosk_in(dir, card_reader, pinyin, cameras, None)
+}
+
+/// A kiosk with a voice: espeak-ng, the prompt cache in its data folder, and `aplay` into
+/// ALSA's file plugin, so that what the hall would hear lands in `dir/heard.wav`.
+pub fn start_speaking() -> Harness {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let speaker = speaker_in(dir.path());
+    start_kiosk_in(dir, None, None, None, Some(speaker))
+}
+
+fn speaker_in(dir: &Path) -> kiosk_hardware::speech::Speaker {
+    use kiosk_hardware::speech::{Aplay, EspeakNg, Speaker, SpeechCache};
+    let engine = EspeakNg::new("espeak-ng").expect("espeak-ng is installed by the test command");
+    let sink = format!("file:FILE={},FORMAT=wav", dir.join("heard.wav").display());
+    let cache = SpeechCache::open(dir.join("data").join("speech")).expect("cache");
+    Speaker::start(
+        Box::new(engine),
+        Box::new(Aplay::new("aplay", sink)),
+        Some(cache),
+    )
 }
 
 /// The kiosk on the data directory in `dir` (`dir/data`), new or used before, on a thread whose
@@ -105,6 +126,7 @@ fn start_kiosk_in(
     card_reader: Option<Box<dyn CardReaderDevice>>,
     pinyin: Option<kiosk::app::session::PinyinFactory>,
     cameras: Option<kiosk::capture::Cameras>,
+    speaker: Option<kiosk_hardware::speech::Speaker>,
 ) -> Harness {
     let data = dir.path().join("data");
     let key = data.join("kiosk.key");
@@ -135,6 +157,11 @@ fn start_kiosk_in(
         staff_pin_hash: Some(kiosk::accounts::hash_password(STAFF_PIN).expect("hash")),
         pinyin,
         handwriting: None,
+        speaker,
+        voice: kiosk::store::VoiceSettings {
+            enabled: true,
+            volume: 80,
+        },
     };
     let kiosk = Kiosk::new(services).expect("window");
     kiosk
@@ -150,8 +177,10 @@ impl Harness {
     /// start on the same data directory.
     pub fn restart(self) -> Harness {
         let Harness { kiosk, dir } = self;
+        let speaking = kiosk.session.borrow().services.speaker.is_some();
         drop(kiosk);
-        start_kiosk_in(dir, None, None, None)
+        let speaker = speaking.then(|| speaker_in(dir.path()));
+        start_kiosk_in(dir, None, None, None, speaker)
     }
 
     /// The kiosk's data directory (for the `kiosk` binary's `KIOSK_DATA_DIR`).
