@@ -110,7 +110,7 @@ fn assert_heard_screen(h: &Harness, cue: Cue) {
 
 #[test]
 fn an_elderly_applicant_hears_every_screen_of_the_journey_and_its_notices() {
-    let h = ui_support::start_speaking();
+    let h = ui_support::start_speaking(None);
     let prefs = h.kiosk.window.global::<ui::Prefs>();
     assert!(
         !prefs.get_speaks() && !h.exists("重听语音提示"),
@@ -295,6 +295,58 @@ fn every_prompt_synthesises_to_audible_speech_of_plausible_length_in_both_langua
     }
 }
 
+#[test]
+fn the_camera_screen_is_said_at_each_stage_and_repeated_there() {
+    use kiosk::app::screenshots;
+    use kiosk::app::ui::CaptureStage;
+    use kiosk_domain::catalog::{Choice, MaterialKind};
+    use kiosk_domain::samples::Branch;
+    use kiosk_hardware::camera::CameraSpec;
+
+    let repo = |p: &str| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
+    let files = |path| CameraSpec::Files { path, fps: 30 };
+    let h = ui_support::start_speaking(Some(kiosk::capture::Cameras {
+        front: files(repo("docs/dev-materials/photo.jpg")),
+        document: files(repo("docs/dev-materials/doccam-page.jpg")),
+    }));
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        screenshots::at(&mut s, Step::Materials, Branch::Employed);
+        let _ = s.visit.app.edit(|d| d.materials.clear());
+    }
+    h.kiosk.refresh();
+    h.tap("切换长辈模式");
+    assert_heard_screen(&h, Cue::Step(Step::Materials));
+    let capture = h.kiosk.window.global::<ui::Capture>();
+    let run_until = |what: &str, done: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !done() {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "waiting for {what}"
+            );
+            mock_elapsed_time(Duration::from_millis(40));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    h.tap(&format!("{}：拍摄", MaterialKind::Photo.label(Lang::Zh)));
+    assert_heard_screen(&h, Cue::PhotoLive);
+    h.tap("重听语音提示");
+    assert_heard_screen(&h, Cue::PhotoLive);
+    run_until("the live picture", &|| capture.get_frame().size().width > 0);
+    h.tap("拍照");
+    assert_heard_screen(&h, Cue::PhotoCountdown);
+    for _ in 0..3 {
+        mock_elapsed_time(Duration::from_secs(1));
+    }
+    run_until("the checked photo", &|| {
+        capture.get_stage() == CaptureStage::Review
+    });
+    assert_heard_screen(&h, Cue::PhotoReview);
+    h.tap("使用这张");
+    assert_heard_screen(&h, Cue::Step(Step::Materials));
+}
+
 fn open_staff_mode(h: &Harness) {
     h.tap("工作人员入口");
     h.type_keys(STAFF_PIN);
@@ -304,7 +356,7 @@ fn open_staff_mode(h: &Harness) {
 
 #[test]
 fn staff_set_the_volume_and_switch_the_voice_off_and_it_stays_so() {
-    let h = ui_support::start_speaking();
+    let h = ui_support::start_speaking(None);
     open_staff_mode(&h);
     let staff = h.kiosk.window.global::<ui::Staff>();
     assert!(staff.get_has_voice() && staff.get_voice_on());

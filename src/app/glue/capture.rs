@@ -258,6 +258,9 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) -> Timer {
                 return;
             };
             let changed = rig.borrow_mut().follow(&mut s, &window);
+            if changed {
+                s.speak_changes();
+            }
             let counting = s.capture_is_counting();
             drop(s);
             if !counting && countdown.running() {

@@ -47,6 +47,9 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) -> Timer {
             apply(&mut s, event);
             changed = true;
         }
+        if changed {
+            s.speak_changes();
+        }
         drop(s);
         if changed && let Some(window) = weak.upgrade() {
             render::refresh(&window, &session.borrow());

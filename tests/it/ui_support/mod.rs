@@ -99,12 +99,13 @@ fn start_kiosk(
 }
 
 /// A kiosk with a voice: espeak-ng, the prompt cache in its data folder, and `aplay` into
-/// ALSA's file plugin, so that what the hall would hear lands in `dir/heard.wav`.
-pub fn start_speaking() -> Harness {
+/// ALSA's file plugin, so that what the hall would hear lands in `dir/heard.wav`. With
+/// `cameras`, materials are taken with them rather than from development files.
+pub fn start_speaking(cameras: Option<kiosk::capture::Cameras>) -> Harness {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().expect("temp dir");
     let speaker = speaker_in(dir.path());
-    start_kiosk_in(dir, None, None, None, Some(speaker))
+    start_kiosk_in(dir, None, None, cameras, Some(speaker))
 }
 
 fn speaker_in(dir: &Path) -> kiosk_hardware::speech::Speaker {
