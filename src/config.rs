@@ -476,6 +476,15 @@ mod tests {
     }
 
     #[test]
+    fn the_images_configuration_is_valid() {
+        let text = include_str!("../image-build/rootfs/etc/kiosk/kiosk.toml");
+        let config = Config::from_toml(text).expect("parses");
+        config.validate().expect("valid");
+        assert_eq!(config.speech.volume, 80);
+        assert!(config.speech.enabled);
+    }
+
+    #[test]
     fn mistakes_are_reported() {
         assert!(Config::from_toml("data_dri = \"/x\"").is_err());
         let loud = Config::from_toml("[speech]\nvolume = 150").expect("parses");
