@@ -15,6 +15,7 @@ pub mod issue;
 pub mod jurisdiction;
 pub mod materials;
 pub mod privacy;
+pub mod receipt;
 pub mod record;
 pub mod region;
 pub mod rules_edition;

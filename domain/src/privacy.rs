@@ -17,6 +17,18 @@ pub fn mask_name(name: &str) -> String {
     mask_keeping(name, 1, 0)
 }
 
+/// `王*明`, `欧阳**锋`, `张*`: the first and, for three characters or more, the last; how a
+/// receipt names the applicant so that they recognise it as theirs.
+pub fn mask_name_on_paper(name: &str) -> String {
+    let chars: Vec<char> = name.trim().chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1 => "*".to_owned(),
+        2 => format!("{}*", chars[0]),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+    }
+}
+
 fn mask_keeping(s: &str, head: usize, tail: usize) -> String {
     let chars: Vec<char> = s.trim().chars().collect();
     if chars.is_empty() {

@@ -8,7 +8,8 @@
 //!   corrects the perspective to 150 dpi A4 or a 300 dpi ID card, keeps colour, compresses to
 //!   at most 200,000 bytes;
 //! * [`compress_file`]: re-encodes any accepted upload into a byte range;
-//! * [`preview::frame_to_rgba`]: camera frames (YUYV, RGB24, MJPEG) to RGBA8 for display.
+//! * [`preview::frame_to_rgba`]: camera frames (YUYV, RGB24, MJPEG) to RGBA8 for display;
+//! * [`receipt::render`]: the applicant's receipt, text and QR code, as a printer's 1-bit raster.
 //!
 //! All input is untrusted: see [`decode`] for the limits. Errors carry English and plain
 //! Chinese messages ([`MediaError::en`], [`MediaError::zh`]).
@@ -31,6 +32,7 @@ pub mod metrics;
 mod ops;
 pub mod photo;
 pub mod preview;
+pub mod receipt;
 
 use serde::Serialize;
 

@@ -217,7 +217,7 @@ pub struct NewSubmission {
     /// version of the latest submission the kiosk showed them at log-in); `None` from a kiosk
     /// that does not say: the store then counts it one above the applicant's latest.
     pub version: Option<i64>,
-    /// The code of the applicant's receipt (`util::receipt_code`), unique.
+    /// The code of the applicant's receipt (`kiosk_wire::receipt::code`), unique.
     pub receipt_code: String,
     pub audit: AuditEntry,
 }

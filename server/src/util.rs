@@ -43,24 +43,9 @@ pub fn today() -> Date {
     OffsetDateTime::now_utc().to_offset(cst).date()
 }
 
-/// The letters of a receipt code: Crockford's base 32 (no I, L, O, U), so that a code read
-/// aloud or typed from paper is not mistaken.
-pub const RECEIPT_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-/// Letters of a receipt code: 20 x 5 = 100 random bits.
-pub const RECEIPT_CODE_LEN: usize = 20;
-
-/// A new receipt code: what the applicant's QR carries to the public status page. Unguessable
-/// (100 bits) because it is the only thing that page asks for.
-pub fn receipt_code() -> String {
-    random_bytes::<RECEIPT_CODE_LEN>()
-        .iter()
-        .map(|b| char::from(RECEIPT_ALPHABET[usize::from(b & 31)]))
-        .collect()
-}
-
-/// Whether `s` has the shape of a receipt code.
+/// Whether `s` has the shape of a receipt code (`kiosk_wire::receipt`).
 pub fn is_receipt_code(s: &str) -> bool {
-    s.len() == RECEIPT_CODE_LEN && s.bytes().all(|b| RECEIPT_ALPHABET.contains(&b))
+    kiosk_wire::receipt::is_code(s)
 }
 
 /// A uniformly drawn six-digit SMS code.

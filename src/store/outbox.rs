@@ -45,6 +45,9 @@ pub struct OutboxReceipt {
     pub id: i64,
     pub idempotency_key: String,
     pub content_sha256: String,
+    /// The code of the applicant's receipt, which the server derives the same way
+    /// (`kiosk_wire::receipt`); `None` without an applicant session (a kiosk without a server).
+    pub receipt_code: Option<String>,
 }
 
 /// A pending row with everything needed to send it.
@@ -170,10 +173,14 @@ impl Store {
             )?;
         }
         tx.commit()?;
+        let receipt_code = session.map(|s| {
+            kiosk_wire::receipt::code_for_session(&s.token, &s.session_id, &idempotency_key)
+        });
         Ok(OutboxReceipt {
             id: outbox_id,
             idempotency_key,
             content_sha256,
+            receipt_code,
         })
     }
 

@@ -2,3 +2,4 @@
 
 pub mod canonical;
 pub mod grant;
+pub mod receipt;

@@ -390,7 +390,9 @@ fn submit_blocking(state: &AppState, device: &Caller, key: String, body: &[u8]) 
         hex(&random_bytes::<12>())
     );
     let received_at = now();
-    let receipt_code = crate::util::receipt_code();
+    // Derived, not drawn: the kiosk printed the same code on the receipt, perhaps before this
+    // request could be made (`kiosk_wire::receipt`).
+    let receipt_code = kiosk_wire::receipt::code(&session.signing_key, &session.session_id, &key);
     let response = json!({
         "submission_id": id,
         "receipt_code": receipt_code,

@@ -375,7 +375,7 @@ fn the_queue_filters_counts_and_pages(backend: Backend) {
                 bureau: Some(WUHUA),
                 session_id: "ses".into(),
                 version: None,
-                receipt_code: util::receipt_code(),
+                receipt_code: common::random_receipt_code(),
                 audit: AuditEntry::new("device:dev", "submit", &format!("sub_{n:04}"), "ok", 0),
             })
             .unwrap();
@@ -566,16 +566,30 @@ fn the_public_status_page_shows_the_status_and_reasons_and_nothing_else(backend:
     let device = server.device("hall-1");
     let who = Applicant::new(6);
     assert_eq!(server.register(&device, &who).status, 201);
+    let submission_key = key();
+    let body = who.submission(0);
     let answer = server.put(
-        &format!("/v1/submissions/{}", key()),
+        &format!("/v1/submissions/{submission_key}"),
         &device,
-        &who.submission(0),
+        &body,
     );
     assert_eq!(answer.status, 200, "{answer:?}");
     let id = answer.body["submission_id"].as_str().unwrap().to_owned();
     let code = answer.body["receipt_code"].as_str().unwrap().to_owned();
     assert!(util::is_receipt_code(&code), "{code}");
-    assert_ne!(code, util::receipt_code(), "drawn at random");
+    // The code the kiosk printed before sending: derived from the applicant's session.
+    let session = server.session_for(&device, &body).expect("a session");
+    assert_eq!(
+        code,
+        kiosk_wire::receipt::code_for_session(&session.token, &session.id, &submission_key)
+    );
+    // Sent again, the same submission answers with the same code.
+    let again = server.put(
+        &format!("/v1/submissions/{submission_key}"),
+        &device,
+        &body,
+    );
+    assert_eq!(again.body["receipt_code"].as_str(), Some(code.as_str()));
 
     let page = server.get(&format!("/s/{code}"), None);
     assert_eq!(page.status, 200, "{page:?}");
@@ -618,7 +632,7 @@ fn the_public_status_page_shows_the_status_and_reasons_and_nothing_else(backend:
     }
 
     // An unknown code and a malformed one look the same.
-    let unknown = server.get(&format!("/s/{}", util::receipt_code()), None);
+    let unknown = server.get(&format!("/s/{}", common::random_receipt_code()), None);
     let malformed = server.get("/s/..%2F..%2Fetc", None);
     assert_eq!(unknown.status, 404);
     assert_eq!(malformed.status, 404);
@@ -640,7 +654,7 @@ fn the_public_status_page_is_rate_limited(backend: Backend) {
         );
         answers.push(
             server
-                .get(&format!("/s/{}", util::receipt_code()), None)
+                .get(&format!("/s/{}", common::random_receipt_code()), None)
                 .status,
         );
     }
@@ -658,7 +672,7 @@ fn the_public_status_page_is_rate_limited(backend: Backend) {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(
         server
-            .get(&format!("/s/{}", util::receipt_code()), None)
+            .get(&format!("/s/{}", common::random_receipt_code()), None)
             .status,
         404
     );
@@ -683,7 +697,7 @@ fn stored(server: &Server, n: i64, name: &str, bureau: u32, ago: i64) -> String 
             bureau: Some(bureau),
             session_id: "ses".into(),
             version: None,
-            receipt_code: util::receipt_code(),
+            receipt_code: common::random_receipt_code(),
             audit: AuditEntry::new("device:dev", "submit", &id, "ok", 0),
         })
         .unwrap();

@@ -34,7 +34,7 @@ fn submission(key: &str, applicant: &str, content: &str) -> NewSubmission {
         bureau: Some(530102),
         session_id: "ses_test".into(),
         version: None,
-        receipt_code: util::receipt_code(),
+        receipt_code: common::random_receipt_code(),
         audit: AuditEntry::new("session:ses_test", "submit", key, "test", util::now()),
     }
 }

@@ -302,6 +302,14 @@ impl Drop for Server {
     }
 }
 
+/// A receipt code of the right shape, drawn at random (a row made without a real session).
+pub fn random_receipt_code() -> String {
+    util::random_bytes::<{ kiosk_wire::receipt::LEN }>()
+        .iter()
+        .map(|b| char::from(kiosk_wire::receipt::ALPHABET[usize::from(b & 31)]))
+        .collect()
+}
+
 /// An applicant session as log-in or registration answers it.
 #[derive(Debug, Clone)]
 pub struct Session {
