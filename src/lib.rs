@@ -10,6 +10,7 @@ pub mod hardening;
 pub mod idcard;
 pub mod logging;
 pub mod media_cli;
+pub mod receipt;
 pub mod speech;
 pub mod store;
 pub mod sync;

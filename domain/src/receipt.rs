@@ -65,8 +65,14 @@ pub fn receipt(app: &Application, facts: &ReceiptFacts<'_>, lang: Lang) -> Recei
     lines.push(field("提交时间", &when));
     lines.push(field("办理地点", facts.hall));
     lines.push(field("审核部门", &bureau));
-    lines.push(field("姓名", &privacy::mask_name_on_paper(&data.basic.name)));
-    lines.push(field("证件号码", &privacy::mask_id_number(&data.basic.id_number)));
+    lines.push(field(
+        "姓名",
+        &privacy::mask_name_on_paper(&data.basic.name),
+    ));
+    lines.push(field(
+        "证件号码",
+        &privacy::mask_id_number(&data.basic.id_number),
+    ));
     lines.push(tr(lang, "已提交的材料：").to_owned());
     let mut counted: Vec<(crate::MaterialKind, usize)> = Vec::new();
     for (kind, _) in materials::submission_files(data) {
@@ -91,7 +97,11 @@ pub fn receipt(app: &Application, facts: &ReceiptFacts<'_>, lang: Lang) -> Recei
     );
     let footer = match facts.status_url {
         Some(_) => tr(lang, "扫码查看审核状态").to_owned(),
-        None => tr(lang, "本机暂未连接省级系统，审核进度请回到本机登录查看或咨询工作人员").to_owned(),
+        None => tr(
+            lang,
+            "本机暂未连接省级系统，审核进度请回到本机登录查看或咨询工作人员",
+        )
+        .to_owned(),
     };
     ReceiptText {
         title: tr(lang, "会计人员信息采集回执").to_owned(),
@@ -122,7 +132,10 @@ mod tests {
         };
         let r = receipt(&app, &facts, Lang::Zh);
         let text = r.lines.join("\n");
-        assert!(text.contains("回执编号：0123-4567-89AB-CDEF-GHJK"), "{text}");
+        assert!(
+            text.contains("回执编号：0123-4567-89AB-CDEF-GHJK"),
+            "{text}"
+        );
         assert!(text.contains("提交时间：2026年12月8日 10:30"), "{text}");
         assert!(text.contains(&privacy::mask_id_number(&data.basic.id_number)));
         assert!(!text.contains(&data.basic.id_number));

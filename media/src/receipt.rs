@@ -291,11 +291,20 @@ mod tests {
                 assert!(!raster.get(x, y), "ink in the margin at {x},{y}");
             }
         }
-        let lines = font.wrap(&sample().lines[2], BODY_PX, (THERMAL_WIDTH - 2 * MARGIN) as f32);
+        let lines = font.wrap(
+            &sample().lines[2],
+            BODY_PX,
+            (THERMAL_WIDTH - 2 * MARGIN) as f32,
+        );
         assert!(lines.len() >= 2, "{lines:?}");
         assert_eq!(lines.concat(), sample().lines[2]);
         let english = font.wrap("Scan the QR code below to see the result", BODY_PX, 200.0);
-        assert!(english.iter().all(|l| !l.starts_with(' ') && !l.ends_with(' ')), "{english:?}");
+        assert!(
+            english
+                .iter()
+                .all(|l| !l.starts_with(' ') && !l.ends_with(' ')),
+            "{english:?}"
+        );
         assert!(english.iter().any(|l| l.contains("QR")), "{english:?}");
     }
 

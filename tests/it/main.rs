@@ -7,6 +7,7 @@ mod ui_support;
 
 mod cli;
 mod console_to_kiosk;
+mod receipt;
 mod retention;
 mod rules_blockers;
 mod store;

@@ -87,7 +87,10 @@ mod tests {
             seen.extend(c.bytes());
         }
         assert_eq!(seen.len(), 32);
-        assert!(!is_code("0123456789ABCDEFGHIJ"), "I is not a letter of codes");
+        assert!(
+            !is_code("0123456789ABCDEFGHIJ"),
+            "I is not a letter of codes"
+        );
         assert!(!is_code("0123456789ABCDEFGHJ"), "too short");
         assert_eq!(
             status_url("https://central.example/", "0123456789ABCDEFGHJK"),

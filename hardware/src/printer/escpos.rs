@@ -155,14 +155,18 @@ mod tests {
         stream.extend_from_slice(&FEED_AND_CUT);
         for fragment in [1, 7, 64, 4096, stream.len()] {
             let mut parser = Parser::default();
-            let commands: Vec<Command> =
-                stream.chunks(fragment).flat_map(|c| parser.push(c)).collect();
+            let commands: Vec<Command> = stream
+                .chunks(fragment)
+                .flat_map(|c| parser.push(c))
+                .collect();
             assert_eq!(commands[0], Command::Init);
             assert_eq!(commands[1], Command::Status(4));
             let mut rows = Vec::new();
             for c in &commands[2..commands.len() - 1] {
                 match c {
-                    Command::Raster { row_bytes, data, .. } => {
+                    Command::Raster {
+                        row_bytes, data, ..
+                    } => {
                         assert_eq!(*row_bytes, 72);
                         rows.extend_from_slice(data);
                     }

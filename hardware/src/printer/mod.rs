@@ -42,9 +42,13 @@ impl PrinterError {
     /// What the applicant and staff read, as a catalogue key.
     pub fn zh(&self) -> &'static str {
         match self {
-            PrinterError::Unplugged(_) => "回执打印机未连接，请联系工作人员；您的提交已保存，不受影响",
+            PrinterError::Unplugged(_) => {
+                "回执打印机未连接，请联系工作人员；您的提交已保存，不受影响"
+            }
             PrinterError::Offline => "回执打印机没有响应，请联系工作人员；您的提交已保存，不受影响",
-            PrinterError::PaperOut => "回执打印机缺纸，请联系工作人员加纸后重新打印；您的提交已保存，不受影响",
+            PrinterError::PaperOut => {
+                "回执打印机缺纸，请联系工作人员加纸后重新打印；您的提交已保存，不受影响"
+            }
             PrinterError::BadPage(_) | PrinterError::Io(_) => {
                 "回执打印失败，请联系工作人员；您的提交已保存，不受影响"
             }

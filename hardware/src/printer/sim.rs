@@ -66,7 +66,11 @@ impl PrinterSim {
 
     /// The pages cut so far.
     pub fn pages(&self) -> Vec<PrintPage> {
-        self.shared.pages.lock().map(|p| p.clone()).unwrap_or_default()
+        self.shared
+            .pages
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -149,7 +153,11 @@ fn write_png(dir: &std::path::Path, shared: &Shared, page: &PrintPage) {
     let stride = page.width.div_ceil(8) as usize;
     let image = image::GrayImage::from_fn(page.width, page.height, |x, y| {
         let byte = page.packed[y as usize * stride + (x / 8) as usize];
-        image::Luma([if byte & (0x80 >> (x % 8)) != 0 { 0 } else { 255 }])
+        image::Luma([if byte & (0x80 >> (x % 8)) != 0 {
+            0
+        } else {
+            255
+        }])
     });
     if let Err(e) = image.save(dir.join(format!("page-{n}.png"))) {
         tracing::warn!(error = %e, "the simulated printer could not write its page");

@@ -9,7 +9,9 @@ use kiosk_hardware::printer::{PrintPage, PrinterError, ReceiptPrinter};
 
 fn page() -> PrintPage {
     let (width, height) = (576, 300);
-    let packed = (0..(width / 8 * height)).map(|i| (i * 37 % 256) as u8).collect();
+    let packed = (0..(width / 8 * height))
+        .map(|i| (i * 37 % 256) as u8)
+        .collect();
     PrintPage {
         width,
         height,
@@ -88,11 +90,17 @@ fn a_page_that_does_not_fit_is_refused_before_anything_is_sent() {
     let mut printer = EscPosPrinter::new(sim.device(), 115_200);
     let mut wrong = page();
     wrong.packed.pop();
-    assert!(matches!(printer.print(&wrong), Err(PrinterError::BadPage(_))));
+    assert!(matches!(
+        printer.print(&wrong),
+        Err(PrinterError::BadPage(_))
+    ));
     let wide = PrintPage {
         width: 2000,
         height: 1,
         packed: vec![0; 250],
     };
-    assert!(matches!(printer.print(&wide), Err(PrinterError::BadPage(_))));
+    assert!(matches!(
+        printer.print(&wide),
+        Err(PrinterError::BadPage(_))
+    ));
 }

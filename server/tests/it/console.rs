@@ -568,11 +568,7 @@ fn the_public_status_page_shows_the_status_and_reasons_and_nothing_else(backend:
     assert_eq!(server.register(&device, &who).status, 201);
     let submission_key = key();
     let body = who.submission(0);
-    let answer = server.put(
-        &format!("/v1/submissions/{submission_key}"),
-        &device,
-        &body,
-    );
+    let answer = server.put(&format!("/v1/submissions/{submission_key}"), &device, &body);
     assert_eq!(answer.status, 200, "{answer:?}");
     let id = answer.body["submission_id"].as_str().unwrap().to_owned();
     let code = answer.body["receipt_code"].as_str().unwrap().to_owned();
@@ -584,11 +580,7 @@ fn the_public_status_page_shows_the_status_and_reasons_and_nothing_else(backend:
         kiosk_wire::receipt::code_for_session(&session.token, &session.id, &submission_key)
     );
     // Sent again, the same submission answers with the same code.
-    let again = server.put(
-        &format!("/v1/submissions/{submission_key}"),
-        &device,
-        &body,
-    );
+    let again = server.put(&format!("/v1/submissions/{submission_key}"), &device, &body);
     assert_eq!(again.body["receipt_code"].as_str(), Some(code.as_str()));
 
     let page = server.get(&format!("/s/{code}"), None);
