@@ -38,6 +38,9 @@ fn services(dir: &std::path::Path) -> Services {
             enabled: true,
             volume: 80,
         },
+        printer: None,
+        hall_name: "五华区政务服务中心".into(),
+        status_base_url: None,
     }
 }
 

@@ -22,6 +22,9 @@ pub struct Devices {
     pub doccam: PathBuf,
     /// What the front camera is asked for (the closest mode it offers is used).
     pub camera_mode: CameraMode,
+    /// The receipt printer's serial device (ESC/POS); none: the kiosk prints no receipt.
+    pub printer: Option<PathBuf>,
+    pub printer_baud: u32,
     /// What the document camera is asked for.
     pub doccam_mode: CameraMode,
 }
@@ -41,6 +44,8 @@ impl Default for Devices {
             idcard: "/dev/kiosk/idcard".into(),
             camera: "/dev/kiosk/camera".into(),
             doccam: "/dev/kiosk/doccam".into(),
+            printer: None,
+            printer_baud: 115_200,
             // 720p is plenty for a 295x413 crop and converts well within a frame period.
             camera_mode: CameraMode {
                 width: 1280,
@@ -115,6 +120,8 @@ pub struct Config {
     /// Argon2 hash of the hall staff's PIN (`kiosk staff-pin-hash` makes one).
     pub staff_pin_hash: Option<String>,
     pub speech: Speech,
+    /// The service hall, as the receipt names it (办理地点).
+    pub hall_name: String,
 }
 
 /// Debug output names the secrets without showing them (the device token, the PIN hash).
@@ -135,6 +142,7 @@ impl std::fmt::Debug for Config {
             .field("dev_materials_dir", &self.dev_materials_dir)
             .field("staff_pin_hash", &secret(&self.staff_pin_hash))
             .field("speech", &self.speech)
+            .field("hall_name", &self.hall_name)
             .finish()
     }
 }
@@ -155,6 +163,7 @@ impl Default for Config {
             dev_materials_dir: None,
             staff_pin_hash: None,
             speech: Speech::default(),
+            hall_name: String::new(),
         }
     }
 }
@@ -297,6 +306,9 @@ impl Config {
         }
         if let Some(v) = env("KIOSK_STAFF_PIN_HASH") {
             self.staff_pin_hash = Some(v);
+        }
+        if let Some(v) = env("KIOSK_PRINTER") {
+            self.devices.printer = Some(v.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty());
         }
         if let Some(v) = env("KIOSK_AUDIO_DEVICE") {
             self.speech.device = v;

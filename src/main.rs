@@ -309,6 +309,19 @@ fn services(config: &Config, with_reader: bool) -> anyhow::Result<Services> {
         })),
         speaker: kiosk::speech::start(config),
         voice: kiosk::speech::default_settings(config),
+        printer: config.devices.printer.as_ref().map(|path| {
+            std::sync::Arc::new(std::sync::Mutex::new(Box::new(
+                kiosk_hardware::printer::driver::EscPosPrinter::new(
+                    path,
+                    config.devices.printer_baud,
+                ),
+            )
+                as Box<dyn kiosk_hardware::printer::ReceiptPrinter>))
+        }),
+        hall_name: config.hall_name.clone(),
+        status_base_url: config
+            .sync_target()
+            .map(|_| config.server_url.trim().to_owned()),
     })
 }
 

@@ -141,6 +141,8 @@ impl ReceiptFont {
         for paragraph in text.split('\n') {
             let mut line = String::new();
             let mut line_width = 0.0;
+            // A paragraph keeps its indent; a line it wraps onto starts at its first word.
+            let mut wrapped = false;
             for c in paragraph.chars() {
                 let w = advance(c);
                 if line_width + w > width && !line.is_empty() {
@@ -157,8 +159,9 @@ impl ReceiptFont {
                         None => lines.push(std::mem::take(&mut line)),
                     }
                     line_width = line.chars().map(advance).sum();
+                    wrapped = true;
                 }
-                if line.is_empty() && c == ' ' && !lines.is_empty() {
+                if line.is_empty() && c == ' ' && wrapped {
                     continue;
                 }
                 line.push(c);

@@ -94,6 +94,9 @@ pub struct ReviewView {
     pub title: String,
     pub detail: String,
     pub editable: bool,
+    /// The receipt code of this visit's submission, grouped for reading; empty for none.
+    pub receipt_code: String,
+    pub can_print_receipt: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,6 +406,14 @@ fn review_view(session: &Session) -> ReviewView {
         title,
         detail,
         editable: review.is_editable(),
+        receipt_code: session
+            .visit
+            .receipt
+            .as_ref()
+            .and_then(|r| r.code.as_deref())
+            .map(kiosk_domain::receipt::grouped)
+            .unwrap_or_default(),
+        can_print_receipt: session.can_print_receipt(),
     }
 }
 

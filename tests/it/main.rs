@@ -26,5 +26,6 @@ mod ui_english;
 mod ui_idcard;
 mod ui_ime;
 mod ui_journeys;
+mod ui_receipt;
 mod ui_staff;
 mod ui_voice;

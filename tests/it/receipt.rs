@@ -100,6 +100,10 @@ fn the_printed_qr_code_opens_the_submissions_status_on_central() {
     let pages = sim.pages();
     assert_eq!(pages.len(), 1);
     assert_eq!(pages[0].width, 576);
+    // `KIOSK_RECEIPT_PNG=FILE` keeps the printed page (docs/screenshots/receipt-thermal.png).
+    if let Ok(keep) = std::env::var("KIOSK_RECEIPT_PNG") {
+        std::fs::copy(dir.path().join("page-1.png"), keep).expect("copy the page");
+    }
     let url = decode_qr(&pages[0]);
     assert_eq!(url, status_url);
     let (status, _) = get(&url);

@@ -302,6 +302,8 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     });
     g.set_review_title(v.review.title.as_str().into());
     g.set_review_detail(v.review.detail.as_str().into());
+    g.set_receipt_code(v.review.receipt_code.as_str().into());
+    g.set_can_print_receipt(v.review.can_print_receipt);
     g.set_can_submit(v.can_submit);
     g.set_reader_status(v.reader_status.as_str().into());
     g.set_sync_status(v.sync_status.as_str().into());

@@ -23,6 +23,8 @@ pub fn setup(window: &KioskWindow, session: &Rc<RefCell<Session>>) {
     let c = glue.clone();
     g.on_finish(move || c.run(|s| s.wipe()));
     let c = glue.clone();
+    g.on_print_receipt(move || c.run(|s| s.print_receipt()));
+    let c = glue.clone();
     g.on_go_to_step(move |index| {
         c.run(|s| {
             if let Some(step) = usize::try_from(index).ok().and_then(|i| Step::ALL.get(i)) {

@@ -6,6 +6,7 @@ mod account;
 mod capture;
 mod card;
 mod choices;
+mod receipt;
 mod staff;
 mod typing;
 mod voice;
@@ -31,6 +32,7 @@ use kiosk_hardware::idcard::CardReaderDevice;
 use kiosk_ime::PinyinEngine;
 
 pub use capture::{Capture, CaptureAction, CaptureStage, PHOTO_COUNTDOWN};
+pub use receipt::SavedReceipt;
 pub use staff::{HealthRow, STAFF_ADMIN_LOCK_AFTER, STAFF_MODE_ATTEMPTS, STAFF_MODE_LOCKOUT_SECS};
 pub use voice::{Spoken, VOLUME_STEP};
 
@@ -73,6 +75,12 @@ pub struct Services {
     pub speaker: Option<kiosk_hardware::speech::Speaker>,
     /// The voice's settings until hall staff change them (then the store's win).
     pub voice: crate::store::VoiceSettings,
+    /// The receipt printer; without one the review page offers no receipt.
+    pub printer: Option<crate::receipt::SharedPrinter>,
+    /// The service hall, as the receipt names it.
+    pub hall_name: String,
+    /// The central server's address for the receipt's QR code (`<base>/s/<code>`).
+    pub status_base_url: Option<String>,
 }
 
 /// Starts one applicant's pinyin engine (its learning is wiped when the engine is dropped).
@@ -201,6 +209,10 @@ pub struct Visit {
     pub staff_panel: bool,
     /// The logged-in session of an account that must bind a phone before it can go on.
     pub binding: Option<crate::accounts::BindingTicket>,
+    /// The submission made in this visit, for its receipt.
+    pub receipt: Option<SavedReceipt>,
+    /// The receipt being printed.
+    pub print_job: Option<crate::receipt::PrintJob>,
 }
 
 pub struct Session {
@@ -351,6 +363,7 @@ impl Session {
     /// Called once a second. Returns true when the session was wiped.
     pub fn tick(&mut self) -> bool {
         self.staff_lockout_secs = self.staff_lockout_secs.saturating_sub(1);
+        self.poll_print();
         if self.visit.screen == Screen::Welcome && !self.visit.staff_panel {
             return false;
         }
@@ -635,16 +648,23 @@ impl Session {
                 // The draft and its outbox row are committed together; only then is the
                 // applicant told the submission is saved.
                 let session = self.visit.applicant_session.as_ref();
-                if let Err(e) = self
+                let saved = match self
                     .services
                     .store
                     .submit_to_outbox(&self.visit.app, session)
                 {
-                    tracing::error!(error = %e, "writing the submission to the outbox failed");
-                    (self.visit.app, self.visit.wizard) = before;
-                    self.say(Tone::Error, Message::new(e.message_zh()));
-                    return;
-                }
+                    Ok(saved) => saved,
+                    Err(e) => {
+                        tracing::error!(error = %e, "writing the submission to the outbox failed");
+                        (self.visit.app, self.visit.wizard) = before;
+                        self.say(Tone::Error, Message::new(e.message_zh()));
+                        return;
+                    }
+                };
+                self.visit.receipt = Some(SavedReceipt {
+                    code: saved.receipt_code,
+                    submitted_at: time::OffsetDateTime::now_utc(),
+                });
                 tracing::info!("submission committed to the outbox");
                 if let Some(sync) = &self.sync {
                     sync.wake();

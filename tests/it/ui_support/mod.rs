@@ -163,6 +163,9 @@ fn start_kiosk_in(
             enabled: true,
             volume: 80,
         },
+        printer: None,
+        hall_name: "五华区政务服务中心".into(),
+        status_base_url: None,
     };
     let kiosk = Kiosk::new(services).expect("window");
     kiosk
