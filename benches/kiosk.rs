@@ -1,7 +1,8 @@
 //! What the applicant waits for on the kiosk itself: saving a draft (SQLCipher, fsync), building
 //! the view after a touch, repainting a whole 1920x1080 page with the software renderer, and a
 //! camera frame on its way to the preview (converted on the camera thread, copied on the UI
-//! thread).
+//! thread), and 打印回执 until the printer has taken the job (the receipt drawn, sent as
+//! ESC/POS to the simulated printer on a pty, the paper asked before and after).
 //! Run: `cargo bench -p kiosk --bench kiosk`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -120,6 +121,52 @@ fn benches(c: &mut Criterion) {
                     None,
                     &limits,
                 )
+            })
+        },
+    );
+
+    let (_, submitted) = samples::golden_records(time::macros::date!(2026 - 12 - 08))
+        .into_iter()
+        .next()
+        .expect("a sample");
+    let facts = kiosk_domain::receipt::ReceiptFacts {
+        submitted_at: time::OffsetDateTime::now_utc(),
+        hall: "五华区政务服务中心",
+        code: Some("0DZBRDJVGQDKXPTMNVWE"),
+        status_url: Some("https://central.example/s/0DZBRDJVGQDKXPTMNVWE".into()),
+    };
+    c.bench_function("receipt: record → text → 576-dot raster with QR", |b| {
+        b.iter(|| kiosk::receipt::page(&submitted, &facts, kiosk_domain::Lang::Zh).expect("page"))
+    });
+    let sim = kiosk_hardware::printer::sim::PrinterSim::spawn(None).expect("printer");
+    let printer: kiosk::receipt::SharedPrinter =
+        std::sync::Arc::new(std::sync::Mutex::new(Box::new(
+            kiosk_hardware::printer::driver::EscPosPrinter::new(sim.device(), 115_200),
+        )
+            as Box<dyn kiosk_hardware::printer::ReceiptPrinter>));
+    let page = kiosk::receipt::page(&submitted, &facts, kiosk_domain::Lang::Zh).expect("page");
+    println!(
+        "receipt page: {}x{} dots, {} bytes of raster: {:.2} s on a 115200-baud line",
+        page.width,
+        page.height,
+        page.packed.len(),
+        page.packed.len() as f64 * 10.0 / 115_200.0
+    );
+    c.bench_function(
+        "打印回执 → job accepted (render + ESC/POS to the simulated printer, pty)",
+        |b| {
+            b.iter(|| {
+                let job = kiosk::receipt::PrintJob::start(
+                    kiosk::receipt::page(&submitted, &facts, kiosk_domain::Lang::Zh),
+                    &printer,
+                );
+                loop {
+                    if let Some(result) = job.poll() {
+                        result.expect("printed");
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
             })
         },
     );

@@ -310,6 +310,9 @@ impl Config {
         if let Some(v) = env("KIOSK_PRINTER") {
             self.devices.printer = Some(v.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty());
         }
+        if let Some(v) = env("KIOSK_HALL_NAME") {
+            self.hall_name = v;
+        }
         if let Some(v) = env("KIOSK_AUDIO_DEVICE") {
             self.speech.device = v;
         }

@@ -19,6 +19,9 @@ fn submitted_with_printer(sim: &PrinterSim) -> Harness {
     let h = ui_support::start();
     {
         let mut s = h.kiosk.session.borrow_mut();
+        // The banner is awaited by ticking the kiosk's clock; under load that can outrun the
+        // idle timeout, which is not what these tests are about.
+        s.services.idle_timeout_secs = 24 * 3600;
         s.services.printer = Some(Arc::new(Mutex::new(Box::new(EscPosPrinter::new(
             sim.device(),
             115_200,
@@ -42,7 +45,7 @@ fn until_banner(h: &Harness, what: &str) {
             h.banner()
         );
         mock_elapsed_time(Duration::from_secs(1));
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
