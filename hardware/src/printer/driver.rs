@@ -11,6 +11,8 @@ use super::{PrintPage, PrinterError, ReceiptPrinter};
 /// Thermal printers answer `DLE EOT` within a few milliseconds; a second is a printer that is
 /// off or busy jammed.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a busy port is tried again.
+const BUSY_PATIENCE: Duration = Duration::from_secs(3);
 /// Widest head this driver drives (80 mm at 203 dpi is 576 dots).
 const MAX_WIDTH: u32 = 832;
 
@@ -29,16 +31,29 @@ impl EscPosPrinter {
     }
 
     fn open(&self) -> Result<Box<dyn serialport::SerialPort>, PrinterError> {
-        if !self.path.exists() {
-            return Err(PrinterError::Unplugged(self.path.clone()));
+        // A port that is busy (another opener holds it: ModemManager probing a new tty, for
+        // one) is usually free again within moments: tried for a while before giving up.
+        let deadline = Instant::now() + BUSY_PATIENCE;
+        loop {
+            if !self.path.exists() {
+                return Err(PrinterError::Unplugged(self.path.clone()));
+            }
+            let opened = serialport::new(self.path.to_string_lossy(), self.baud)
+                .timeout(Duration::from_millis(50))
+                .open();
+            match opened {
+                Ok(port) => return Ok(port),
+                // serialport reports EBUSY (TIOCEXCL or a lock) as `NoDevice`.
+                Err(e) if e.kind == serialport::ErrorKind::NoDevice => {
+                    if Instant::now() >= deadline {
+                        tracing::warn!(error = %e, "the receipt printer stays busy");
+                        return Err(PrinterError::Offline);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(PrinterError::Io(e.to_string())),
+            }
         }
-        serialport::new(self.path.to_string_lossy(), self.baud)
-            .timeout(Duration::from_millis(50))
-            .open()
-            .map_err(|e| match e.kind {
-                serialport::ErrorKind::NoDevice => PrinterError::Unplugged(self.path.clone()),
-                _ => PrinterError::Io(e.to_string()),
-            })
     }
 
     fn paper(port: &mut dyn serialport::SerialPort) -> Result<Paper, PrinterError> {

@@ -104,3 +104,26 @@ fn a_page_that_does_not_fit_is_refused_before_anything_is_sent() {
         Err(PrinterError::BadPage(_))
     ));
 }
+
+#[test]
+fn a_port_busy_for_a_moment_is_waited_for_and_one_busy_for_good_is_offline() {
+    let sim = PrinterSim::spawn(None).expect("sim");
+    let path = sim.device().to_string_lossy().into_owned();
+    // Another opener (ModemManager probing a new tty, say) holds the port for half a second.
+    let holder = serialport::new(&path, 115_200).open().expect("held");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        drop(holder);
+    });
+    let mut printer = EscPosPrinter::new(sim.device(), 115_200);
+    printer
+        .print(&page())
+        .expect("printed once the port is free");
+    release.join().expect("released");
+    assert_eq!(wait_for_pages(&sim, 1).len(), 1);
+
+    let _held_for_good = serialport::new(&path, 115_200).open().expect("held");
+    let started = Instant::now();
+    assert!(matches!(printer.print(&page()), Err(PrinterError::Offline)));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
