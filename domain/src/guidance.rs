@@ -73,6 +73,52 @@ pub enum Cue {
     },
 }
 
+/// Every kind of screen the voice tells apart (the idle warning with its 30 seconds).
+pub fn every_cue() -> Vec<Cue> {
+    let mut cues = vec![
+        Cue::Welcome,
+        Cue::Register,
+        Cue::BindPhone,
+        Cue::ForgotPassword,
+        Cue::PhotoLive,
+        Cue::PageLive,
+        Cue::PhotoCountdown,
+        Cue::Processing,
+        Cue::PhotoReview,
+        Cue::PageReview,
+        Cue::PhotoRejected,
+        Cue::PlaceCorners,
+        Cue::CaptureFailed,
+        Cue::Picker,
+        Cue::DatePicker,
+        Cue::StaffPin,
+        Cue::IdleWarning { seconds: 30 },
+    ];
+    cues.extend(Step::ALL.iter().map(|&s| Cue::Step(s)));
+    // A new kind of screen does not compile until it is listed above as well.
+    let _listed_above = |cue: Cue| match cue {
+        Cue::Welcome
+        | Cue::Step(_)
+        | Cue::Register
+        | Cue::BindPhone
+        | Cue::ForgotPassword
+        | Cue::PhotoLive
+        | Cue::PageLive
+        | Cue::PhotoCountdown
+        | Cue::Processing
+        | Cue::PhotoReview
+        | Cue::PageReview
+        | Cue::PhotoRejected
+        | Cue::PlaceCorners
+        | Cue::CaptureFailed
+        | Cue::Picker
+        | Cue::DatePicker
+        | Cue::StaffPin
+        | Cue::IdleWarning { .. } => (),
+    };
+    cues
+}
+
 /// The prompt for what is on the screen.
 pub fn prompt(cue: Cue) -> Prompt {
     let key = match cue {
@@ -149,30 +195,6 @@ pub fn notice(message: &Message) -> Prompt {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn every_cue() -> Vec<Cue> {
-        let mut cues = vec![
-            Cue::Welcome,
-            Cue::Register,
-            Cue::BindPhone,
-            Cue::ForgotPassword,
-            Cue::PhotoLive,
-            Cue::PageLive,
-            Cue::PhotoCountdown,
-            Cue::Processing,
-            Cue::PhotoReview,
-            Cue::PageReview,
-            Cue::PhotoRejected,
-            Cue::PlaceCorners,
-            Cue::CaptureFailed,
-            Cue::Picker,
-            Cue::DatePicker,
-            Cue::StaffPin,
-            Cue::IdleWarning { seconds: 30 },
-        ];
-        cues.extend(Step::ALL.iter().map(|&s| Cue::Step(s)));
-        cues
-    }
 
     #[test]
     fn every_screen_has_its_own_prompt_in_both_languages() {

@@ -110,16 +110,7 @@ fn the_printed_qr_code_opens_the_submissions_status_on_central() {
     assert_eq!(status, 404, "not on the server before sync");
 
     // The kiosk delivers; the same code now opens the status.
-    let mut worker = kiosk::sync::Worker::new(
-        open_store(&data),
-        sync_support::config(&central.url(), &token),
-    )
-    .expect("worker");
-    assert!(
-        worker
-            .run_until_idle(sync_support::SETTLE_BOUND)
-            .expect("runs")
-    );
+    sync_support::deliver(&data, &central.url(), &token);
     assert_eq!(central.submissions().len(), 1);
     let (status, page) = get(&url);
     assert_eq!(status, 200, "{page}");

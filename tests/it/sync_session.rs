@@ -337,16 +337,7 @@ fn the_visits_session_grants_its_submission_and_the_wipe_ends_it() {
             .expect("reads"),
         "the queued submission was declared pending at log-out"
     );
-    let mut worker = kiosk::sync::Worker::new(
-        open_store(&data),
-        sync_support::config(&central.url(), &token),
-    )
-    .expect("worker");
-    assert!(
-        worker
-            .run_until_idle(sync_support::SETTLE_BOUND)
-            .expect("runs")
-    );
+    sync_support::deliver(&data, &central.url(), &token);
     let rows = open_store(&data).outbox_rows().expect("rows");
     assert!(
         matches!(rows[0].state, OutboxState::Acked | OutboxState::Done),

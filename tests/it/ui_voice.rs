@@ -25,29 +25,19 @@ fn engine() -> EspeakNg {
 }
 
 fn stats(h: &Harness) -> SpeakerStats {
+    speaker_state(h, |s| s.stats())
+}
+
+fn speaker_state<T>(h: &Harness, read: impl Fn(&kiosk_hardware::speech::Speaker) -> T) -> T {
     let session = h.kiosk.session.borrow();
-    session
-        .services
-        .speaker
-        .as_ref()
-        .expect("a speaker")
-        .stats()
+    read(session.services.speaker.as_ref().expect("a speaker"))
 }
 
 /// Waits until the voice has said everything it was asked to, then reads what was heard.
 fn heard(h: &Harness) -> Pcm {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let idle = {
-            let session = h.kiosk.session.borrow();
-            session
-                .services
-                .speaker
-                .as_ref()
-                .expect("a speaker")
-                .is_idle()
-        };
-        if idle {
+        if speaker_state(h, |s| s.is_idle()) {
             break;
         }
         assert!(
@@ -244,30 +234,10 @@ fn every_elder_mode_screen_has_a_prompt_of_its_own_that_is_said_when_it_appears(
 #[test]
 fn every_prompt_synthesises_to_audible_speech_of_plausible_length_in_both_languages() {
     let engine = engine();
-    let mut prompts: Vec<guidance::Prompt> =
-        Step::ALL.map(|s| guidance::prompt(Cue::Step(s))).into();
-    prompts.extend(
-        [
-            Cue::Welcome,
-            Cue::Register,
-            Cue::BindPhone,
-            Cue::ForgotPassword,
-            Cue::PhotoLive,
-            Cue::PageLive,
-            Cue::PhotoCountdown,
-            Cue::Processing,
-            Cue::PhotoReview,
-            Cue::PageReview,
-            Cue::PhotoRejected,
-            Cue::PlaceCorners,
-            Cue::CaptureFailed,
-            Cue::Picker,
-            Cue::DatePicker,
-            Cue::StaffPin,
-            Cue::IdleWarning { seconds: 30 },
-        ]
-        .map(guidance::prompt),
-    );
+    let prompts: Vec<guidance::Prompt> = guidance::every_cue()
+        .into_iter()
+        .map(guidance::prompt)
+        .collect();
     for lang in [Lang::Zh, Lang::En] {
         for prompt in &prompts {
             let text = prompt.text(lang);

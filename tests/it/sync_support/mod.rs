@@ -313,6 +313,13 @@ pub fn submit(store: &mut Store, who: &Applicant) -> OutboxReceipt {
         .expect("committed to the outbox")
 }
 
+/// Runs a sync worker on the kiosk store in `data` until nothing is left to send.
+pub fn deliver(data: &Path, url: &str, token: &str) {
+    let mut worker =
+        kiosk::sync::Worker::new(open_store(data), config(url, token)).expect("worker");
+    assert!(worker.run_until_idle(SETTLE_BOUND).expect("runs"));
+}
+
 pub fn open_store(dir: &Path) -> Store {
     Store::open(dir, &dir.join("kiosk.key")).expect("kiosk store")
 }
