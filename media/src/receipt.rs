@@ -207,24 +207,26 @@ impl ReceiptFont {
     }
 }
 
-/// A QR code of `data`, centred, with its quiet zone.
-fn qr(data: &str, width: u32) -> Result<Raster, ReceiptError> {
+/// A QR code of `data`, centred on a raster `width` wide (at least the code's own width), with
+/// its quiet zone, `module` dots to a module.
+pub fn qr(data: &str, width: u32, module: u32) -> Result<Raster, ReceiptError> {
     let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| ReceiptError::Qr(e.to_string()))?;
     let modules = code.width() as u32;
     let colors = code.to_colors();
     let quiet = 4;
-    let side = (modules + 2 * quiet) * QR_MODULE;
-    let left = width.saturating_sub(side) / 2;
+    let side = (modules + 2 * quiet) * module;
+    let width = width.max(side);
+    let left = (width - side) / 2;
     let mut raster = Raster::new(width, side);
     for my in 0..modules {
         for mx in 0..modules {
             if colors[(my * modules + mx) as usize] == qrcode::Color::Dark {
-                for dy in 0..QR_MODULE {
-                    for dx in 0..QR_MODULE {
+                for dy in 0..module {
+                    for dx in 0..module {
                         raster.set(
-                            left + (quiet + mx) * QR_MODULE + dx,
-                            (quiet + my) * QR_MODULE + dy,
+                            left + (quiet + mx) * module + dx,
+                            (quiet + my) * module + dy,
                         );
                     }
                 }
@@ -241,7 +243,7 @@ pub fn render(text: &ReceiptText, font: &ReceiptFont, width: u32) -> Result<Rast
     page.append(&Raster::new(width, MARGIN));
     page.append(&font.draw(&text.lines.join("\n"), BODY_PX, width));
     if let Some(url) = &text.qr {
-        page.append(&qr(url, width)?);
+        page.append(&qr(url, width, QR_MODULE)?);
     }
     page.append(&font.draw(&text.footer, BODY_PX, width));
     page.append(&Raster::new(width, 3 * MARGIN));

@@ -340,6 +340,19 @@ pub fn scenes() -> Vec<Scene> {
             },
         },
         Scene {
+            name: "19-review-receipt",
+            setup: |s| {
+                employed(s, Step::Summary);
+                with_saved_files(s);
+                s.submit();
+                // As with a central server: the submission's code and its status page.
+                s.services.status_base_url = Some("https://central.example".into());
+                if let Some(receipt) = s.visit.receipt.as_mut() {
+                    receipt.code = Some("0DZBRDJVGQDKXPTMNVWE".into());
+                }
+            },
+        },
+        Scene {
             name: "21-staff-confirmation",
             setup: |s| {
                 employed(s, Step::Work);

@@ -96,6 +96,8 @@ pub struct ReviewView {
     pub editable: bool,
     /// The receipt code of this visit's submission, grouped for reading; empty for none.
     pub receipt_code: String,
+    /// What the receipt's QR code holds (the public status page), to show on screen as well.
+    pub status_url: Option<String>,
     pub can_print_receipt: bool,
 }
 
@@ -413,6 +415,7 @@ fn review_view(session: &Session) -> ReviewView {
             .and_then(|r| r.code.as_deref())
             .map(kiosk_domain::receipt::grouped)
             .unwrap_or_default(),
+        status_url: session.receipt_status_url(),
         can_print_receipt: session.can_print_receipt(),
     }
 }

@@ -98,3 +98,40 @@ fn without_a_printer_the_review_page_offers_no_receipt() {
     assert_eq!(h.screen(), Screen::Review, "{}", h.banner());
     assert!(!h.exists("打印回执"));
 }
+
+#[test]
+fn the_review_page_shows_the_status_pages_qr_code_to_scan() {
+    use slint::ComponentHandle;
+    let sim = PrinterSim::spawn(None).expect("printer");
+    let h = submitted_with_printer(&sim);
+    let code = "0DZBRDJVGQDKXPTMNVWE";
+    {
+        let mut s = h.kiosk.session.borrow_mut();
+        // As with a central server: the applicant's session gave the submission its code.
+        s.services.status_base_url = Some("https://central.example".into());
+        if let Some(receipt) = s.visit.receipt.as_mut() {
+            receipt.code = Some(code.into());
+        }
+    }
+    h.kiosk.refresh();
+    let qr = h
+        .find("查看审核状态的二维码")
+        .expect("the QR code on screen");
+    let url = format!("https://central.example/s/{code}");
+    assert_eq!(qr.accessible_value().as_deref(), Some(url.as_str()));
+    assert!(h.exists("回执编号"));
+    let image = h
+        .kiosk
+        .window
+        .global::<kiosk::app::ui::Wizard>()
+        .get_receipt_qr()
+        .to_rgb8()
+        .expect("a pixel image");
+    let gray = image::GrayImage::from_fn(image.width(), image.height(), |x, y| {
+        image::Luma([image.as_slice()[(y * image.width() + x) as usize].r])
+    });
+    let mut prepared = rqrr::PreparedImage::prepare(gray);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    assert_eq!(grids[0].decode().expect("reads").1, url);
+}

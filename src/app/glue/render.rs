@@ -303,6 +303,11 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     g.set_review_title(v.review.title.as_str().into());
     g.set_review_detail(v.review.detail.as_str().into());
     g.set_receipt_code(v.review.receipt_code.as_str().into());
+    let status_url = v.review.status_url.as_deref().unwrap_or("");
+    if g.get_status_url() != status_url {
+        g.set_receipt_qr(status_qr(status_url));
+        g.set_status_url(status_url.into());
+    }
     g.set_can_print_receipt(v.review.can_print_receipt);
     g.set_can_submit(v.can_submit);
     g.set_reader_status(v.reader_status.as_str().into());
@@ -399,5 +404,28 @@ pub fn refresh(window: &KioskWindow, session: &Session) {
     if prefs.get_english() != english {
         prefs.set_english(english);
         let _ = slint::select_bundled_translation(if english { "en" } else { "" });
+    }
+}
+
+/// The receipt's QR code for the screen: eight pixels to a module, black on white; an empty
+/// image without a status page.
+fn status_qr(url: &str) -> slint::Image {
+    if url.is_empty() {
+        return slint::Image::default();
+    }
+    match kiosk_media::receipt::qr(url, 0, 8) {
+        Ok(raster) => {
+            let mut buffer =
+                slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(raster.width, raster.height);
+            for (pixel, &dot) in buffer.make_mut_slice().iter_mut().zip(&raster.dots) {
+                let v = if dot { 0 } else { 255 };
+                *pixel = slint::Rgb8Pixel { r: v, g: v, b: v };
+            }
+            slint::Image::from_rgb8(buffer)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the status page's QR code cannot be drawn");
+            slint::Image::default()
+        }
     }
 }

@@ -22,6 +22,14 @@ impl Session {
             && self.visit.print_job.is_none()
     }
 
+    /// The public status page of this visit's submission, when it has a code and the kiosk a
+    /// server.
+    pub fn receipt_status_url(&self) -> Option<String> {
+        let code = self.visit.receipt.as_ref()?.code.as_deref()?;
+        let base = self.services.status_base_url.as_deref()?;
+        Some(kiosk_wire::receipt::status_url(base, code))
+    }
+
     /// "打印回执": the receipt is drawn and sent to the printer on a thread of its own.
     pub fn print_receipt(&mut self) {
         self.activity();
@@ -31,10 +39,7 @@ impl Session {
         if self.visit.print_job.is_some() {
             return;
         }
-        let status_url = match (&saved.code, &self.services.status_base_url) {
-            (Some(code), Some(base)) => Some(kiosk_wire::receipt::status_url(base, code)),
-            _ => None,
-        };
+        let status_url = self.receipt_status_url();
         let facts = ReceiptFacts {
             submitted_at: saved.submitted_at,
             hall: &self.services.hall_name,
