@@ -49,6 +49,8 @@ impl Prompt {
 pub enum Cue {
     Welcome,
     Step(Step),
+    /// The review page of a submission whose receipt can be printed.
+    ReviewWithReceipt,
     /// The account page in each of its modes (the plain step is the log-in).
     Register,
     BindPhone,
@@ -77,6 +79,7 @@ pub enum Cue {
 pub fn every_cue() -> Vec<Cue> {
     let mut cues = vec![
         Cue::Welcome,
+        Cue::ReviewWithReceipt,
         Cue::Register,
         Cue::BindPhone,
         Cue::ForgotPassword,
@@ -98,6 +101,7 @@ pub fn every_cue() -> Vec<Cue> {
     // A new kind of screen does not compile until it is listed above as well.
     let _listed_above = |cue: Cue| match cue {
         Cue::Welcome
+        | Cue::ReviewWithReceipt
         | Cue::Step(_)
         | Cue::Register
         | Cue::BindPhone
@@ -124,6 +128,9 @@ pub fn prompt(cue: Cue) -> Prompt {
     let key = match cue {
         Cue::Welcome => "欢迎使用会计人员信息采集自助终端。请点击开始采集。",
         Cue::Step(step) => step_prompt(step),
+        Cue::ReviewWithReceipt => {
+            "已提交。请点击打印回执，带走回执，扫描上面的二维码可查看审核结果。办完请点击完成，并带好您的身份证和材料。"
+        }
         Cue::Register => {
             "请注册账号：把身份证放在读卡区，或输入证件号码和姓名，再填写手机号码和短信验证码，并设置密码。"
         }

@@ -66,6 +66,11 @@ fn print_receipt_on_the_review_page_prints_one_receipt() {
         pages[0].height
     );
     assert!(h.exists("打印回执"), "it can be printed again");
+    // In elder mode the page says how to get the receipt.
+    assert_eq!(
+        h.kiosk.session.borrow().voice_cue(),
+        kiosk_domain::guidance::Cue::ReviewWithReceipt
+    );
     // Without a central server there is no code and no QR, and the receipt says where to look.
     assert!(!h.exists("回执编号"));
 }

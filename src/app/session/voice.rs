@@ -68,6 +68,12 @@ impl Session {
                 AccountMode::BindPhone => Cue::BindPhone,
                 AccountMode::ForgotPassword => Cue::ForgotPassword,
             },
+            // Not `can_print_receipt`: the page keeps its prompt while a receipt is printing.
+            Screen::Step(Step::Review)
+                if self.visit.receipt.is_some() && self.services.printer.is_some() =>
+            {
+                Cue::ReviewWithReceipt
+            }
             Screen::Step(step) => Cue::Step(step),
         }
     }
