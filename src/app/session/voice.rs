@@ -23,6 +23,14 @@ pub struct Spoken {
 /// A step of the staff's volume buttons, in percent.
 pub const VOLUME_STEP: u8 = 10;
 
+/// The voice of the screen's language.
+fn voice_of(lang: Lang) -> Voice {
+    match lang {
+        Lang::Zh => Voice::Mandarin,
+        Lang::En => Voice::English,
+    }
+}
+
 /// What the voice does after a change.
 #[derive(Debug, PartialEq, Eq)]
 enum Speech {
@@ -139,10 +147,7 @@ impl Session {
             Speech::Nothing => {}
             Speech::Stop => speaker.stop(),
             Speech::Say(prompts) if self.speaks() => {
-                let voice = match self.lang {
-                    Lang::Zh => Voice::Mandarin,
-                    Lang::En => Voice::English,
-                };
+                let voice = voice_of(self.lang);
                 let utterances = prompts
                     .iter()
                     .map(|p| Utterance {
@@ -220,14 +225,10 @@ impl Session {
         if let Some(speaker) = &self.services.speaker {
             if settings.enabled {
                 // Staff hear the new level at once.
-                let voice = match self.lang {
-                    Lang::Zh => Voice::Mandarin,
-                    Lang::En => Voice::English,
-                };
                 speaker.say(
                     vec![Utterance {
                         text: guidance::prompt(Cue::Welcome).text(self.lang),
-                        voice,
+                        voice: voice_of(self.lang),
                     }],
                     settings.volume,
                 );
