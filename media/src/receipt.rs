@@ -104,7 +104,10 @@ impl Raster {
 
     /// The same raster below `self`.
     fn append(&mut self, other: &Raster) {
-        debug_assert_eq!(self.width, other.width);
+        debug_assert_eq!(
+            self.width, other.width,
+            "rasters of one page are as wide as the page"
+        );
         self.dots.extend_from_slice(&other.dots);
         self.height += other.height;
     }
@@ -236,6 +239,19 @@ pub fn qr(data: &str, width: u32, module: u32) -> Result<Raster, ReceiptError> {
     Ok(raster)
 }
 
+/// The QR code at the largest module size up to `QR_MODULE` that fits `width`.
+fn qr_fitting(data: &str, width: u32) -> Result<Raster, ReceiptError> {
+    for module in (1..=QR_MODULE).rev() {
+        let raster = qr(data, width, module)?;
+        if raster.width == width {
+            return Ok(raster);
+        }
+    }
+    Err(ReceiptError::Qr(format!(
+        "a page {width} dots wide is too narrow"
+    )))
+}
+
 /// The whole receipt, `width` dots wide: title, lines, QR code, footer.
 pub fn render(text: &ReceiptText, font: &ReceiptFont, width: u32) -> Result<Raster, ReceiptError> {
     let mut page = Raster::new(width, MARGIN);
@@ -243,7 +259,7 @@ pub fn render(text: &ReceiptText, font: &ReceiptFont, width: u32) -> Result<Rast
     page.append(&Raster::new(width, MARGIN));
     page.append(&font.draw(&text.lines.join("\n"), BODY_PX, width));
     if let Some(url) = &text.qr {
-        page.append(&qr(url, width, QR_MODULE)?);
+        page.append(&qr_fitting(url, width)?);
     }
     page.append(&font.draw(&text.footer, BODY_PX, width));
     page.append(&Raster::new(width, 3 * MARGIN));
