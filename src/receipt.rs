@@ -23,7 +23,7 @@ impl PrintError {
     /// What the applicant reads, as a catalogue key.
     pub fn zh(&self) -> &'static str {
         match self {
-            PrintError::Render(_) => "回执打印失败，请联系工作人员；您的提交已保存，不受影响",
+            PrintError::Render(_) => kiosk_hardware::printer::PRINT_FAILED,
             PrintError::Printer(e) => e.zh(),
         }
     }
@@ -35,6 +35,8 @@ pub fn page(
     facts: &ReceiptFacts<'_>,
     lang: Lang,
 ) -> Result<PrintPage, ReceiptError> {
+    // Read for each receipt (from the page cache, a few milliseconds): one receipt a visit does
+    // not warrant keeping the 20 MB font collection resident.
     let font = ReceiptFont::system()?;
     let raster = render(&receipt(app, facts, lang), &font, THERMAL_WIDTH)?;
     Ok(PrintPage {

@@ -43,11 +43,6 @@ pub fn today() -> Date {
     OffsetDateTime::now_utc().to_offset(cst).date()
 }
 
-/// Whether `s` has the shape of a receipt code (`kiosk_wire::receipt`).
-pub fn is_receipt_code(s: &str) -> bool {
-    kiosk_wire::receipt::is_code(s)
-}
-
 /// A uniformly drawn six-digit SMS code.
 pub fn sms_code() -> String {
     loop {

@@ -73,7 +73,7 @@ fn every_ui_string_has_an_english_translation() {
 /// users are staff at a terminal), the screenshot scenes' sample data, the invented sample
 /// applicants, Yunnan's place names (proper names, shown as they are in both languages) and the
 /// card reader's ethnicity table (the domain's own list is what is shown).
-const KEY_SOURCES: [&str; 8] = [
+const KEY_SOURCES: [&str; 10] = [
     "src/app",
     "src/accounts.rs",
     "src/store",
@@ -82,6 +82,8 @@ const KEY_SOURCES: [&str; 8] = [
     "media/src/photo.rs",
     "hardware/src/idcard",
     "hardware/src/camera",
+    "hardware/src/printer",
+    "src/receipt.rs",
 ];
 const NOT_SHOWN: [&str; 6] = [
     "src/app/screenshots.rs",

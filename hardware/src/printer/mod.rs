@@ -38,6 +38,9 @@ pub enum PrinterError {
     Io(String),
 }
 
+/// What a receipt that failed for any other reason says, as a catalogue key.
+pub const PRINT_FAILED: &str = "回执打印失败，请联系工作人员；您的提交已保存，不受影响";
+
 impl PrinterError {
     /// What the applicant and staff read, as a catalogue key.
     pub fn zh(&self) -> &'static str {
@@ -49,9 +52,7 @@ impl PrinterError {
             PrinterError::PaperOut => {
                 "回执打印机缺纸，请联系工作人员加纸后重新打印；您的提交已保存，不受影响"
             }
-            PrinterError::BadPage(_) | PrinterError::Io(_) => {
-                "回执打印失败，请联系工作人员；您的提交已保存，不受影响"
-            }
+            PrinterError::BadPage(_) | PrinterError::Io(_) => PRINT_FAILED,
         }
     }
 }

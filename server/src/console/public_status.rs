@@ -1,7 +1,8 @@
 //! The public status page `GET /s/{receipt-code}`: what an applicant sees after scanning the QR
 //! on the kiosk's receipt with a phone. The status and the rejection reasons, nothing else: no
-//! name, no ID number, no bureau, no dates. The code is the only key (100 random bits), lookups
-//! are bounded per second for the whole server, and an unknown code looks like a malformed one.
+//! name, no ID number, no bureau, no dates. The code is the only key (100 bits derived from the
+//! applicant's session, `kiosk_wire::receipt`), lookups are bounded per second for the whole
+//! server, and an unknown code looks like a malformed one.
 
 use axum::extract::{Path, State};
 use axum::http::header::RETRY_AFTER;
@@ -11,7 +12,8 @@ use maud::html;
 
 use super::{PageResult, blocking, html_response};
 use crate::api::AppState;
-use crate::util::{is_receipt_code, now};
+use crate::util::now;
+use kiosk_wire::receipt::is_code as is_receipt_code;
 
 pub async fn show(State(state): State<AppState>, Path(code): Path<String>) -> PageResult {
     if !state.console.allow_status_lookup(now()) {

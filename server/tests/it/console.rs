@@ -572,7 +572,7 @@ fn the_public_status_page_shows_the_status_and_reasons_and_nothing_else(backend:
     assert_eq!(answer.status, 200, "{answer:?}");
     let id = answer.body["submission_id"].as_str().unwrap().to_owned();
     let code = answer.body["receipt_code"].as_str().unwrap().to_owned();
-    assert!(util::is_receipt_code(&code), "{code}");
+    assert!(kiosk_wire::receipt::is_code(&code), "{code}");
     // The code the kiosk printed before sending: derived from the applicant's session.
     let session = server.session_for(&device, &body).expect("a session");
     assert_eq!(

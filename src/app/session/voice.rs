@@ -12,7 +12,7 @@ use crate::store::VoiceSettings;
 #[derive(Debug, Default)]
 pub struct Spoken {
     /// The prompt of the screen (page, dialog or camera stage) last said.
-    pub screen: Option<Prompt>,
+    pub(super) screen: Option<Prompt>,
     /// The banner last said, by its number (a banner said again is a new one).
     banner: u64,
     countdown: bool,
